@@ -1,0 +1,153 @@
+/**
+ * The recording configuration: every field, its default, its allowed values and the CLI flag
+ * that sets it. Config files and flags enter as `unknown` and are narrowed here before anything
+ * starts; an invalid value gets a message naming the field, the value and what is allowed.
+ */
+import { z } from 'zod';
+import { ACTIVATIONS } from './nn/activation.js';
+
+export const DATASETS = ['mnist-embedded', 'mnist', 'fashion-mnist'] as const;
+export type DatasetName = (typeof DATASETS)[number];
+export const INITS = ['he', 'xavier', 'normal', 'zeros', 'constant'] as const;
+export type Init = (typeof INITS)[number];
+export const OPTIMIZERS = ['sgd', 'momentum', 'adam'] as const;
+export type Optimizer = (typeof OPTIMIZERS)[number];
+export const ENGINES = ['auto', 'node', 'wasm', 'cpu'] as const;
+export type EngineChoice = (typeof ENGINES)[number];
+
+/** Learning rate when none is given: what trains the default network well with each optimizer. */
+export const DEFAULT_LEARNING_RATE: Record<Optimizer, number> = { sgd: 0.1, momentum: 0.01, adam: 0.001 };
+
+export const MAX_LAYER_SIZE = 4096;
+export const MAX_HIDDEN_LAYERS = 8;
+
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+/** "8MiB", "500kb", "1e6", 1000000 → bytes; anything else is left for the schema to reject. */
+export function parseByteSize(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const match = /^\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const scale = match ? BYTE_UNITS[match[2]!.toLowerCase()] : undefined;
+  return match && scale !== undefined ? Math.round(Number(match[1]) * scale) : value;
+}
+
+const integer = (min: number, max: number) => z.number().int().min(min).max(max);
+const finite = z.number().refine(Number.isFinite, 'expected a finite number');
+
+export const configSchema = z
+  .object({
+    dataset: z.enum(DATASETS).default('mnist-embedded'),
+    /** Hidden layer sizes, input side first; the output layer (10 classes) is added. */
+    layers: z.array(integer(1, MAX_LAYER_SIZE)).max(MAX_HIDDEN_LAYERS).default([128, 64]),
+    activation: z.enum(ACTIVATIONS).default('relu'),
+    init: z.enum(INITS).default('he'),
+    /** Standard deviation of `init: normal`. */
+    initStd: finite.pipe(z.number().min(0)).default(0.01),
+    /** Value of every weight with `init: constant`. */
+    initValue: finite.default(0.1),
+    optimizer: z.enum(OPTIMIZERS).default('sgd'),
+    /** Default depends on the optimizer: DEFAULT_LEARNING_RATE. */
+    learningRate: finite.pipe(z.number().gt(0).max(100)).optional(),
+    /** Momentum coefficient for `optimizer: momentum`. */
+    momentum: finite.pipe(z.number().min(0).lt(1)).default(0.9),
+    batchSize: integer(1, 8192).default(64),
+    epochs: integer(1, 10_000).default(5),
+    /** Stop after this many steps even if epochs remain; null for no limit. */
+    maxSteps: integer(1, 100_000_000).nullable().default(null),
+    seed: integer(0, 2 ** 32 - 1).default(1),
+    /** Held-out evaluation every this many steps (and at the last step). */
+    evalEvery: integer(1, 100_000_000).default(50),
+    /** Number of fixed held-out probe samples recorded every step. */
+    probes: integer(0, 256).default(16),
+    /** Bytes of weight and weight-gradient snapshots for the whole run. */
+    budget: z.preprocess(parseByteSize, integer(0, 2 ** 40)).default(8 * 1024 ** 2),
+    engine: z.enum(ENGINES).default('auto'),
+  })
+  .strict();
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = Omit<z.output<typeof configSchema>, 'learningRate'> & { learningRate: number };
+
+/** The CLI flag for each config field, for messages. */
+export const CONFIG_FLAGS: Record<keyof Config, string> = {
+  dataset: '--dataset',
+  layers: '--layers',
+  activation: '--activation',
+  init: '--init',
+  initStd: '--init-std',
+  initValue: '--init-value',
+  optimizer: '--optimizer',
+  learningRate: '--lr',
+  momentum: '--momentum',
+  batchSize: '--batch-size',
+  epochs: '--epochs',
+  maxSteps: '--max-steps',
+  seed: '--seed',
+  evalEvery: '--eval-every',
+  probes: '--probes',
+  budget: '--budget',
+  engine: '--engine',
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+function valueAt(input: unknown, path: PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+/** Names the field (and its flag), shows the value that was given and what is allowed. */
+export function describeConfigIssue(issue: z.core.$ZodIssue, input: unknown, source: string): string {
+  const field = issue.path.map(String).join('.');
+  const topField = String(issue.path[0] ?? '');
+  const flag = CONFIG_FLAGS[topField as keyof Config];
+  const where = issue.path.length === 0 ? source : `${source}: field "${field}"${flag ? ` (${flag})` : ''}`;
+  if (issue.code === 'unrecognized_keys') {
+    return `${source}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => `"${key}"`).join(', ')}; allowed: ${Object.keys(CONFIG_FLAGS).join(', ')}`;
+  }
+  const given = formatGiven(valueAt(input, issue.path));
+  return `${where}: got ${given}, expected ${expectation(issue, topField)}`;
+}
+
+function formatGiven(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  return JSON.stringify(value) ?? String(value);
+}
+
+function expectation(issue: z.core.$ZodIssue, field: string): string {
+  if (field === 'budget' && issue.code === 'invalid_type') return 'a byte size such as 8MiB, 500kB or 1000000';
+  switch (issue.code) {
+    case 'invalid_value':
+      return `one of ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`;
+    case 'invalid_type':
+      return issue.expected === 'int' ? 'an integer' : `a value of type ${issue.expected}`;
+    case 'too_small':
+      return issue.origin === 'array'
+        ? `at least ${issue.minimum} items`
+        : `a number ${issue.inclusive ? '≥' : '>'} ${issue.minimum}`;
+    case 'too_big':
+      return issue.origin === 'array'
+        ? `at most ${issue.maximum} items`
+        : `a number ${issue.inclusive ? '≤' : '<'} ${issue.maximum}`;
+    default:
+      return issue.message.replace(/^Invalid input: /, '').replace(/^expected /, '');
+  }
+}
+
+/** Validates a merged config (file values overridden by flags) and fills in every default. */
+export function resolveConfig(input: unknown, source = 'config'): Config {
+  const result = configSchema.safeParse(input);
+  if (!result.success) throw new ConfigError(result.error.issues.map((issue) => describeConfigIssue(issue, input, source)));
+  const parsed = result.data;
+  return { ...parsed, learningRate: parsed.learningRate ?? DEFAULT_LEARNING_RATE[parsed.optimizer] };
+}

@@ -1,0 +1,264 @@
+/**
+ * Arrow IPC stream encoding and decoding of record batches described by `ColumnSpec`s.
+ *
+ * A run's files are Arrow *stream* files written one record batch at a time, so a file that is
+ * still growing (or whose writer was killed) can be read up to its last whole batch. The writer
+ * appends `encodeSchemaMessage` once, then `encodeBatchMessage` per batch, then `STREAM_END`.
+ */
+import {
+  Data,
+  Field,
+  FixedSizeList,
+  Float32,
+  Int32,
+  makeData,
+  RecordBatch,
+  RecordBatchReader,
+  RecordBatchStreamWriter,
+  Schema,
+  Struct,
+  Table,
+  Uint8,
+  Utf8,
+  type DataType,
+} from 'apache-arrow';
+import { columnWidth, type ColumnSpec, type ValueType } from './columns.js';
+
+export type NumericArray = Float32Array | Int32Array | Uint8Array;
+
+/** Values of one column over some rows: numbers (row-major, width per row) or strings. */
+export type ColumnValues = NumericArray | string[] | NullableValues;
+
+/** A nullable column: `valid[row]` is 1 where the row has a value. */
+export interface NullableValues {
+  values: Float32Array;
+  valid: Uint8Array;
+}
+
+export type BatchValues = Record<string, ColumnValues>;
+
+/** End-of-stream marker: continuation token followed by a zero metadata length. */
+export const STREAM_END = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+
+export class RunFormatError extends Error {
+  constructor(
+    readonly file: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${file}: ${message}`, options);
+    this.name = 'RunFormatError';
+  }
+}
+
+function scalarType(type: ValueType): DataType {
+  switch (type) {
+    case 'float32':
+      return new Float32();
+    case 'int32':
+      return new Int32();
+    case 'uint8':
+      return new Uint8();
+    case 'utf8':
+      return new Utf8();
+  }
+}
+
+function fieldType(spec: ColumnSpec): DataType {
+  const item = scalarType(spec.type);
+  return spec.shape ? new FixedSizeList(columnWidth(spec), new Field('item', item, false)) : item;
+}
+
+export function describeType(spec: ColumnSpec): string {
+  const item = { float32: 'Float32', int32: 'Int32', uint8: 'Uint8', utf8: 'Utf8' }[spec.type];
+  return spec.shape ? `FixedSizeList<${item}>[${columnWidth(spec)}]` : item;
+}
+
+export function schemaOf(columns: readonly ColumnSpec[]): Schema {
+  return new Schema(columns.map((spec) => new Field(spec.name, fieldType(spec), spec.nullable ?? false)));
+}
+
+function isNullable(values: ColumnValues): values is NullableValues {
+  return !Array.isArray(values) && 'valid' in values;
+}
+
+function columnData(spec: ColumnSpec, values: ColumnValues | undefined, rows: number, type: DataType): Data {
+  if (values === undefined) throw new Error(`encodeRecordBatch: no values for column "${spec.name}"`);
+  if (spec.type === 'utf8') {
+    if (!Array.isArray(values)) throw new Error(`encodeRecordBatch: column "${spec.name}" expects strings`);
+    const encoder = new TextEncoder();
+    const encoded = values.map((text) => encoder.encode(text));
+    const valueOffsets = new Int32Array(rows + 1);
+    encoded.forEach((bytes, row) => (valueOffsets[row + 1] = valueOffsets[row]! + bytes.length));
+    const data = new Uint8Array(valueOffsets[rows]!);
+    encoded.forEach((bytes, row) => data.set(bytes, valueOffsets[row]!));
+    return makeData({ type: type as Utf8, length: rows, valueOffsets, data });
+  }
+  if (Array.isArray(values)) throw new Error(`encodeRecordBatch: column "${spec.name}" expects numbers`);
+  const numbers = isNullable(values) ? values.values : values;
+  const width = columnWidth(spec);
+  if (numbers.length !== rows * width) {
+    throw new Error(`encodeRecordBatch: column "${spec.name}" needs ${rows * width} values (${rows} rows × ${width}), got ${numbers.length}`);
+  }
+  if (spec.shape) {
+    const child = makeData({ type: scalarType(spec.type) as Float32, length: rows * width, data: numbers as Float32Array });
+    return makeData({ type: type as FixedSizeList, length: rows, child });
+  }
+  const nullBitmap = isNullable(values) ? packBits(values.valid, rows) : undefined;
+  return makeData({ type: type as Float32, length: rows, data: numbers as Float32Array, ...(nullBitmap ? { nullBitmap } : {}) });
+}
+
+function packBits(valid: Uint8Array, rows: number): Uint8Array {
+  const bitmap = new Uint8Array(Math.ceil(rows / 8));
+  for (let row = 0; row < rows; row++) if (valid[row]) bitmap[row >> 3]! |= 1 << (row & 7);
+  return bitmap;
+}
+
+export function encodeRecordBatch(columns: readonly ColumnSpec[], values: BatchValues, rows: number): RecordBatch {
+  const schema = schemaOf(columns);
+  const children = columns.map((spec, index) => columnData(spec, values[spec.name], rows, schema.fields[index]!.type));
+  const struct = makeData({ type: new Struct(schema.fields), length: rows, children });
+  return new RecordBatch(schema, struct);
+}
+
+function messageLength(bytes: Uint8Array, offset: number): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset + offset);
+  if (view.getUint32(0, true) !== 0xffffffff) throw new Error('Arrow stream message does not start with a continuation token');
+  return 8 + view.getInt32(4, true);
+}
+
+/** Encodes one batch as a whole stream, then splits it into its schema message and its batch message. */
+function encodeStreamParts(batch: RecordBatch): { schema: Uint8Array; batch: Uint8Array } {
+  const stream = RecordBatchStreamWriter.writeAll(new Table([batch])).toUint8Array(true);
+  const schemaEnd = messageLength(stream, 0);
+  return { schema: stream.slice(0, schemaEnd), batch: stream.slice(schemaEnd, stream.length - STREAM_END.length) };
+}
+
+/** The stream's first message: the schema. */
+export function encodeSchemaMessage(columns: readonly ColumnSpec[]): Uint8Array {
+  const emptyValues = Object.fromEntries(
+    columns.map((spec) => [spec.name, spec.type === 'utf8' ? [] : spec.nullable ? { values: new Float32Array(0), valid: new Uint8Array(0) } : new Float32Array(0)]),
+  );
+  return encodeStreamParts(encodeRecordBatch(columns, emptyValues as BatchValues, 0)).schema;
+}
+
+/** One record batch message (metadata and body), to append after the schema message. */
+export function encodeBatchMessage(columns: readonly ColumnSpec[], values: BatchValues, rows: number): Uint8Array {
+  return encodeStreamParts(encodeRecordBatch(columns, values, rows)).batch;
+}
+
+/** A whole stream file holding one batch, with its end marker. */
+export function encodeStream(columns: readonly ColumnSpec[], values: BatchValues, rows: number): Uint8Array {
+  return RecordBatchStreamWriter.writeAll(new Table([encodeRecordBatch(columns, values, rows)])).toUint8Array(true);
+}
+
+/** Columns decoded from a stream file, concatenated over its batches. */
+export interface DecodedStream {
+  rows: number;
+  columns: Record<string, ColumnValues>;
+  /** True when the file ends inside a message: a writer was stopped mid-write or the file was cut. */
+  truncated: boolean;
+  /** Why reading stopped early, when `truncated`. */
+  truncation?: string;
+}
+
+function checkSchema(file: string, schema: Schema, columns: readonly ColumnSpec[]): void {
+  const expected = schemaOf(columns);
+  for (const [index, spec] of columns.entries()) {
+    const found = schema.fields.find((field) => field.name === spec.name);
+    if (!found) throw new RunFormatError(file, `missing column "${spec.name}" (expected ${describeType(spec)})`);
+    if (!found.type.compareTo(expected.fields[index]!.type)) {
+      throw new RunFormatError(file, `column "${spec.name}" has type ${String(found.type)}, expected ${describeType(spec)}`);
+    }
+  }
+}
+
+function unpackBits(data: Data, rows: number): Uint8Array {
+  const valid = new Uint8Array(rows);
+  for (let row = 0; row < rows; row++) valid[row] = data.getValid(row) ? 1 : 0;
+  return valid;
+}
+
+function concat<T extends NumericArray>(parts: T[], make: (length: number) => T): T {
+  const total = parts.reduce((sum, part) => sum + part.length, 0);
+  const out = make(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+function numericParts(spec: ColumnSpec, data: Data): NumericArray {
+  if (spec.shape) {
+    const width = columnWidth(spec);
+    const child = data.children[0]!;
+    const start = child.offset + data.offset * width;
+    return (child.values as NumericArray).subarray(start, start + data.length * width);
+  }
+  return (data.values as NumericArray).subarray(data.offset, data.offset + data.length);
+}
+
+const ARRAY_OF: Record<Exclude<ValueType, 'utf8'>, (length: number) => NumericArray> = {
+  float32: (length) => new Float32Array(length),
+  int32: (length) => new Int32Array(length),
+  uint8: (length) => new Uint8Array(length),
+};
+
+/**
+ * Decodes a stream file against the columns it must have. Extra columns are ignored. A file cut
+ * inside a message yields every whole batch before the cut and `truncated: true`; a file that is
+ * not an Arrow stream, or whose schema disagrees with `columns`, throws a `RunFormatError`.
+ */
+export function decodeStream(file: string, bytes: Uint8Array, columns: readonly ColumnSpec[]): DecodedStream {
+  let reader: RecordBatchReader;
+  try {
+    reader = RecordBatchReader.from(bytes);
+    reader.open();
+  } catch (error) {
+    throw new RunFormatError(file, 'not an Arrow IPC stream (could not read its schema)', { cause: error });
+  }
+  if (!reader.schema) throw new RunFormatError(file, 'not an Arrow IPC stream (no schema message)');
+  if (reader.isFile()) throw new RunFormatError(file, 'is an Arrow file, expected an Arrow IPC stream');
+  checkSchema(file, reader.schema, columns);
+  const parts = new Map<string, Data[]>(columns.map((spec) => [spec.name, []]));
+  let rows = 0;
+  let truncated = false;
+  let truncation: string | undefined;
+  try {
+    for (const batch of reader) {
+      for (const spec of columns) parts.get(spec.name)!.push(batch.getChild(spec.name)!.data[0]!);
+      rows += batch.numRows;
+    }
+  } catch (error) {
+    truncated = true;
+    truncation = error instanceof Error ? error.message : String(error);
+  }
+  const decoded: Record<string, ColumnValues> = {};
+  for (const spec of columns) {
+    const datas = parts.get(spec.name)!;
+    if (spec.type === 'utf8') {
+      decoded[spec.name] = datas.flatMap((data) => {
+        const vector = new Array<string>(data.length);
+        const offsets = data.valueOffsets as Int32Array;
+        const decoder = new TextDecoder();
+        for (let row = 0; row < data.length; row++) {
+          const start = offsets[data.offset + row]!;
+          const end = offsets[data.offset + row + 1]!;
+          vector[row] = decoder.decode((data.values as Uint8Array).subarray(start, end));
+        }
+        return vector;
+      });
+      continue;
+    }
+    const values = concat(
+      datas.map((data) => numericParts(spec, data)),
+      ARRAY_OF[spec.type],
+    );
+    decoded[spec.name] = spec.nullable
+      ? { values: values as Float32Array, valid: concat(datas.map((data) => unpackBits(data, data.length)), (length) => new Uint8Array(length)) }
+      : values;
+  }
+  return { rows, columns: decoded, truncated, ...(truncation ? { truncation } : {}) };
+}

@@ -1,0 +1,126 @@
+/**
+ * `run.json`: what a run is, how it was made and which Arrow files hold its steps. Written
+ * atomically by the recorder (temp file + rename) whenever a batch of steps is flushed.
+ */
+import { z } from 'zod';
+import { configSchema } from '../config.js';
+import { ACTIVATIONS } from '../nn/activation.js';
+import { SNAPSHOT_REASONS } from './columns.js';
+
+export const SCHEMA_VERSION = 1;
+
+export const RUN_STATUSES = ['recording', 'complete', 'interrupted', 'failed'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+const count = z.number().int().min(0);
+
+const weightFileSchema = z.object({
+  layer: z.number().int().min(1),
+  file: z.string(),
+  /** Steps of the snapshots in this file, in order. */
+  steps: z.array(count),
+  reasons: z.array(z.enum(SNAPSHOT_REASONS)),
+});
+
+const chunkSchema = z.object({
+  index: count,
+  file: z.string(),
+  firstStep: count,
+  /** Steps whole in the file as of this manifest; more may follow while `complete` is false. */
+  stepCount: count,
+  complete: z.boolean(),
+  weights: z.array(weightFileSchema),
+});
+
+const evalSchema = z.object({ step: count, loss: z.number().nullable(), accuracy: z.number() });
+
+export const manifestSchema = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  name: z.string().min(1),
+  status: z.enum(RUN_STATUSES),
+  /** Why the run stopped, for any status but complete; also set when training diverged. */
+  message: z.string().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  config: configSchema.extend({ learningRate: z.number() }),
+  /** Layer 0 is the input; the last layer is the softmax output. */
+  layers: z.array(
+    z.object({
+      index: count,
+      size: z.number().int().min(1),
+      activation: z.enum([...ACTIVATIONS, 'input', 'softmax']),
+    }),
+  ),
+  dataset: z.object({
+    name: z.string(),
+    trainCount: count,
+    testCount: count,
+    inputShape: z.array(z.number().int().min(1)),
+    classNames: z.array(z.string()),
+    /** SHA-256 of the split's pixel and label bytes. */
+    sha256: z.string(),
+  }),
+  engine: z.object({
+    name: z.enum(['node', 'wasm', 'cpu']),
+    simd: z.boolean().optional(),
+    threads: z.number().int().optional(),
+    versions: z.record(z.string(), z.string()),
+  }),
+  /** A command that records the same run again. */
+  reproduce: z.string(),
+  plannedSteps: count,
+  /** Steps whole on disk, over all chunks, as of this manifest. */
+  stepCount: count,
+  /** Steps per chunk file (the last chunk may hold fewer). */
+  chunkSteps: z.number().int().min(1),
+  /** Weight snapshot stride per dense layer (index 0 = layer 1). */
+  weightStrides: z.array(z.number().int().min(1)),
+  chunks: z.array(chunkSchema),
+  probes: z.object({ file: z.string(), count }).nullable(),
+  finalEval: evalSchema.nullable(),
+  /** First step whose loss was NaN or infinite, if training diverged. */
+  divergedAtStep: count.nullable(),
+});
+
+export type RunManifest = z.infer<typeof manifestSchema>;
+export type ChunkEntry = z.infer<typeof chunkSchema>;
+export type WeightFileEntry = z.infer<typeof weightFileSchema>;
+
+export function unknownSchemaVersionMessage(found: unknown): string {
+  return `unknown schemaVersion ${JSON.stringify(found)}; this version of Neural Vision reads schemaVersion ${SCHEMA_VERSION}`;
+}
+
+/** Narrows a parsed `run.json`; the error names the file and every field that is wrong. */
+export function parseManifest(file: string, input: unknown): RunManifest {
+  if (input !== null && typeof input === 'object' && 'schemaVersion' in input && input.schemaVersion !== SCHEMA_VERSION) {
+    throw new ManifestError(file, [unknownSchemaVersionMessage(input.schemaVersion)]);
+  }
+  const result = manifestSchema.safeParse(input);
+  if (!result.success) {
+    throw new ManifestError(
+      file,
+      result.error.issues.map((issue) => `${issue.path.length ? `field "${issue.path.join('.')}"` : 'document'}: ${issue.message}`),
+    );
+  }
+  return result.data;
+}
+
+export class ManifestError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`${file}: ${problems.join('; ')}`);
+    this.name = 'ManifestError';
+  }
+}
+
+/** The run shape that decides column widths, from a manifest. */
+export function runShapeOf(manifest: RunManifest) {
+  return {
+    inputSize: manifest.layers[0]!.size,
+    layerSizes: manifest.layers.slice(1).map((layer) => layer.size),
+    batchSize: manifest.config.batchSize,
+    probeCount: manifest.probes?.count ?? 0,
+  };
+}

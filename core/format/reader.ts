@@ -1,0 +1,114 @@
+/**
+ * Reading a run: `openRun` / `writeRun`'s other half. Works on any byte source (files in Node,
+ * fetch in the browser) and never needs the whole run in memory at once: chunks are read one at
+ * a time, in order, as a viewer streams them.
+ */
+import { FILE_NAMES, probeColumns, stepColumns, weightColumns, type RunShape } from './columns.js';
+import { decodeStream, RunFormatError, type ColumnValues, type DecodedStream } from './ipc.js';
+import { ManifestError, parseManifest, runShapeOf, type RunManifest } from './manifest.js';
+
+/** Where a run's files come from. `read` rejects when the file does not exist. */
+export interface RunSource {
+  /** Human-readable place of the run, used in messages (a folder or a URL). */
+  label: string;
+  read(file: string): Promise<Uint8Array>;
+}
+
+export interface StepChunk extends DecodedStream {
+  index: number;
+  firstStep: number;
+  /** Problems that did not stop reading: short files, steps out of order. */
+  problems: string[];
+}
+
+export interface WeightChunk extends DecodedStream {
+  layer: number;
+  problems: string[];
+}
+
+export interface RunReader {
+  manifest: RunManifest;
+  shape: RunShape;
+  readSteps(chunkIndex: number): Promise<StepChunk>;
+  readWeights(chunkIndex: number, layer: number): Promise<WeightChunk | undefined>;
+  readProbes(): Promise<DecodedStream | undefined>;
+}
+
+export async function openRun(source: RunSource): Promise<RunReader> {
+  const manifestFile = `${source.label}/${FILE_NAMES.manifest}`;
+  let text: string;
+  try {
+    text = new TextDecoder().decode(await source.read(FILE_NAMES.manifest));
+  } catch (error) {
+    throw new RunFormatError(manifestFile, 'cannot be read (does the run exist?)', { cause: error });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ManifestError(manifestFile, [`not valid JSON (${(error as Error).message})`]);
+  }
+  const manifest = parseManifest(manifestFile, json);
+  const shape = runShapeOf(manifest);
+  const steps = stepColumns(shape);
+  const where = (file: string) => `${source.label}/${file}`;
+
+  const readFile = async (file: string): Promise<Uint8Array> => {
+    try {
+      return await source.read(file);
+    } catch (error) {
+      throw new RunFormatError(where(file), 'is listed in run.json but cannot be read', { cause: error });
+    }
+  };
+
+  return {
+    manifest,
+    shape,
+    async readSteps(chunkIndex) {
+      const entry = manifest.chunks[chunkIndex];
+      if (!entry) throw new RangeError(`${manifestFile}: no chunk ${chunkIndex} (the run has ${manifest.chunks.length})`);
+      const decoded = decodeStream(where(entry.file), await readFile(entry.file), steps);
+      const problems = checkChunk(where(entry.file), decoded, entry.firstStep, entry.stepCount, entry.complete);
+      return { ...decoded, index: chunkIndex, firstStep: entry.firstStep, problems };
+    },
+    async readWeights(chunkIndex, layer) {
+      const entry = manifest.chunks[chunkIndex]?.weights.find((weights) => weights.layer === layer);
+      if (!entry) return undefined;
+      const fanIn = manifest.layers[layer - 1]!.size;
+      const fanOut = manifest.layers[layer]!.size;
+      const decoded = decodeStream(where(entry.file), await readFile(entry.file), weightColumns(fanIn, fanOut));
+      const problems =
+        decoded.rows < entry.steps.length
+          ? [`${where(entry.file)}: run.json lists ${entry.steps.length} snapshots, the file holds ${decoded.rows}${decoded.truncated ? ' (cut short)' : ''}`]
+          : [];
+      return { ...decoded, layer, problems };
+    },
+    async readProbes() {
+      if (!manifest.probes) return undefined;
+      return decodeStream(where(manifest.probes.file), await readFile(manifest.probes.file), probeColumns(shape.inputSize));
+    },
+  };
+}
+
+function checkChunk(file: string, decoded: DecodedStream, firstStep: number, listedSteps: number, complete: boolean): string[] {
+  const problems: string[] = [];
+  const stepValues = decoded.columns.step as Int32Array;
+  for (let row = 0; row < decoded.rows; row++) {
+    if (stepValues[row] !== firstStep + row) {
+      problems.push(`${file}: row ${row} holds step ${stepValues[row]}, expected step ${firstStep + row}`);
+      break;
+    }
+  }
+  if (decoded.rows < listedSteps) {
+    problems.push(`${file}: run.json lists ${listedSteps} steps, the file holds ${decoded.rows}${decoded.truncated ? ' (cut short)' : ''}`);
+  } else if (decoded.truncated && complete) {
+    problems.push(`${file}: ends inside a record batch (${decoded.truncation ?? 'cut short'})`);
+  }
+  return problems;
+}
+
+/** Values of a fixed-size-list column at one row. */
+export function rowOf(values: ColumnValues, row: number, width: number): Float32Array | Int32Array | Uint8Array {
+  if (Array.isArray(values) || 'valid' in values) throw new TypeError('rowOf expects a plain numeric column');
+  return values.subarray(row * width, (row + 1) * width);
+}

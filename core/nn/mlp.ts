@@ -1,0 +1,120 @@
+/**
+ * A plain-TypeScript multilayer perceptron: forward and backward passes for one sample at a time.
+ * The recorder trains with TensorFlow.js; this is what computes the probe set and the held-out
+ * evaluation off the training thread, and what tests check the trained numbers against.
+ */
+import { activate, activationDerivative, type Activation } from './activation.js';
+
+/** One dense layer. `weight[i * fanOut + j]` connects input i to neuron j. */
+export interface DenseLayer {
+  fanIn: number;
+  fanOut: number;
+  weight: Float32Array;
+  bias: Float32Array;
+}
+
+/** Per-sample values of one pass, one array per dense layer (index 0 = first hidden layer). */
+export interface SampleTrace {
+  /** z = W·a + b per layer. */
+  preActivation: Float32Array[];
+  /** f(z) per hidden layer; softmax probabilities for the output layer. */
+  activation: Float32Array[];
+}
+
+export function createTrace(layers: readonly DenseLayer[]): SampleTrace {
+  return {
+    preActivation: layers.map((layer) => new Float32Array(layer.fanOut)),
+    activation: layers.map((layer) => new Float32Array(layer.fanOut)),
+  };
+}
+
+/** Indices of the non-zero entries of an input (most MNIST pixels are exactly zero). */
+export function nonZeroIndices(input: Float32Array): Int32Array {
+  const indices: number[] = [];
+  for (let i = 0; i < input.length; i++) if (input[i] !== 0) indices.push(i);
+  return Int32Array.from(indices);
+}
+
+/** Forward pass of one sample, filling `trace`. `inputNonZero` lists the input's non-zero indices. */
+export function forwardSample(
+  layers: readonly DenseLayer[],
+  hiddenActivation: Activation,
+  input: Float32Array,
+  inputNonZero: Int32Array,
+  trace: SampleTrace,
+): void {
+  const last = layers.length - 1;
+  layers.forEach((layer, layerIndex) => {
+    const pre = trace.preActivation[layerIndex]!;
+    const out = trace.activation[layerIndex]!;
+    const { fanOut, weight } = layer;
+    const sums = new Float64Array(layer.bias);
+    if (layerIndex === 0) {
+      for (const i of inputNonZero) accumulateRow(sums, weight, i * fanOut, input[i]!);
+    } else {
+      const below = trace.activation[layerIndex - 1]!;
+      for (let i = 0; i < below.length; i++) {
+        if (below[i] !== 0) accumulateRow(sums, weight, i * fanOut, below[i]!);
+      }
+    }
+    pre.set(sums);
+    if (layerIndex === last) softmaxInto(sums, out);
+    else for (let j = 0; j < fanOut; j++) out[j] = activate(hiddenActivation, pre[j]!);
+  });
+}
+
+function accumulateRow(sums: Float64Array, weight: Float32Array, rowStart: number, scale: number): void {
+  for (let j = 0; j < sums.length; j++) sums[j]! += scale * weight[rowStart + j]!;
+}
+
+function softmaxInto(logits: Float64Array, out: Float32Array): void {
+  let max = -Infinity;
+  for (const value of logits) if (value > max) max = value;
+  let total = 0;
+  for (let j = 0; j < logits.length; j++) total += Math.exp(logits[j]! - max);
+  for (let j = 0; j < logits.length; j++) out[j] = Math.exp(logits[j]! - max) / total;
+}
+
+/** Cross-entropy of one sample from its softmax output: −log p[label]. */
+export function sampleLoss(trace: SampleTrace, label: number): number {
+  const probabilities = trace.activation[trace.activation.length - 1]!;
+  return -Math.log(probabilities[label]!);
+}
+
+/** Arg max of the output layer. */
+export function predictedClass(trace: SampleTrace): number {
+  const probabilities = trace.activation[trace.activation.length - 1]!;
+  let best = 0;
+  for (let j = 1; j < probabilities.length; j++) if (probabilities[j]! > probabilities[best]!) best = j;
+  return best;
+}
+
+/**
+ * Backward pass of one sample's own loss: fills `gradPreActivation[l][j]` = ∂ℓ/∂z_j of layer l,
+ * for ℓ = −log softmax(z_out)[label]. Needs the trace of `forwardSample` on the same sample.
+ */
+export function backwardSample(
+  layers: readonly DenseLayer[],
+  hiddenActivation: Activation,
+  trace: SampleTrace,
+  label: number,
+  gradPreActivation: Float32Array[],
+): void {
+  const last = layers.length - 1;
+  const outGrad = gradPreActivation[last]!;
+  outGrad.set(trace.activation[last]!);
+  outGrad[label]! -= 1;
+  for (let layerIndex = last; layerIndex > 0; layerIndex--) {
+    const { fanIn, fanOut, weight } = layers[layerIndex]!;
+    const above = gradPreActivation[layerIndex]!;
+    const below = gradPreActivation[layerIndex - 1]!;
+    const belowPre = trace.preActivation[layerIndex - 1]!;
+    const belowPost = trace.activation[layerIndex - 1]!;
+    for (let i = 0; i < fanIn; i++) {
+      let total = 0;
+      const rowStart = i * fanOut;
+      for (let j = 0; j < fanOut; j++) total += weight[rowStart + j]! * above[j]!;
+      below[i] = total * activationDerivative(hiddenActivation, belowPre[i]!, belowPost[i]!);
+    }
+  }
+}

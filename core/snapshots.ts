@@ -1,0 +1,86 @@
+/**
+ * Which steps keep their full weights and weight gradients, within a byte budget for the run.
+ *
+ * The first and last steps are always kept. A reserve (1/8 of the budget) holds steps where the
+ * loss or a layer's gradient norm jumps. The rest is shared out by water-filling: layers whose
+ * every step fits in an equal share are kept every step, and what they leave over goes to the
+ * larger layers, each of which gets the smallest stride that fits.
+ */
+
+export const ANOMALY_RESERVE_FRACTION = 1 / 8;
+
+export interface SnapshotPlan {
+  /** Keep every stride-th step (step % stride === 0), per dense layer. */
+  strides: number[];
+  /** Steps the anomaly reserve can hold (all layers each). */
+  anomalyCapacity: number;
+  /** Bytes the plan uses at most. */
+  plannedBytes: number;
+}
+
+export class BudgetError extends Error {
+  constructor(
+    readonly budget: number,
+    readonly minimum: number,
+  ) {
+    super(`--budget ${budget} bytes is too small: the first and last steps' weights and gradients alone take ${minimum} bytes`);
+    this.name = 'BudgetError';
+  }
+}
+
+/** Bytes one snapshot of a fanIn × fanOut layer takes: W, b, ∂L/∂W, ∂L/∂b as float32. */
+export function snapshotBytes(fanIn: number, fanOut: number): number {
+  return 2 * 4 * (fanIn * fanOut + fanOut);
+}
+
+export function planSnapshots(layerBytes: readonly number[], plannedSteps: number, budget: number): SnapshotPlan {
+  const allLayers = layerBytes.reduce((sum, bytes) => sum + bytes, 0);
+  const fixed = Math.min(plannedSteps, 2) * allLayers;
+  if (budget < fixed) throw new BudgetError(budget, fixed);
+  const anomalyCapacity = Math.floor(((budget - fixed) * ANOMALY_RESERVE_FRACTION) / allLayers);
+  let remaining = budget - fixed - anomalyCapacity * allLayers;
+  const strides = new Array<number>(layerBytes.length);
+  const order = layerBytes.map((bytes, layer) => ({ bytes, layer })).sort((a, b) => a.bytes - b.bytes);
+  order.forEach(({ bytes, layer }, position) => {
+    const share = remaining / (order.length - position);
+    const everyStep = bytes * plannedSteps;
+    const stride = everyStep <= share ? 1 : Math.max(1, Math.ceil(everyStep / Math.max(share, 1)));
+    const stridedSteps = Math.min(plannedSteps, Math.ceil(plannedSteps / stride));
+    strides[layer] = stride;
+    remaining -= stridedSteps * bytes;
+  });
+  const plannedBytes = budget - Math.max(0, remaining);
+  return { strides, anomalyCapacity, plannedBytes };
+}
+
+/** Loss or gradient-norm jumps: a value more than `factor` × its running mean, after a warm-up. */
+export class JumpDetector {
+  static readonly WARMUP_STEPS = 20;
+  static readonly LOSS_FACTOR = 2;
+  static readonly GRAD_FACTOR = 3;
+  static readonly COOLDOWN_STEPS = 10;
+  static readonly SMOOTHING = 0.1;
+
+  #seen = 0;
+  #cooldown = 0;
+  #lossMean = 0;
+  #gradMeans: number[] = [];
+
+  /** Feeds one step; true when it is a jump worth keeping. Non-finite values always are. */
+  observe(loss: number, gradNorms: readonly number[]): boolean {
+    if (!Number.isFinite(loss) || gradNorms.some((norm) => !Number.isFinite(norm))) return true;
+    const warm = this.#seen >= JumpDetector.WARMUP_STEPS;
+    const jump =
+      warm &&
+      this.#cooldown === 0 &&
+      (loss > JumpDetector.LOSS_FACTOR * this.#lossMean ||
+        gradNorms.some((norm, layer) => norm > JumpDetector.GRAD_FACTOR * this.#gradMeans[layer]!));
+    const alpha = this.#seen === 0 ? 1 : JumpDetector.SMOOTHING;
+    this.#lossMean += alpha * (loss - this.#lossMean);
+    this.#gradMeans = gradNorms.map((norm, layer) => (this.#gradMeans[layer] ?? norm) + alpha * (norm - (this.#gradMeans[layer] ?? norm)));
+    this.#seen++;
+    if (jump) this.#cooldown = JumpDetector.COOLDOWN_STEPS;
+    else if (this.#cooldown > 0) this.#cooldown--;
+    return jump;
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * `npm run record -- [options]`: record a training run. Exit codes: 0 complete, 1 error,
+ * 2 invalid configuration or flags, 3 training diverged (run kept, marked failed),
+ * 130 interrupted by Ctrl-C (run kept, marked interrupted), 143 by SIGTERM.
+ */
+import { SingleBar } from 'cli-progress';
+import { Command, CommanderError, Option } from 'commander';
+import { relative } from 'node:path';
+import {
+  ACTIVATIONS,
+} from '../core/nn/activation.js';
+import {
+  ConfigError,
+  DATASETS,
+  DEFAULT_LEARNING_RATE,
+  ENGINES,
+  INITS,
+  OPTIMIZERS,
+  resolveConfig,
+  type Config,
+  type ConfigInput,
+} from '../core/config.js';
+import { BudgetError } from '../core/snapshots.js';
+import { readConfigFile } from './config-file.js';
+import { recordRun, type RecordResult } from './record.js';
+import { defaultRunName, RunFolderError } from './run-folder.js';
+
+export const EXIT = { ok: 0, error: 1, usage: 2, diverged: 3, interrupted: 130, terminated: 143 } as const;
+
+const defaults = resolveConfig({});
+
+function number(value: string): number | string {
+  const parsed = Number(value);
+  return value.trim() === '' || Number.isNaN(parsed) ? value : parsed;
+}
+
+function layerList(value: string): (number | string)[] {
+  return value.trim() === '' ? [] : value.split(',').map((part) => number(part.trim()));
+}
+
+function buildProgram(): Command {
+  const lr = Object.entries(DEFAULT_LEARNING_RATE)
+    .map(([optimizer, rate]) => `${rate} for ${optimizer}`)
+    .join(', ');
+  return new Command('record')
+    .description('Train an MLP and record every step to a run folder of Arrow files.')
+    .addOption(new Option('--config <file>', 'JSON or YAML file of config fields; flags override it'))
+    .addOption(new Option('--name <name>', 'run name, the folder under --out (default: <dataset>-<date>-<time>)'))
+    .addOption(new Option('--out <dir>', 'folder that holds runs').default('runs'))
+    .addOption(new Option('--dataset <name>', 'training data').choices(DATASETS).default(defaults.dataset))
+    .addOption(new Option('--layers <sizes>', 'hidden layer sizes, comma-separated').default(defaults.layers.join(',')))
+    .addOption(new Option('--activation <name>', 'hidden-layer activation').choices(ACTIVATIONS).default(defaults.activation))
+    .addOption(new Option('--init <name>', 'weight initialisation (biases start at 0)').choices(INITS).default(defaults.init))
+    .addOption(new Option('--init-std <x>', 'standard deviation for --init normal').default(String(defaults.initStd)))
+    .addOption(new Option('--init-value <x>', 'weight value for --init constant').default(String(defaults.initValue)))
+    .addOption(new Option('--optimizer <name>', 'update rule').choices(OPTIMIZERS).default(defaults.optimizer))
+    .addOption(new Option('--lr <rate>', `learning rate (default: ${lr})`))
+    .addOption(new Option('--momentum <x>', 'momentum coefficient for --optimizer momentum').default(String(defaults.momentum)))
+    .addOption(new Option('--batch-size <n>', 'samples per step').default(String(defaults.batchSize)))
+    .addOption(new Option('--epochs <n>', 'passes over the training split').default(String(defaults.epochs)))
+    .addOption(new Option('--max-steps <n>', 'stop after this many steps (default: no limit)'))
+    .addOption(new Option('--seed <n>', 'seed for initial weights and batch order').default(String(defaults.seed)))
+    .addOption(new Option('--probes <n>', 'held-out probe samples recorded every step').default(String(defaults.probes)))
+    .addOption(new Option('--eval-every <n>', 'held-out evaluation every n steps').default(String(defaults.evalEvery)))
+    .addOption(new Option('--budget <bytes>', 'bytes for weight snapshots over the run, e.g. 8MiB').default('8MiB'))
+    .addOption(new Option('--engine <name>', 'TensorFlow.js backend; auto = tfjs-node if it loads, else wasm').choices(ENGINES).default(defaults.engine))
+    .option('--force', 'replace an existing run of the same name', false)
+    .option('--quiet', 'no progress bar', false)
+    .allowExcessArguments(false)
+    .exitOverride();
+}
+
+/** Flags the user typed, mapped onto config fields (commander fills defaults; those do not override a config file). */
+function flagsToConfig(program: Command): ConfigInput {
+  const options = program.opts<Record<string, string | undefined>>();
+  const given = (key: string) => program.getOptionValueSource(key) === 'cli';
+  const fields: Record<string, unknown> = {};
+  const map: [string, keyof Config, (value: string) => unknown][] = [
+    ['dataset', 'dataset', String],
+    ['layers', 'layers', layerList],
+    ['activation', 'activation', String],
+    ['init', 'init', String],
+    ['initStd', 'initStd', number],
+    ['initValue', 'initValue', number],
+    ['optimizer', 'optimizer', String],
+    ['lr', 'learningRate', number],
+    ['momentum', 'momentum', number],
+    ['batchSize', 'batchSize', number],
+    ['epochs', 'epochs', number],
+    ['maxSteps', 'maxSteps', number],
+    ['seed', 'seed', number],
+    ['probes', 'probes', number],
+    ['evalEvery', 'evalEvery', number],
+    ['budget', 'budget', String],
+    ['engine', 'engine', String],
+  ];
+  for (const [option, field, convert] of map) {
+    const value = options[option];
+    if (given(option) && value !== undefined) fields[field] = convert(value);
+  }
+  return fields as ConfigInput;
+}
+
+function reproduceCommand(config: Config, name: string): string {
+  const flags = [
+    `--name ${name}-again`,
+    `--dataset ${config.dataset}`,
+    `--layers ${config.layers.join(',')}`,
+    `--activation ${config.activation}`,
+    `--init ${config.init}`,
+    ...(config.init === 'normal' ? [`--init-std ${config.initStd}`] : []),
+    ...(config.init === 'constant' ? [`--init-value ${config.initValue}`] : []),
+    `--optimizer ${config.optimizer}`,
+    `--lr ${config.learningRate}`,
+    ...(config.optimizer === 'momentum' ? [`--momentum ${config.momentum}`] : []),
+    `--batch-size ${config.batchSize}`,
+    `--epochs ${config.epochs}`,
+    ...(config.maxSteps !== null ? [`--max-steps ${config.maxSteps}`] : []),
+    `--seed ${config.seed}`,
+    `--probes ${config.probes}`,
+    `--eval-every ${config.evalEvery}`,
+    `--budget ${config.budget}`,
+    `--engine ${config.engine}`,
+  ];
+  return `npm run record -- ${flags.join(' ')}`;
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 ** 2 ? `${(bytes / 1024 ** 2).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(0)} KiB`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    program.parse(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    throw error;
+  }
+  const options = program.opts<{ config?: string; name?: string; out: string; force: boolean; quiet: boolean }>();
+  let config: Config;
+  try {
+    const fromFile = options.config ? (readConfigFile(options.config) as Record<string, unknown>) : {};
+    config = resolveConfig({ ...fromFile, ...flagsToConfig(program) }, options.config ? `${options.config} + flags` : 'flags');
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const problem of error.problems) console.error(`error: ${problem}`);
+      return EXIT.usage;
+    }
+    throw error;
+  }
+  const name = options.name ?? defaultRunName(config.dataset);
+  const stopSignal: { stop: boolean; reason?: string } = { stop: false };
+  let exitForSignal: number = EXIT.interrupted;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopSignal.stop) return;
+    stopSignal.stop = true;
+    stopSignal.reason = `interrupted by ${signal}`;
+    exitForSignal = signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const interactive = process.stderr.isTTY && !options.quiet;
+  const bar = new SingleBar({
+    format: ' {bar} {percentage}% | step {value}/{total} | {speed} steps/s | ETA {eta_formatted} | loss {loss} | acc {accuracy} | held-out {evalAccuracy}',
+    barsize: 24,
+    hideCursor: true,
+    etaBuffer: 50,
+  });
+  let lastLine = 0;
+  const beganAt = performance.now();
+  let held = '–';
+  let result: RecordResult;
+  try {
+    result = await recordRun({
+      config,
+      name,
+      out: options.out,
+      force: options.force,
+      reproduce: reproduceCommand(config, name),
+      stopSignal,
+      onStart: ({ directory, plannedSteps, engine, dataset }) => {
+        const engineText = `${engine.name}${engine.simd ? ' (SIMD)' : ''}`;
+        console.log(
+          `Recording "${name}": ${dataset.name} (${dataset.train.count} train / ${dataset.test.count} held out), ` +
+            `784-${[...config.layers, 10].join('-')} ${config.activation}, ${config.optimizer} lr ${config.learningRate}, ` +
+            `${plannedSteps} steps, engine ${engineText}\n  → ${relative(process.cwd(), directory) || directory}`,
+        );
+        if (interactive) bar.start(plannedSteps, 0, { speed: '0', loss: '–', accuracy: '–', evalAccuracy: held });
+      },
+      onEval: ({ accuracy }) => {
+        held = `${(accuracy * 100).toFixed(1)}%`;
+      },
+      onStep: ({ step, loss, accuracy }) => {
+        const elapsed = (performance.now() - beganAt) / 1000;
+        if (interactive) {
+          bar.update(step + 1, {
+            speed: ((step + 1) / elapsed).toFixed(0),
+            loss: loss.toFixed(3),
+            accuracy: `${(accuracy * 100).toFixed(0)}%`,
+            evalAccuracy: held,
+          });
+        } else if (!options.quiet && elapsed - lastLine >= 5) {
+          lastLine = elapsed;
+          console.log(`  step ${step + 1}, ${((step + 1) / elapsed).toFixed(0)} steps/s, loss ${loss.toFixed(3)}, held-out ${held}`);
+        }
+      },
+    });
+  } catch (error) {
+    if (interactive) bar.stop();
+    if (error instanceof ConfigError || error instanceof BudgetError) {
+      console.error(`error: ${error.message}`);
+      return EXIT.usage;
+    }
+    if (error instanceof RunFolderError) {
+      console.error(`error: ${error.message}`);
+      return EXIT.error;
+    }
+    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT.error;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (interactive) bar.stop();
+  const where = relative(process.cwd(), result.directory) || result.directory;
+  const held_out = result.finalEval ? `, held-out accuracy ${(result.finalEval.accuracy * 100).toFixed(1)}%` : '';
+  console.log(
+    `${result.status === 'complete' ? 'Recorded' : `Stopped (${result.status})`}: ${result.stepCount} steps in ${result.seconds.toFixed(1)} s` +
+      `, ${formatBytes(result.bytesWritten)}${held_out}\n  → ${where}`,
+  );
+  if (result.message) console.error(result.status === 'failed' ? `error: ${result.message}` : result.message);
+  if (result.status === 'interrupted') return exitForSignal;
+  if (result.status === 'failed') return EXIT.diverged;
+  return EXIT.ok;
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,225 @@
+/**
+ * `recordRun`: trains the configured MLP and writes every step to a run folder. The training
+ * thread only trains and copies results out of the engine; the writer thread does the rest.
+ */
+import { ConfigError, type Config } from '../core/config.js';
+import { columnWidth, FILE_NAMES, stepColumns } from '../core/format/columns.js';
+import { SCHEMA_VERSION, type RunManifest, type RunStatus } from '../core/format/manifest.js';
+import { initialLayers } from '../core/nn/init.js';
+import { createRandom, shuffleInPlace } from '../core/random.js';
+import { planSnapshots, snapshotBytes } from '../core/snapshots.js';
+import { loadDataset, type Dataset } from '../datasets/index.js';
+import { selectEngine, type EngineInfo } from './engine.js';
+import { TfMlp } from './model.js';
+import { createRunFolder } from './run-folder.js';
+import { WriterClient } from './writer/client.js';
+
+/** Rows per record batch: a crash loses at most this many steps. */
+export const FLUSH_STEPS = 16;
+/** Target size of one chunk's step file; chunks are a multiple of FLUSH_STEPS steps. */
+export const CHUNK_TARGET_BYTES = 2 * 1024 * 1024;
+
+export interface RecordOptions {
+  config: Config;
+  name: string;
+  out: string;
+  force?: boolean;
+  /** The command line that reproduces this run, stored in run.json. */
+  reproduce: string;
+  /** Set to stop after the current step; the run is marked interrupted. */
+  stopSignal?: { stop: boolean; reason?: string };
+  onStart?: (info: { directory: string; plannedSteps: number; engine: EngineInfo; dataset: Dataset }) => void;
+  onStep?: (info: { step: number; loss: number; accuracy: number }) => void;
+  onEval?: (info: { step: number; loss: number; accuracy: number }) => void;
+}
+
+export interface RecordResult {
+  directory: string;
+  status: RunStatus;
+  stepCount: number;
+  bytesWritten: number;
+  seconds: number;
+  message?: string;
+  finalEval: RunManifest['finalEval'];
+}
+
+/** Steps one epoch has: the last partial batch is dropped, so every step sees batchSize samples. */
+export function plannedStepsOf(config: Config, trainCount: number): number {
+  const perEpoch = Math.floor(trainCount / config.batchSize);
+  const total = perEpoch * config.epochs;
+  return config.maxSteps === null ? total : Math.min(total, config.maxSteps);
+}
+
+/** Probe samples: round-robin over classes in test-split order, so every class is present once there are ≥ 10. */
+export function chooseProbes(dataset: Dataset, count: number): Int32Array {
+  const byClass = dataset.classNames.map(() => [] as number[]);
+  dataset.test.labels.forEach((label, index) => byClass[label]!.push(index));
+  const chosen: number[] = [];
+  for (let round = 0; chosen.length < count; round++) {
+    let added = false;
+    for (const indices of byClass) {
+      if (round < indices.length && chosen.length < count) {
+        chosen.push(indices[round]!);
+        added = true;
+      }
+    }
+    if (!added) break;
+  }
+  return Int32Array.from(chosen);
+}
+
+function checkAgainstDataset(config: Config, dataset: Dataset): void {
+  const problems: string[] = [];
+  if (config.batchSize > dataset.train.count) {
+    problems.push(`config: field "batchSize" (--batch-size): got ${config.batchSize}, expected at most ${dataset.train.count} (training samples in ${dataset.name})`);
+  }
+  if (config.probes > dataset.test.count) {
+    problems.push(`config: field "probes" (--probes): got ${config.probes}, expected at most ${dataset.test.count} (held-out samples in ${dataset.name})`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+}
+
+function chunkStepsFor(config: Config, inputSize: number, layerSizes: number[]): number {
+  const bytesPerStep = stepColumns({ inputSize, layerSizes, batchSize: config.batchSize, probeCount: config.probes }).reduce(
+    (sum, spec) => sum + 4 * columnWidth(spec),
+    0,
+  );
+  const flushes = Math.max(1, Math.floor(CHUNK_TARGET_BYTES / bytesPerStep / FLUSH_STEPS));
+  return flushes * FLUSH_STEPS;
+}
+
+export async function recordRun(options: RecordOptions): Promise<RecordResult> {
+  const { config } = options;
+  const started = performance.now();
+  const dataset = loadDataset(config.dataset);
+  checkAgainstDataset(config, dataset);
+  const inputSize = dataset.inputShape[0] * dataset.inputShape[1];
+  const sizes = [inputSize, ...config.layers, dataset.classNames.length];
+  const plannedSteps = plannedStepsOf(config, dataset.train.count);
+  const plan = planSnapshots(
+    sizes.slice(1).map((fanOut, index) => snapshotBytes(sizes[index]!, fanOut)),
+    plannedSteps,
+    config.budget,
+  );
+  const engine = await selectEngine(config.engine);
+  const directory = createRunFolder(options.out, options.name, options.force ?? false);
+  const now = new Date().toISOString();
+  const probeIndices = chooseProbes(dataset, config.probes);
+  const manifest: RunManifest = {
+    schemaVersion: SCHEMA_VERSION,
+    name: options.name,
+    status: 'recording',
+    createdAt: now,
+    updatedAt: now,
+    config,
+    layers: sizes.map((size, index) => ({
+      index,
+      size,
+      activation: index === 0 ? 'input' : index === sizes.length - 1 ? 'softmax' : config.activation,
+    })),
+    dataset: {
+      name: dataset.name,
+      trainCount: dataset.train.count,
+      testCount: dataset.test.count,
+      inputShape: [...dataset.inputShape],
+      classNames: dataset.classNames,
+      sha256: dataset.sha256,
+    },
+    engine,
+    reproduce: options.reproduce,
+    plannedSteps,
+    stepCount: 0,
+    chunkSteps: chunkStepsFor(config, inputSize, sizes.slice(1)),
+    weightStrides: plan.strides,
+    chunks: [],
+    probes: probeIndices.length > 0 ? { file: FILE_NAMES.probes, count: probeIndices.length } : null,
+    finalEval: null,
+    divergedAtStep: null,
+  };
+  const probeInputs = new Float32Array(probeIndices.length * inputSize);
+  probeIndices.forEach((testIndex, probe) =>
+    probeInputs.set(dataset.test.images.subarray(testIndex * inputSize, (testIndex + 1) * inputSize), probe * inputSize),
+  );
+  const writer = await WriterClient.start(
+    {
+      directory,
+      manifest,
+      flushSteps: FLUSH_STEPS,
+      plan,
+      probes: { inputs: probeInputs, labels: Uint8Array.from(probeIndices, (index) => dataset.test.labels[index]!), testIndices: probeIndices },
+      test: { images: dataset.test.images, labels: dataset.test.labels },
+    },
+    (progress) => {
+      if (progress.evalLoss !== undefined) options.onEval?.({ step: progress.step, loss: progress.evalLoss, accuracy: progress.evalAccuracy! });
+    },
+  );
+  options.onStart?.({ directory, plannedSteps, engine, dataset });
+
+  const model = new TfMlp(config, initialLayers(config, sizes));
+  const order = Int32Array.from({ length: dataset.train.count }, (_, index) => index);
+  const random = createRandom((config.seed ^ 0x9e3779b9) >>> 0);
+  const inputs = new Float32Array(config.batchSize * inputSize);
+  const labels = new Int32Array(config.batchSize);
+  let step = 0;
+  let status: RunStatus = 'complete';
+  let message: string | undefined;
+  let divergedAtStep: number | undefined;
+  try {
+    training: for (let epoch = 0; step < plannedSteps; epoch++) {
+      shuffleInPlace(order, random);
+      for (let start = 0; start + config.batchSize <= order.length && step < plannedSteps; start += config.batchSize) {
+        if (options.stopSignal?.stop) {
+          status = 'interrupted';
+          message = `${options.stopSignal.reason ?? 'stopped'} after ${step} of ${plannedSteps} steps`;
+          break training;
+        }
+        const batchIndices = order.slice(start, start + config.batchSize);
+        batchIndices.forEach((sampleIndex, row) => {
+          inputs.set(dataset.train.images.subarray(sampleIndex * inputSize, (sampleIndex + 1) * inputSize), row * inputSize);
+          labels[row] = dataset.train.labels[sampleIndex]!;
+        });
+        const readback = model.step(inputs, labels);
+        const loss = readback.stats[0]!;
+        const accuracy = readback.stats[1]!;
+        writer.sendStep({ type: 'step', step, epoch, batchIndices, readback });
+        options.onStep?.({ step, loss, accuracy });
+        step++;
+        if (!Number.isFinite(loss)) {
+          status = 'failed';
+          divergedAtStep = step - 1;
+          message = `training diverged: the loss became ${loss} at step ${divergedAtStep}; try a smaller --lr`;
+          break training;
+        }
+        await writer.waitBelow();
+        // Let signals and the writer's messages through between steps.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+    const final = model.snapshot();
+    const finished = await writer.finish({
+      type: 'finish',
+      status,
+      ...(message ? { message } : {}),
+      ...(divergedAtStep !== undefined ? { divergedAtStep } : {}),
+      final,
+    });
+    return {
+      directory,
+      status,
+      stepCount: finished.stepCount,
+      bytesWritten: finished.bytesWritten,
+      seconds: (performance.now() - started) / 1000,
+      finalEval: finished.finalEval,
+      ...(message ? { message } : {}),
+    };
+  } catch (error) {
+    if (!writer.failure) {
+      const text = error instanceof Error ? error.message : String(error);
+      await writer.finish({ type: 'finish', status: 'failed', message: `recorder failed at step ${step}: ${text}` }).catch(() => undefined);
+    }
+    await writer.abort();
+    throw error;
+  } finally {
+    model.dispose();
+  }
+}

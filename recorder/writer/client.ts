@@ -1,0 +1,106 @@
+/** The training thread's handle on the writer thread. */
+import { Worker } from 'node:worker_threads';
+import type { FromWriter, ToWriter, WriterInit } from './protocol.js';
+
+/** Steps posted but not yet processed before the trainer waits: bounds memory if the writer falls behind. */
+export const MAX_STEPS_IN_FLIGHT = 8;
+
+type Finished = Extract<FromWriter, { type: 'finished' }>;
+type Progress = Extract<FromWriter, { type: 'progress' }>;
+
+export class WriterClient {
+  readonly #worker: Worker;
+  #inFlight = 0;
+  #failure: Error | undefined;
+  #waiters: (() => void)[] = [];
+  #finished: ((result: Finished) => void) | undefined;
+  #onProgress: (progress: Progress) => void;
+
+  private constructor(worker: Worker, onProgress: (progress: Progress) => void) {
+    this.#worker = worker;
+    this.#onProgress = onProgress;
+    worker.on('message', (message: FromWriter) => this.#receive(message));
+    worker.on('error', (error) => this.#fail(error));
+    worker.on('exit', (code) => {
+      if (!this.#failure && this.#finished) this.#fail(new Error(`writer thread exited (code ${code}) before finishing`));
+    });
+  }
+
+  static async start(init: WriterInit, onProgress: (progress: Progress) => void): Promise<WriterClient> {
+    const worker = new Worker(new URL('./entry.mjs', import.meta.url), {
+      workerData: { entry: new URL('./worker.ts', import.meta.url).href, init },
+    });
+    const client = new WriterClient(worker, onProgress);
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (message: FromWriter) => {
+        if (message.type === 'ready') {
+          worker.off('message', onMessage);
+          resolve();
+        } else if (message.type === 'error') reject(new Error(message.message));
+      };
+      worker.on('message', onMessage);
+      worker.once('error', reject);
+    });
+    return client;
+  }
+
+  #receive(message: FromWriter): void {
+    if (message.type === 'progress') {
+      this.#inFlight--;
+      this.#onProgress(message);
+      this.#wake();
+    } else if (message.type === 'finished') this.#finished?.(message);
+    else if (message.type === 'error') this.#fail(new Error(message.message));
+  }
+
+  #fail(error: Error): void {
+    this.#failure ??= error;
+    this.#wake();
+    this.#finished = undefined;
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
+  /** Posts a step, transferring its buffers (they are unusable here afterwards). */
+  sendStep(message: Extract<ToWriter, { type: 'step' }>): void {
+    if (this.#failure) throw this.#failure;
+    const { readback } = message;
+    const transfer = [message.batchIndices, readback.stats, ...readback.weights, ...readback.biases, ...readback.weightGrads, ...readback.biasGrads].map(
+      (array) => array.buffer as ArrayBuffer,
+    );
+    this.#inFlight++;
+    this.#worker.postMessage(message, transfer);
+  }
+
+  /** Resolves once fewer than `limit` steps are in flight; rejects if the writer failed. */
+  async waitBelow(limit = MAX_STEPS_IN_FLIGHT): Promise<void> {
+    while (this.#inFlight >= limit && !this.#failure) await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    if (this.#failure) throw this.#failure;
+  }
+
+  async finish(message: Extract<ToWriter, { type: 'finish' }>): Promise<Finished> {
+    if (this.#failure) throw this.#failure;
+    const done = new Promise<Finished>((resolve, reject) => {
+      this.#finished = resolve;
+      this.#waiters.push(() => this.#failure && reject(this.#failure));
+    });
+    this.#worker.postMessage(message);
+    try {
+      return await done;
+    } finally {
+      await this.#worker.terminate();
+    }
+  }
+
+  async abort(): Promise<void> {
+    await this.#worker.terminate();
+  }
+}

@@ -1,0 +1,81 @@
+/** Rows of a stream file accumulated column by column until they are flushed as one record batch. */
+import { columnWidth, type ColumnSpec } from '../../core/format/columns.js';
+import type { BatchValues, NumericArray } from '../../core/format/ipc.js';
+
+const MAKE = {
+  float32: (length: number) => new Float32Array(length),
+  int32: (length: number) => new Int32Array(length),
+  uint8: (length: number) => new Uint8Array(length),
+};
+
+export class RowBuffer {
+  readonly #columns: readonly ColumnSpec[];
+  readonly #capacity: number;
+  readonly #numeric = new Map<string, { values: NumericArray; width: number; valid?: Uint8Array }>();
+  readonly #text = new Map<string, string[]>();
+  #rows = 0;
+
+  constructor(columns: readonly ColumnSpec[], capacity: number) {
+    this.#columns = columns;
+    this.#capacity = capacity;
+    for (const spec of columns) {
+      if (spec.type === 'utf8') this.#text.set(spec.name, []);
+      else {
+        const width = columnWidth(spec);
+        this.#numeric.set(spec.name, {
+          values: MAKE[spec.type](capacity * width),
+          width,
+          ...(spec.nullable ? { valid: new Uint8Array(capacity) } : {}),
+        });
+      }
+    }
+  }
+
+  get rows(): number {
+    return this.#rows;
+  }
+
+  get full(): boolean {
+    return this.#rows === this.#capacity;
+  }
+
+  /** Starts a new row; returns its index. Nullable columns start null. */
+  addRow(): number {
+    if (this.full) throw new Error('RowBuffer: full, flush first');
+    for (const column of this.#numeric.values()) if (column.valid) column.valid[this.#rows] = 0;
+    return this.#rows++;
+  }
+
+  /** The writable values of one column at one row (width values). */
+  cell(name: string, row: number): NumericArray {
+    const column = this.#numeric.get(name);
+    if (!column) throw new Error(`RowBuffer: no numeric column "${name}"`);
+    if (column.valid) column.valid[row] = 1;
+    return column.values.subarray(row * column.width, (row + 1) * column.width);
+  }
+
+  setText(name: string, row: number, text: string): void {
+    const column = this.#text.get(name);
+    if (!column) throw new Error(`RowBuffer: no text column "${name}"`);
+    column[row] = text;
+  }
+
+  /** The buffered rows, as values for `encodeBatchMessage`; then empties the buffer. */
+  take(): { values: BatchValues; rows: number } {
+    const rows = this.#rows;
+    const values: BatchValues = {};
+    for (const spec of this.#columns) {
+      const text = this.#text.get(spec.name);
+      if (text) {
+        values[spec.name] = text.slice(0, rows);
+        continue;
+      }
+      const column = this.#numeric.get(spec.name)!;
+      const numbers = column.values.slice(0, rows * column.width);
+      values[spec.name] = column.valid ? { values: numbers as Float32Array, valid: column.valid.slice(0, rows) } : numbers;
+    }
+    this.#rows = 0;
+    for (const text of this.#text.values()) text.length = 0;
+    return { values, rows };
+  }
+}
