@@ -8,7 +8,7 @@ const config = {
     // Static site: served from any plain file server, so every page is prerendered and
     // the run is chosen by query parameters on the root page (no rewrite rules needed).
     adapter: adapter({ pages: 'build', assets: 'build', fallback: undefined, strict: true }),
-    paths: { base: process.env.NV_BASE_PATH ?? '', relative: true },
+    paths: { base: /** @type {'' | `/${string}`} */ (process.env.NV_BASE_PATH ?? ''), relative: true },
     files: {
       src: 'viewer/src',
       routes: 'viewer/src/routes',

@@ -7,6 +7,7 @@
  */
 import {
   Data,
+  Message,
   Field,
   FixedSizeList,
   Float32,
@@ -167,7 +168,7 @@ function checkSchema(file: string, schema: Schema, columns: readonly ColumnSpec[
   for (const [index, spec] of columns.entries()) {
     const found = schema.fields.find((field) => field.name === spec.name);
     if (!found) throw new RunFormatError(file, `missing column "${spec.name}" (expected ${describeType(spec)})`);
-    if (!found.type.compareTo(expected.fields[index]!.type)) {
+    if (String(found.type) !== String(expected.fields[index]!.type)) {
       throw new RunFormatError(file, `column "${spec.name}" has type ${String(found.type)}, expected ${describeType(spec)}`);
     }
   }
@@ -206,34 +207,66 @@ const ARRAY_OF: Record<Exclude<ValueType, 'utf8'>, (length: number) => NumericAr
   uint8: (length) => new Uint8Array(length),
 };
 
+/** Where the whole messages of a stream end, found from their framing without decoding them. */
+export function scanStream(bytes: Uint8Array): { wholeBytes: number; ended: boolean; problem?: string } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let position = 0;
+  while (position + 8 <= bytes.length) {
+    if (view.getUint32(position, true) !== 0xffffffff) {
+      return { wholeBytes: position, ended: false, problem: `byte ${position}: expected a message continuation token` };
+    }
+    const metadataLength = view.getInt32(position + 4, true);
+    if (metadataLength === 0) {
+      const after = position + 8;
+      return after === bytes.length
+        ? { wholeBytes: after, ended: true }
+        : { wholeBytes: after, ended: true, problem: `${bytes.length - after} bytes after the end-of-stream marker` };
+    }
+    if (metadataLength < 0 || position + 8 + metadataLength > bytes.length) {
+      return { wholeBytes: position, ended: false, problem: `byte ${position}: message metadata cut short` };
+    }
+    let bodyLength: number;
+    try {
+      bodyLength = Message.decode(bytes.subarray(position + 8, position + 8 + metadataLength)).bodyLength;
+    } catch {
+      return { wholeBytes: position, ended: false, problem: `byte ${position}: unreadable message metadata` };
+    }
+    const end = position + 8 + metadataLength + bodyLength;
+    if (end > bytes.length) return { wholeBytes: position, ended: false, problem: `byte ${position}: message body cut short` };
+    position = end;
+  }
+  return position === bytes.length
+    ? { wholeBytes: position, ended: false }
+    : { wholeBytes: position, ended: false, problem: `byte ${position}: ${bytes.length - position} stray bytes` };
+}
+
 /**
  * Decodes a stream file against the columns it must have. Extra columns are ignored. A file cut
  * inside a message yields every whole batch before the cut and `truncated: true`; a file that is
  * not an Arrow stream, or whose schema disagrees with `columns`, throws a `RunFormatError`.
  */
 export function decodeStream(file: string, bytes: Uint8Array, columns: readonly ColumnSpec[]): DecodedStream {
+  const scan = scanStream(bytes);
   let reader: RecordBatchReader;
   try {
-    reader = RecordBatchReader.from(bytes);
+    reader = RecordBatchReader.from(bytes.subarray(0, scan.wholeBytes));
     reader.open();
   } catch (error) {
     throw new RunFormatError(file, 'not an Arrow IPC stream (could not read its schema)', { cause: error });
   }
-  if (!reader.schema) throw new RunFormatError(file, 'not an Arrow IPC stream (no schema message)');
+  if (!reader.schema) throw new RunFormatError(file, `not an Arrow IPC stream (${scan.problem ?? 'no schema message'})`);
   if (reader.isFile()) throw new RunFormatError(file, 'is an Arrow file, expected an Arrow IPC stream');
   checkSchema(file, reader.schema, columns);
   const parts = new Map<string, Data[]>(columns.map((spec) => [spec.name, []]));
   let rows = 0;
-  let truncated = false;
-  let truncation: string | undefined;
+  let truncation = scan.problem;
   try {
     for (const batch of reader) {
       for (const spec of columns) parts.get(spec.name)!.push(batch.getChild(spec.name)!.data[0]!);
       rows += batch.numRows;
     }
   } catch (error) {
-    truncated = true;
-    truncation = error instanceof Error ? error.message : String(error);
+    truncation = `undecodable record batch after row ${rows} (${error instanceof Error ? error.message : String(error)})`;
   }
   const decoded: Record<string, ColumnValues> = {};
   for (const spec of columns) {
@@ -260,5 +293,5 @@ export function decodeStream(file: string, bytes: Uint8Array, columns: readonly 
       ? { values: values as Float32Array, valid: concat(datas.map((data) => unpackBits(data, data.length)), (length) => new Uint8Array(length)) }
       : values;
   }
-  return { rows, columns: decoded, truncated, ...(truncation ? { truncation } : {}) };
+  return { rows, columns: decoded, truncated: truncation !== undefined, ...(truncation ? { truncation } : {}) };
 }

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { probeColumns, stepColumns, weightColumns, type ColumnSpec } from '../core/format/columns.js';
+import {
+  decodeStream,
+  encodeBatchMessage,
+  encodeSchemaMessage,
+  encodeStream,
+  RunFormatError,
+  STREAM_END,
+  type BatchValues,
+} from '../core/format/ipc.js';
+import { RowBuffer } from '../recorder/writer/row-buffer.js';
+
+const columns: ColumnSpec[] = [
+  { name: 'step', type: 'int32', unit: 'index', doc: '' },
+  { name: 'values', type: 'float32', shape: [2, 3], unit: '', doc: '' },
+  { name: 'flags', type: 'uint8', shape: [2], unit: '', doc: '' },
+  { name: 'maybe', type: 'float32', nullable: true, unit: '', doc: '' },
+  { name: 'reason', type: 'utf8', unit: '', doc: '' },
+];
+
+function batch(firstStep: number, rows: number): BatchValues {
+  return {
+    step: Int32Array.from({ length: rows }, (_, row) => firstStep + row),
+    values: Float32Array.from({ length: rows * 6 }, (_, index) => firstStep * 100 + index + 0.25),
+    flags: Uint8Array.from({ length: rows * 2 }, (_, index) => (firstStep + index) % 256),
+    maybe: { values: Float32Array.from({ length: rows }, (_, row) => (row % 2 ? 0 : -row - 0.5)), valid: Uint8Array.from({ length: rows }, (_, row) => (row % 2 ? 0 : 1)) },
+    reason: Array.from({ length: rows }, (_, row) => `r${firstStep + row} <b>ü</b>`),
+  };
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+describe('Arrow stream encoding', () => {
+  it('round-trips every column type exactly across appended batches', () => {
+    const bytes = concat(encodeSchemaMessage(columns), encodeBatchMessage(columns, batch(0, 3), 3), encodeBatchMessage(columns, batch(3, 2), 2), STREAM_END);
+    const decoded = decodeStream('x.arrows', bytes, columns);
+    expect(decoded.truncated).toBe(false);
+    expect(decoded.rows).toBe(5);
+    expect(Array.from(decoded.columns.step as Int32Array)).toEqual([0, 1, 2, 3, 4]);
+    const first = batch(0, 3);
+    const second = batch(3, 2);
+    expect(Array.from(decoded.columns.values as Float32Array)).toEqual([...(first.values as Float32Array), ...(second.values as Float32Array)]);
+    expect(Array.from(decoded.columns.flags as Uint8Array)).toEqual([...(first.flags as Uint8Array), ...(second.flags as Uint8Array)]);
+    const maybe = decoded.columns.maybe as { values: Float32Array; valid: Uint8Array };
+    expect(Array.from(maybe.valid)).toEqual([1, 0, 1, 1, 0]);
+    expect([maybe.values[0], maybe.values[2], maybe.values[3]]).toEqual([-0.5, -2.5, -0.5]);
+    expect(decoded.columns.reason).toEqual(['r0 <b>ü</b>', 'r1 <b>ü</b>', 'r2 <b>ü</b>', 'r3 <b>ü</b>', 'r4 <b>ü</b>']);
+  });
+
+  it('reads every whole batch of a stream cut at any byte, and flags the cut', () => {
+    const head = concat(encodeSchemaMessage(columns), encodeBatchMessage(columns, batch(0, 3), 3));
+    const tail = encodeBatchMessage(columns, batch(3, 2), 2);
+    const whole = concat(head, tail);
+    for (const cut of [head.length + 1, head.length + 8, head.length + Math.floor(tail.length / 2), whole.length - 1]) {
+      const decoded = decodeStream('cut.arrows', whole.subarray(0, cut), columns);
+      expect(decoded.rows, `cut at ${cut}`).toBe(3);
+      expect(decoded.truncated, `cut at ${cut}`).toBe(true);
+    }
+    // Cut exactly between batches: a growing file, nothing lost, nothing flagged.
+    expect(decodeStream('growing.arrows', head, columns)).toMatchObject({ rows: 3, truncated: false });
+  });
+
+  it('names the file and column when the schema is not what it must be', () => {
+    const bytes = encodeStream(columns, batch(0, 1), 1);
+    const wrongWidth: ColumnSpec[] = [{ ...columns[1]!, shape: [7] }];
+    expect(() => decodeStream('w.arrows', bytes, wrongWidth)).toThrowError(/w\.arrows: column "values" has type .*expected FixedSizeList<Float32>\[7\]/);
+    expect(() => decodeStream('m.arrows', bytes, [{ name: 'loss', type: 'float32', unit: '', doc: '' }])).toThrowError(
+      'm.arrows: missing column "loss" (expected Float32)',
+    );
+    expect(() => decodeStream('g.arrows', new TextEncoder().encode('not arrow at all'), columns)).toThrowError(RunFormatError);
+    expect(() => decodeStream('e.arrows', new Uint8Array(0), columns)).toThrowError(/e\.arrows: not an Arrow IPC stream/);
+  });
+
+  it('builds the same batch from a RowBuffer as from whole columns', () => {
+    const rows = new RowBuffer(columns, 4);
+    const values = batch(10, 3);
+    for (let row = 0; row < 3; row++) {
+      rows.addRow();
+      rows.cell('step', row)[0] = (values.step as Int32Array)[row]!;
+      rows.cell('values', row).set((values.values as Float32Array).subarray(row * 6, row * 6 + 6));
+      rows.cell('flags', row).set((values.flags as Uint8Array).subarray(row * 2, row * 2 + 2));
+      if (row % 2 === 0) rows.cell('maybe', row)[0] = -row - 0.5;
+      rows.setText('reason', row, (values.reason as string[])[row]!);
+    }
+    const taken = rows.take();
+    expect(encodeBatchMessage(columns, taken.values, taken.rows)).toEqual(encodeBatchMessage(columns, values, 3));
+    expect(rows.rows).toBe(0);
+  });
+
+  it('declares consistent column sets for a run shape', () => {
+    const shape = { inputSize: 784, layerSizes: [128, 64, 10], batchSize: 64, probeCount: 16 };
+    const names = stepColumns(shape).map((spec) => spec.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names).toContain('layer3.probeGradPreActivation');
+    expect(stepColumns({ ...shape, probeCount: 0 }).map((spec) => spec.name)).not.toContain('layer1.probeActivation');
+    expect(weightColumns(784, 128).find((spec) => spec.name === 'weight')?.shape).toEqual([784, 128]);
+    expect(probeColumns(784).map((spec) => spec.name)).toEqual(['probe', 'testIndex', 'label', 'input']);
+  });
+});
