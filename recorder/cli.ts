@@ -6,6 +6,12 @@
 import { SingleBar } from 'cli-progress';
 import { Command, CommanderError, Option } from 'commander';
 import { relative } from 'node:path';
+
+/** A path as the user would type it from here: relative inside the working folder, absolute outside. */
+function shown(path: string): string {
+  const fromHere = relative(process.cwd(), path);
+  return fromHere === '' || fromHere.startsWith('..') ? path : fromHere;
+}
 import {
   ACTIVATIONS,
 } from '../core/nn/activation.js';
@@ -184,7 +190,7 @@ export async function main(argv: string[]): Promise<number> {
         console.log(
           `Recording "${name}": ${dataset.name} (${dataset.train.count} train / ${dataset.test.count} held out), ` +
             `784-${[...config.layers, 10].join('-')} ${config.activation}, ${config.optimizer} lr ${config.learningRate}, ` +
-            `${plannedSteps} steps, engine ${engineText}\n  → ${relative(process.cwd(), directory) || directory}`,
+            `${plannedSteps} steps, engine ${engineText}\n  → ${shown(directory)}`,
         );
         if (interactive) bar.start(plannedSteps, 0, { speed: '0', loss: '–', accuracy: '–', evalAccuracy: held });
       },
@@ -223,7 +229,7 @@ export async function main(argv: string[]): Promise<number> {
     process.off('SIGTERM', onSignal);
   }
   if (interactive) bar.stop();
-  const where = relative(process.cwd(), result.directory) || result.directory;
+  const where = shown(result.directory);
   const held_out = result.finalEval ? `, held-out accuracy ${(result.finalEval.accuracy * 100).toFixed(1)}%` : '';
   console.log(
     `${result.status === 'complete' ? 'Recorded' : `Stopped (${result.status})`}: ${result.stepCount} steps in ${result.seconds.toFixed(1)} s` +

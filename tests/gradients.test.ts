@@ -1,0 +1,186 @@
+/**
+ * The recorded gradients are the math's: compared with central finite differences of an
+ * independent float64 implementation of the same network and loss.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ACTIVATIONS, type Activation } from '../core/nn/activation.js';
+import { backwardSample, createTrace, forwardSample, nonZeroIndices, type DenseLayer } from '../core/nn/mlp.js';
+import { createRandom } from '../core/random.js';
+import { selectEngine } from '../recorder/engine.js';
+import { TfMlp } from '../recorder/model.js';
+import { statsLayout } from '../recorder/step-stats.js';
+
+const SIZES = [6, 5, 4, 3];
+const BATCH = 4;
+
+/** Float64 network: layer l maps sizes[l] → sizes[l+1]; `offsets` adds to chosen pre-activations of one sample. */
+function f64(kind: Activation, z: number): number {
+  switch (kind) {
+    case 'relu':
+      return Math.max(0, z);
+    case 'leaky-relu':
+      return z > 0 ? z : 0.01 * z;
+    case 'sigmoid':
+      return 1 / (1 + Math.exp(-z));
+    case 'tanh':
+      return Math.tanh(z);
+    case 'linear':
+      return z;
+  }
+}
+
+interface Net {
+  weights: Float64Array[];
+  biases: Float64Array[];
+}
+
+function sampleLoss64(
+  net: Net,
+  kind: Activation,
+  input: ArrayLike<number>,
+  label: number,
+  offset?: { layer: number; neuron: number; delta: number },
+): number {
+  let below = Array.from(input);
+  const last = net.weights.length - 1;
+  for (let layer = 0; layer <= last; layer++) {
+    const fanOut = net.biases[layer]!.length;
+    const z = Array.from(net.biases[layer]!);
+    below.forEach((value, i) => {
+      for (let j = 0; j < fanOut; j++) z[j]! += value * net.weights[layer]![i * fanOut + j]!;
+    });
+    if (offset && offset.layer === layer) z[offset.neuron]! += offset.delta;
+    below = layer === last ? z : z.map((value) => f64(kind, value));
+  }
+  const max = Math.max(...below);
+  const logSum = Math.log(below.reduce((sum, value) => sum + Math.exp(value - max), 0)) + max;
+  return logSum - below[label]!;
+}
+
+function batchLoss64(net: Net, kind: Activation, inputs: Float32Array, labels: Int32Array): number {
+  let total = 0;
+  labels.forEach((label, row) => (total += sampleLoss64(net, kind, inputs.subarray(row * SIZES[0]!, (row + 1) * SIZES[0]!), label)));
+  return total / labels.length;
+}
+
+function makeNet(seed: number): { layers: DenseLayer[]; net: Net } {
+  const random = createRandom(seed);
+  const layers = SIZES.slice(1).map((fanOut, index) => {
+    const fanIn = SIZES[index]!;
+    return {
+      fanIn,
+      fanOut,
+      weight: Float32Array.from({ length: fanIn * fanOut }, () => random.normal() * 0.8),
+      bias: Float32Array.from({ length: fanOut }, () => random.normal() * 0.3),
+    };
+  });
+  return { layers, net: { weights: layers.map((layer) => Float64Array.from(layer.weight)), biases: layers.map((layer) => Float64Array.from(layer.bias)) } };
+}
+
+const H = 1e-4;
+const close = (actual: number, expected: number) => Math.abs(actual - expected) <= 5e-5 + 2e-3 * Math.abs(expected);
+
+beforeAll(async () => {
+  await selectEngine('wasm');
+});
+
+describe.each(ACTIVATIONS)('gradients with %s', (activation) => {
+  const random = createRandom(7);
+  const inputs = Float32Array.from({ length: BATCH * SIZES[0]! }, () => random.normal());
+  const labels = Int32Array.from({ length: BATCH }, (_, row) => row % SIZES[3]!);
+
+  it('recorded ∂L/∂W, ∂L/∂b and per-neuron ∂L/∂z match central differences', () => {
+    const { layers, net } = makeNet(11);
+    const model = new TfMlp({ activation, optimizer: 'sgd', learningRate: 0.1, momentum: 0.9 }, layers);
+    const readback = model.step(inputs, labels);
+    model.dispose();
+    const layout = statsLayout(SIZES[0]!, SIZES.slice(1));
+    let compared = 0;
+    net.weights.forEach((weights, layer) => {
+      weights.forEach((original, index) => {
+        weights[index] = original + H;
+        const up = batchLoss64(net, activation, inputs, labels);
+        weights[index] = original - H;
+        const down = batchLoss64(net, activation, inputs, labels);
+        weights[index] = original;
+        const numeric = (up - down) / (2 * H);
+        const recorded = readback.weightGrads[layer]![index]!;
+        expect(close(recorded, numeric), `layer ${layer + 1} weight ${index}: recorded ${recorded}, numeric ${numeric}`).toBe(true);
+        compared++;
+      });
+      net.biases[layer]!.forEach((original, neuron) => {
+        net.biases[layer]![neuron] = original + H;
+        const up = batchLoss64(net, activation, inputs, labels);
+        net.biases[layer]![neuron] = original - H;
+        const down = batchLoss64(net, activation, inputs, labels);
+        net.biases[layer]![neuron] = original;
+        const numeric = (up - down) / (2 * H);
+        const offsets = layout.layers[layer]!;
+        const gradPre = readback.stats[offsets.gradPreActivation + neuron]!;
+        expect(close(gradPre, numeric), `layer ${layer + 1} neuron ${neuron}: ∂L/∂z ${gradPre}, numeric ${numeric}`).toBe(true);
+        expect(readback.biasGrads[layer]![neuron]).toBe(gradPre);
+        compared++;
+      });
+    });
+    expect(compared).toBe(6 * 5 + 5 * 4 + 4 * 3 + 5 + 4 + 3);
+    expect(readback.stats[layout.loss]).toBeCloseTo(batchLoss64(net, activation, inputs, labels), 5);
+  });
+
+  it('probe ∂ℓ/∂z of one sample (plain TypeScript pass) match central differences', () => {
+    const { layers, net } = makeNet(12);
+    const trace = createTrace(layers);
+    const grads = layers.map((layer) => new Float32Array(layer.fanOut));
+    for (let row = 0; row < BATCH; row++) {
+      const input = inputs.subarray(row * SIZES[0]!, (row + 1) * SIZES[0]!);
+      forwardSample(layers, activation, input, nonZeroIndices(input), trace);
+      backwardSample(layers, activation, trace, labels[row]!, grads);
+      layers.forEach((layer, index) => {
+        for (let neuron = 0; neuron < layer.fanOut; neuron++) {
+          const up = sampleLoss64(net, activation, input, labels[row]!, { layer: index, neuron, delta: H });
+          const down = sampleLoss64(net, activation, input, labels[row]!, { layer: index, neuron, delta: -H });
+          const numeric = (up - down) / (2 * H);
+          expect(close(grads[index]![neuron]!, numeric), `sample ${row} layer ${index + 1} neuron ${neuron}`).toBe(true);
+        }
+      });
+    }
+  });
+});
+
+describe('optimizer updates', () => {
+  const random = createRandom(3);
+  const inputs = Float32Array.from({ length: BATCH * SIZES[0]! }, () => random.normal());
+  const labels = Int32Array.from({ length: BATCH }, (_, row) => row % 3);
+
+  it.each(['sgd', 'momentum', 'adam'] as const)('%s applies the documented update', (optimizer) => {
+    const { layers } = makeNet(5);
+    const rate = 0.05;
+    const model = new TfMlp({ activation: 'tanh', optimizer, learningRate: rate, momentum: 0.9 }, layers);
+    const first = model.step(inputs, labels);
+    const second = model.step(inputs, labels);
+    const after = model.snapshot();
+    model.dispose();
+    // Replay the update rule in float64 from the recorded gradients.
+    const expectedWeight = Float64Array.from(first.weights[0]!);
+    const velocity = new Float64Array(expectedWeight.length);
+    const moment1 = new Float64Array(expectedWeight.length);
+    const moment2 = new Float64Array(expectedWeight.length);
+    [first, second].forEach((readback, time) => {
+      readback.weightGrads[0]!.forEach((grad, index) => {
+        if (optimizer === 'sgd') expectedWeight[index]! -= rate * grad;
+        else if (optimizer === 'momentum') {
+          velocity[index] = 0.9 * velocity[index]! + grad;
+          expectedWeight[index]! -= rate * velocity[index]!;
+        } else {
+          moment1[index] = 0.9 * moment1[index]! + 0.1 * grad;
+          moment2[index] = 0.999 * moment2[index]! + 0.001 * grad * grad;
+          const corrected1 = moment1[index]! / (1 - 0.9 ** (time + 1));
+          const corrected2 = moment2[index]! / (1 - 0.999 ** (time + 1));
+          expectedWeight[index]! -= (rate * corrected1) / (Math.sqrt(corrected2) + 1e-7);
+        }
+      });
+    });
+    // The second step's recorded weights are the first update's result.
+    expect(Array.from(second.weights[0]!).length).toBe(expectedWeight.length);
+    after.weights[0]!.forEach((value, index) => expect(value).toBeCloseTo(expectedWeight[index]!, 5));
+  });
+});

@@ -1,0 +1,192 @@
+/** End to end: the CLI records runs that read back exactly through the format module. */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../core/config.js';
+import { layerColumnName, weightColumns } from '../core/format/columns.js';
+import { columnWidth } from '../core/format/columns.js';
+import type { NullableValues } from '../core/format/ipc.js';
+import { initialLayers } from '../core/nn/init.js';
+import { loadDataset } from '../datasets/index.js';
+import { openRunFolder } from '../recorder/open-run.js';
+import { Observer } from '../recorder/writer/observer.js';
+import { runRecorder, tempDir, TINY } from './helpers.js';
+
+const dataset = loadDataset('mnist-embedded');
+
+describe('a recorded run', () => {
+  const out = tempDir('roundtrip');
+  const steps = 700;
+  let code: number | null;
+  let stdout: string;
+
+  beforeAll(async () => {
+    ({ code, stdout } = await runRecorder([...TINY, '--out', out, '--name', 'tiny', '--max-steps', String(steps), '--seed', '42']));
+  }, 120_000);
+
+  it('completes and says where it went', async () => {
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/Recorded: 700 steps in .* s, .*B, held-out accuracy/);
+    expect(stdout).toContain(`→ ${join(out, 'tiny').replace(process.cwd() + '/', '')}`);
+    const run = await openRunFolder(join(out, 'tiny'));
+    expect(run.manifest).toMatchObject({ status: 'complete', stepCount: steps, plannedSteps: steps, divergedAtStep: null });
+    expect(run.manifest.engine.name).toBe('wasm');
+    expect(run.manifest.chunks.length).toBeGreaterThan(1);
+    expect(run.manifest.chunks.every((chunk) => chunk.complete)).toBe(true);
+    expect(run.manifest.chunks.reduce((sum, chunk) => sum + chunk.stepCount, 0)).toBe(steps);
+    expect(run.manifest.finalEval?.accuracy).toBeGreaterThan(0.5);
+  });
+
+  it('reads back step rows that are consistent with the data and each other', async () => {
+    const run = await openRunFolder(join(out, 'tiny'));
+    const { config } = run.manifest;
+    const perEpoch = Math.floor(dataset.train.count / config.batchSize);
+    let step = 0;
+    for (let chunk = 0; chunk < run.manifest.chunks.length; chunk++) {
+      const data = await run.readSteps(chunk);
+      expect(data.problems).toEqual([]);
+      const stepColumn = data.columns.step as Int32Array;
+      const epochs = data.columns.epoch as Int32Array;
+      const batchIndices = data.columns.batchIndices as Int32Array;
+      const meanInput = data.columns.meanInput as Float32Array;
+      for (let row = 0; row < data.rows; row++, step++) {
+        expect(stepColumn[row]).toBe(step);
+        expect(epochs[row]).toBe(Math.floor(step / perEpoch));
+        if (step % 97 !== 0) continue;
+        const indices = batchIndices.subarray(row * config.batchSize, (row + 1) * config.batchSize);
+        expect(new Set(indices).size).toBe(config.batchSize);
+        for (let pixel = 200; pixel < 784; pixel += 53) {
+          let total = 0;
+          for (const index of indices) total += dataset.train.images[index * 784 + pixel]!;
+          expect(meanInput[row * 784 + pixel]).toBeCloseTo(total / config.batchSize, 5);
+        }
+      }
+    }
+    expect(step).toBe(steps);
+  });
+
+  it('keeps weight snapshots that match the initial weights, the update rule and the recorded norms', async () => {
+    const run = await openRunFolder(join(out, 'tiny'));
+    const config = resolveConfig({ ...run.manifest.config });
+    const sizes = run.manifest.layers.map((layer) => layer.size);
+    const initial = initialLayers(config, sizes);
+    const first = await run.readSteps(0);
+    for (let layer = 1; layer < sizes.length; layer++) {
+      const weights = (await run.readWeights(0, layer))!;
+      expect(weights.problems).toEqual([]);
+      expect((weights.columns.step as Int32Array)[0]).toBe(0);
+      expect((weights.columns.reason as string[])[0]).toBe('first');
+      const width = sizes[layer - 1]! * sizes[layer]!;
+      expect((weights.columns.weight as Float32Array).subarray(0, width)).toEqual(initial[layer - 1]!.weight);
+      const stride = run.manifest.weightStrides[layer - 1]!;
+      const reasons = weights.columns.reason as string[];
+      (weights.columns.step as Int32Array).forEach((step, row) => {
+        if (reasons[row] === 'stride') expect(step % stride).toBe(0);
+        else expect(['first', 'anomaly']).toContain(reasons[row]);
+      });
+      // ‖∂L/∂W‖ of a kept step equals the gradNorm column of that step.
+      const grad = (weights.columns.weightGrad as Float32Array).subarray(0, width);
+      const norm = Math.sqrt(grad.reduce((sum, value) => sum + value * value, 0));
+      expect((first.columns[layerColumnName(layer, 'gradNorm')] as Float32Array)[0]).toBeCloseTo(norm, 4);
+    }
+    // The output layer is small enough to keep every step: W(t+1) = W(t) − lr·∂L/∂W(t) for SGD.
+    const output = sizes.length - 1;
+    expect(run.manifest.weightStrides[output - 1]).toBe(1);
+    const snapshots = (await run.readWeights(0, output))!;
+    const width = columnWidth(weightColumns(sizes[output - 1]!, sizes[output]!)[2]!);
+    const weight = snapshots.columns.weight as Float32Array;
+    const weightGrad = snapshots.columns.weightGrad as Float32Array;
+    for (let row = 0; row + 1 < 20; row++) {
+      for (let index = 0; index < width; index += 7) {
+        const expected = Math.fround(weight[row * width + index]! - Math.fround(config.learningRate * weightGrad[row * width + index]!));
+        expect(weight[(row + 1) * width + index]).toBeCloseTo(expected, 6);
+      }
+    }
+    const allSteps = run.manifest.chunks.flatMap((chunk) => chunk.weights.filter((entry) => entry.layer === 1).flatMap((entry) => entry.steps));
+    expect(allSteps.at(-1)).toBe(steps - 1);
+  });
+
+  it('records probe passes and evaluations that recompute exactly from the kept weights', async () => {
+    const run = await openRunFolder(join(out, 'tiny'));
+    const sizes = run.manifest.layers.map((layer) => layer.size);
+    const probes = (await run.readProbes())!;
+    const labels = probes.columns.label as Uint8Array;
+    const testIndex = probes.columns.testIndex as Int32Array;
+    expect(probes.rows).toBe(4);
+    testIndex.forEach((index, probe) => expect(labels[probe]).toBe(dataset.test.labels[index]));
+    const observer = new Observer(run.manifest.config.activation, sizes, { inputs: probes.columns.input as Float32Array, labels }, dataset.test);
+    const chunk = await run.readSteps(0);
+    const kept = await Promise.all(sizes.slice(1).map((_, index) => run.readWeights(0, index + 1)));
+    const step = 0;
+    const layers = kept.map((weights, index) => {
+      const fanIn = sizes[index]!;
+      const fanOut = sizes[index + 1]!;
+      return {
+        fanIn,
+        fanOut,
+        weight: (weights!.columns.weight as Float32Array).subarray(0, fanIn * fanOut),
+        bias: (weights!.columns.bias as Float32Array).subarray(0, fanOut),
+      };
+    });
+    const result = observer.probe(layers);
+    for (let layer = 1; layer < sizes.length; layer++) {
+      const width = 4 * sizes[layer]!;
+      const recorded = (chunk.columns[layerColumnName(layer, 'probeActivation')] as Float32Array).subarray(step * width, (step + 1) * width);
+      expect(recorded).toEqual(result.activation[layer - 1]);
+      const recordedGrad = (chunk.columns[layerColumnName(layer, 'probeGradPreActivation')] as Float32Array).subarray(0, width);
+      expect(recordedGrad).toEqual(result.gradPreActivation[layer - 1]);
+    }
+    expect((chunk.columns.probePredicted as Uint8Array).subarray(0, 4)).toEqual(result.predicted);
+    const evaluation = observer.evaluate(layers);
+    const evalLoss = chunk.columns.evalLoss as NullableValues;
+    expect(evalLoss.valid[0]).toBe(1);
+    expect(evalLoss.valid[1]).toBe(0);
+    expect(evalLoss.values[0]).toBe(Math.fround(evaluation.loss));
+    expect((chunk.columns.evalAccuracy as NullableValues).values[0]).toBe(Math.fround(evaluation.accuracy));
+  });
+});
+
+describe('the recorder', () => {
+  it('gives identical files for the same seed and config', async () => {
+    const out = tempDir('determinism');
+    const args = [...TINY, '--max-steps', '120', '--seed', '9', '--name', 'same'];
+    const [a, b] = await Promise.all([runRecorder([...args, '--out', join(out, 'a')]), runRecorder([...args, '--out', join(out, 'b')])]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    const files = readdirSync(join(out, 'a', 'same')).sort();
+    expect(readdirSync(join(out, 'b', 'same')).sort()).toEqual(files);
+    for (const file of files.filter((name) => name.endsWith('.arrows'))) {
+      expect(readFileSync(join(out, 'b', 'same', file)).equals(readFileSync(join(out, 'a', 'same', file))), file).toBe(true);
+    }
+    const strip = (text: string) => ({ ...JSON.parse(text), createdAt: undefined, updatedAt: undefined });
+    expect(strip(readFileSync(join(out, 'b', 'same', 'run.json'), 'utf8'))).toEqual(strip(readFileSync(join(out, 'a', 'same', 'run.json'), 'utf8')));
+  }, 120_000);
+
+  it('never replaces an existing run without --force', async () => {
+    const out = tempDir('existing');
+    const first = await runRecorder([...TINY, '--max-steps', '20', '--out', out, '--name', 'keep']);
+    expect(first.code).toBe(0);
+    const before = readdirSync(join(out, 'keep')).map((file) => [file, statSync(join(out, 'keep', file)).mtimeMs]);
+    const again = await runRecorder([...TINY, '--max-steps', '30', '--out', out, '--name', 'keep']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('run "keep" already exists');
+    expect(again.stderr).toContain('--force');
+    expect(readdirSync(join(out, 'keep')).map((file) => [file, statSync(join(out, 'keep', file)).mtimeMs])).toEqual(before);
+    const forced = await runRecorder([...TINY, '--max-steps', '30', '--out', out, '--name', 'keep', '--force']);
+    expect(forced.code).toBe(0);
+    expect((await openRunFolder(join(out, 'keep'))).manifest.stepCount).toBe(30);
+  }, 120_000);
+
+  it('records divergence as data, marks the run failed and exits 3', async () => {
+    const out = tempDir('diverge');
+    const result = await runRecorder([...TINY, '--out', out, '--name', 'boom', '--activation', 'linear', '--lr', '10', '--max-steps', '300']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/training diverged: the loss became (NaN|Infinity) at step \d+; try a smaller --lr/);
+    const run = await openRunFolder(join(out, 'boom'));
+    expect(run.manifest.status).toBe('failed');
+    const diverged = run.manifest.divergedAtStep!;
+    expect(run.manifest.stepCount).toBe(diverged + 1);
+    const chunk = await run.readSteps(run.manifest.chunks.length - 1);
+    const loss = chunk.columns.loss as Float32Array;
+    expect(Number.isFinite(loss[chunk.rows - 1])).toBe(false);
+  }, 120_000);
+});
