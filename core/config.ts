@@ -51,7 +51,7 @@ export const configSchema = z
     /** Momentum coefficient for `optimizer: momentum`. */
     momentum: finite.pipe(z.number().min(0).lt(1)).default(0.9),
     batchSize: integer(1, 8192).default(64),
-    epochs: integer(1, 10_000).default(5),
+    epochs: integer(1, 10_000).default(4),
     /** Stop after this many steps even if epochs remain; null for no limit. */
     maxSteps: integer(1, 100_000_000).nullable().default(null),
     seed: integer(0, 2 ** 32 - 1).default(1),
@@ -60,7 +60,7 @@ export const configSchema = z
     /** Number of fixed held-out probe samples recorded every step. */
     probes: integer(0, 256).default(16),
     /** Bytes of weight and weight-gradient snapshots for the whole run. */
-    budget: z.preprocess(parseByteSize, integer(0, 2 ** 40)).default(8 * 1024 ** 2),
+    budget: z.preprocess(parseByteSize, integer(0, 2 ** 40)).default(12 * 1024 ** 2),
     engine: z.enum(ENGINES).default('auto'),
   })
   .strict();

@@ -2,9 +2,9 @@
  * Which steps keep their full weights and weight gradients, within a byte budget for the run.
  *
  * The first and last steps are always kept. A reserve (1/8 of the budget) holds steps where the
- * loss or a layer's gradient norm jumps. The rest is shared out by water-filling: layers whose
- * every step fits in an equal share are kept every step, and what they leave over goes to the
- * larger layers, each of which gets the smallest stride that fits.
+ * loss or a layer's gradient norm jumps. The rest is shared out smallest layer first: a layer
+ * whose every step takes at most half of what is left is kept every step; otherwise the layers
+ * still to place share what is left equally, each at the smallest stride that fits its share.
  */
 
 export const ANOMALY_RESERVE_FRACTION = 1 / 8;
@@ -42,9 +42,11 @@ export function planSnapshots(layerBytes: readonly number[], plannedSteps: numbe
   const strides = new Array<number>(layerBytes.length);
   const order = layerBytes.map((bytes, layer) => ({ bytes, layer })).sort((a, b) => a.bytes - b.bytes);
   order.forEach(({ bytes, layer }, position) => {
-    const share = remaining / (order.length - position);
+    const layersLeft = order.length - position;
     const everyStep = bytes * plannedSteps;
-    const stride = everyStep <= share ? 1 : Math.max(1, Math.ceil(everyStep / Math.max(share, 1)));
+    const share = remaining / layersLeft;
+    const fitsWhole = everyStep <= (layersLeft === 1 ? remaining : remaining / 2);
+    const stride = fitsWhole ? 1 : Math.max(1, Math.ceil(everyStep / Math.max(share, 1)));
     const stridedSteps = Math.min(plannedSteps, Math.ceil(plannedSteps / stride));
     strides[layer] = stride;
     remaining -= stridedSteps * bytes;

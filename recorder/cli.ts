@@ -68,7 +68,7 @@ function buildProgram(): Command {
     .addOption(new Option('--seed <n>', 'seed for initial weights and batch order').default(String(defaults.seed)))
     .addOption(new Option('--probes <n>', 'held-out probe samples recorded every step').default(String(defaults.probes)))
     .addOption(new Option('--eval-every <n>', 'held-out evaluation every n steps').default(String(defaults.evalEvery)))
-    .addOption(new Option('--budget <bytes>', 'bytes for weight snapshots over the run, e.g. 8MiB').default('8MiB'))
+    .addOption(new Option('--budget <bytes>', 'bytes for weight snapshots over the run, e.g. 8MiB').default('12MiB'))
     .addOption(new Option('--engine <name>', 'TensorFlow.js backend; auto = tfjs-node if it loads, else wasm').choices(ENGINES).default(defaults.engine))
     .option('--force', 'replace an existing run of the same name', false)
     .option('--quiet', 'no progress bar', false)

@@ -68,7 +68,7 @@ export function chooseProbes(dataset: Dataset, count: number): Int32Array {
   return Int32Array.from(chosen);
 }
 
-function checkAgainstDataset(config: Config, dataset: Dataset): void {
+export function checkAgainstDataset(config: Config, dataset: Dataset): void {
   const problems: string[] = [];
   if (config.batchSize > dataset.train.count) {
     problems.push(`config: field "batchSize" (--batch-size): got ${config.batchSize}, expected at most ${dataset.train.count} (training samples in ${dataset.name})`);
