@@ -6,6 +6,7 @@ export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
     environment: 'node',
+    reporters: ['default', './tests/summary-reporter.ts'],
     expect: { requireAssertions: true },
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -132,13 +132,9 @@ function expectation(issue: z.core.$ZodIssue, field: string): string {
     case 'invalid_type':
       return issue.expected === 'int' ? 'an integer' : `a value of type ${issue.expected}`;
     case 'too_small':
-      return issue.origin === 'array'
-        ? `at least ${issue.minimum} items`
-        : `a number ${issue.inclusive ? '≥' : '>'} ${issue.minimum}`;
+      return issue.origin === 'array' ? `at least ${issue.minimum} items` : `a number ${issue.inclusive ? '≥' : '>'} ${issue.minimum}`;
     case 'too_big':
-      return issue.origin === 'array'
-        ? `at most ${issue.maximum} items`
-        : `a number ${issue.inclusive ? '≤' : '<'} ${issue.maximum}`;
+      return issue.origin === 'array' ? `at most ${issue.maximum} items` : `a number ${issue.inclusive ? '≤' : '<'} ${issue.maximum}`;
     default:
       return issue.message.replace(/^Invalid input: /, '').replace(/^expected /, '');
   }

@@ -39,7 +39,10 @@ export function parseIdx(file: string, raw: Uint8Array, expectedDims: number): I
   const magic = view.getUint32(0, false);
   const expectedMagic = (IDX_UBYTE << 8) | expectedDims;
   if (magic !== expectedMagic) {
-    throw new IdxError(file, `wrong magic number ${hex(magic)}, expected ${hex(expectedMagic)} (unsigned bytes, ${expectedDims} dimension${expectedDims > 1 ? 's' : ''})`);
+    throw new IdxError(
+      file,
+      `wrong magic number ${hex(magic)}, expected ${hex(expectedMagic)} (unsigned bytes, ${expectedDims} dimension${expectedDims > 1 ? 's' : ''})`,
+    );
   }
   const headerBytes = 4 + 4 * expectedDims;
   if (bytes.length < headerBytes) throw new IdxError(file, `is truncated inside its header (${bytes.length} of ${headerBytes} bytes)`);

@@ -12,9 +12,7 @@ function shown(path: string): string {
   const fromHere = relative(process.cwd(), path);
   return fromHere === '' || fromHere.startsWith('..') ? path : fromHere;
 }
-import {
-  ACTIVATIONS,
-} from '../core/nn/activation.js';
+import { ACTIVATIONS } from '../core/nn/activation.js';
 import {
   ConfigError,
   DATASETS,
@@ -69,7 +67,11 @@ function buildProgram(): Command {
     .addOption(new Option('--probes <n>', 'held-out probe samples recorded every step').default(String(defaults.probes)))
     .addOption(new Option('--eval-every <n>', 'held-out evaluation every n steps').default(String(defaults.evalEvery)))
     .addOption(new Option('--budget <bytes>', 'bytes for weight snapshots over the run, e.g. 8MiB').default('12MiB'))
-    .addOption(new Option('--engine <name>', 'TensorFlow.js backend; auto = tfjs-node if it loads, else wasm').choices(ENGINES).default(defaults.engine))
+    .addOption(
+      new Option('--engine <name>', 'TensorFlow.js backend; auto = tfjs-node if it loads, else wasm')
+        .choices(ENGINES)
+        .default(defaults.engine),
+    )
     .option('--force', 'replace an existing run of the same name', false)
     .option('--quiet', 'no progress bar', false)
     .allowExcessArguments(false)
@@ -168,7 +170,8 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   const interactive = process.stderr.isTTY && !options.quiet;
   const bar = new SingleBar({
-    format: ' {bar} {percentage}% | step {value}/{total} | {speed} steps/s | ETA {eta_formatted} | loss {loss} | acc {accuracy} | held-out {evalAccuracy}',
+    format:
+      ' {bar} {percentage}% | step {value}/{total} | {speed} steps/s | ETA {eta_formatted} | loss {loss} | acc {accuracy} | held-out {evalAccuracy}',
     barsize: 24,
     hideCursor: true,
     etaBuffer: 50,

@@ -19,10 +19,14 @@ export function readConfigFile(path: string): unknown {
   try {
     parsed = extension === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    throw new ConfigError([`--config ${path}: not valid ${extension === '.json' ? 'JSON' : 'YAML'} (${(error as Error).message.split('\n')[0]})`]);
+    throw new ConfigError([
+      `--config ${path}: not valid ${extension === '.json' ? 'JSON' : 'YAML'} (${(error as Error).message.split('\n')[0]})`,
+    ]);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new ConfigError([`--config ${path}: expected a mapping of config fields, found ${Array.isArray(parsed) ? 'a list' : JSON.stringify(parsed)}`]);
+    throw new ConfigError([
+      `--config ${path}: expected a mapping of config fields, found ${Array.isArray(parsed) ? 'a list' : JSON.stringify(parsed)}`,
+    ]);
   }
   return parsed;
 }

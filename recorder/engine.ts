@@ -4,7 +4,9 @@
  * pure-JS `cpu` backend is about 5× slower and is used only when asked for by name.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { EngineChoice } from '../core/config.js';
 
 export type EngineName = 'node' | 'wasm' | 'cpu';
@@ -18,9 +20,28 @@ export interface EngineInfo {
 
 const require = createRequire(import.meta.url);
 
+/** The installed version of a package, found from its entry point (some packages do not export package.json). */
 function packageVersion(name: string): string | undefined {
   try {
-    return (require(`${name}/package.json`) as { version: string }).version;
+    let directory = dirname(require.resolve(name));
+    for (;;) {
+      const manifest = join(directory, 'package.json');
+      if (existsSync(manifest)) {
+        const parsed = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string; version?: string };
+        if (parsed.name === name && parsed.version) return parsed.version;
+      }
+      const parent = dirname(directory);
+      if (parent === directory) return undefined;
+      directory = parent;
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+function ownVersion(): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string }).version;
   } catch {
     return undefined;
   }
@@ -85,7 +106,7 @@ export async function selectEngine(choice: EngineChoice): Promise<EngineInfo> {
     const version = packageVersion(dependency);
     if (version) versions[dependency] = version;
   }
-  const neuralVision = packageVersion('../package.json');
+  const neuralVision = ownVersion();
   if (neuralVision) versions['neural-vision'] = neuralVision;
   return {
     name,

@@ -71,10 +71,14 @@ export function chooseProbes(dataset: Dataset, count: number): Int32Array {
 export function checkAgainstDataset(config: Config, dataset: Dataset): void {
   const problems: string[] = [];
   if (config.batchSize > dataset.train.count) {
-    problems.push(`config: field "batchSize" (--batch-size): got ${config.batchSize}, expected at most ${dataset.train.count} (training samples in ${dataset.name})`);
+    problems.push(
+      `config: field "batchSize" (--batch-size): got ${config.batchSize}, expected at most ${dataset.train.count} (training samples in ${dataset.name})`,
+    );
   }
   if (config.probes > dataset.test.count) {
-    problems.push(`config: field "probes" (--probes): got ${config.probes}, expected at most ${dataset.test.count} (held-out samples in ${dataset.name})`);
+    problems.push(
+      `config: field "probes" (--probes): got ${config.probes}, expected at most ${dataset.test.count} (held-out samples in ${dataset.name})`,
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
 }
@@ -146,11 +150,16 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
       manifest,
       flushSteps: FLUSH_STEPS,
       plan,
-      probes: { inputs: probeInputs, labels: Uint8Array.from(probeIndices, (index) => dataset.test.labels[index]!), testIndices: probeIndices },
+      probes: {
+        inputs: probeInputs,
+        labels: Uint8Array.from(probeIndices, (index) => dataset.test.labels[index]!),
+        testIndices: probeIndices,
+      },
       test: { images: dataset.test.images, labels: dataset.test.labels },
     },
     (progress) => {
-      if (progress.evalLoss !== undefined) options.onEval?.({ step: progress.step, loss: progress.evalLoss, accuracy: progress.evalAccuracy! });
+      if (progress.evalLoss !== undefined)
+        options.onEval?.({ step: progress.step, loss: progress.evalLoss, accuracy: progress.evalAccuracy! });
     },
   );
   options.onStart?.({ directory, plannedSteps, engine, dataset });

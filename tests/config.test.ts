@@ -27,7 +27,10 @@ describe('config validation', () => {
   it.each([
     [{ learningRate: -1 }, 'flags: field "learningRate" (--lr): got -1, expected a number > 0'],
     [{ learningRate: 'fast' }, 'flags: field "learningRate" (--lr): got "fast", expected a value of type number'],
-    [{ activation: 'swish' }, 'flags: field "activation" (--activation): got "swish", expected one of "relu", "leaky-relu", "sigmoid", "tanh", "linear"'],
+    [
+      { activation: 'swish' },
+      'flags: field "activation" (--activation): got "swish", expected one of "relu", "leaky-relu", "sigmoid", "tanh", "linear"',
+    ],
     [{ layers: [128, 0] }, 'flags: field "layers.1" (--layers): got 0, expected a number ≥ 1'],
     [{ layers: [10_000_000] }, 'flags: field "layers.0" (--layers): got 10000000, expected a number ≤ 4096'],
     [{ batchSize: 0 }, 'flags: field "batchSize" (--batch-size): got 0, expected a number ≥ 1'],

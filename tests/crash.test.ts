@@ -39,22 +39,26 @@ describe('crash safety', () => {
     ['after the first flush', 1],
     ['after a few chunks', 150],
     ['late in the run', 600],
-  ])('kill -9 %s leaves a readable run', async (_, minimum) => {
-    const out = tempDir('kill');
-    const directory = join(out, 'victim');
-    const recorder = startRecorder([...ARGS, '--out', out, '--name', 'victim']);
-    try {
-      await waitFor(() => manifestSteps(directory) >= minimum, 60_000, `${minimum} steps in run.json`);
-    } finally {
-      recorder.child.kill('SIGKILL');
-    }
-    const finished = await recorder.done;
-    expect(finished.signal).toBe('SIGKILL');
-    const { status, rows } = await expectReadable(directory);
-    expect(status).toBe('recording');
-    expect(rows).toBeGreaterThanOrEqual(minimum);
-    expect(readdirSync(directory).filter((file) => file.endsWith('.tmp')).length).toBeLessThanOrEqual(1);
-  }, 90_000);
+  ])(
+    'kill -9 %s leaves a readable run',
+    async (_, minimum) => {
+      const out = tempDir('kill');
+      const directory = join(out, 'victim');
+      const recorder = startRecorder([...ARGS, '--out', out, '--name', 'victim']);
+      try {
+        await waitFor(() => manifestSteps(directory) >= minimum, 60_000, `${minimum} steps in run.json`);
+      } finally {
+        recorder.child.kill('SIGKILL');
+      }
+      const finished = await recorder.done;
+      expect(finished.signal).toBe('SIGKILL');
+      const { status, rows } = await expectReadable(directory);
+      expect(status).toBe('recording');
+      expect(rows).toBeGreaterThanOrEqual(minimum);
+      expect(readdirSync(directory).filter((file) => file.endsWith('.tmp')).length).toBeLessThanOrEqual(1);
+    },
+    90_000,
+  );
 
   it('Ctrl-C finishes the step, flushes, marks the run interrupted and exits 130', async () => {
     const out = tempDir('sigint');

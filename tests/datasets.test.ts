@@ -43,7 +43,12 @@ describe('IDX parsing', () => {
 
   it.each([
     ['wrong magic number', () => encodeIdx([4], labels(4)), 3, 'wrong magic number 0x00000801, expected 0x00000803'],
-    ['truncated data', () => encodeIdx([4, 28, 28], images(4)).subarray(0, 1000), 3, 'is truncated: dimensions 4×28×28 need 3152 bytes, the file has 1000'],
+    [
+      'truncated data',
+      () => encodeIdx([4, 28, 28], images(4)).subarray(0, 1000),
+      3,
+      'is truncated: dimensions 4×28×28 need 3152 bytes, the file has 1000',
+    ],
     ['truncated header', () => encodeIdx([4, 28, 28], images(4)).subarray(0, 9), 3, 'is truncated inside its header (9 of 16 bytes)'],
     ['trailing bytes', () => new Uint8Array([...encodeIdx([2], labels(2)), 7]), 1, 'has 1 bytes after the data its dimensions 2 describe'],
     ['broken gzip', () => new Uint8Array([0x1f, 0x8b, 1, 2, 3]), 1, 'is gzip-compressed but cannot be decompressed'],

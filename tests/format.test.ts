@@ -24,7 +24,10 @@ function batch(firstStep: number, rows: number): BatchValues {
     step: Int32Array.from({ length: rows }, (_, row) => firstStep + row),
     values: Float32Array.from({ length: rows * 6 }, (_, index) => firstStep * 100 + index + 0.25),
     flags: Uint8Array.from({ length: rows * 2 }, (_, index) => (firstStep + index) % 256),
-    maybe: { values: Float32Array.from({ length: rows }, (_, row) => (row % 2 ? 0 : -row - 0.5)), valid: Uint8Array.from({ length: rows }, (_, row) => (row % 2 ? 0 : 1)) },
+    maybe: {
+      values: Float32Array.from({ length: rows }, (_, row) => (row % 2 ? 0 : -row - 0.5)),
+      valid: Uint8Array.from({ length: rows }, (_, row) => (row % 2 ? 0 : 1)),
+    },
     reason: Array.from({ length: rows }, (_, row) => `r${firstStep + row} <b>ü</b>`),
   };
 }
@@ -41,14 +44,22 @@ function concat(...parts: Uint8Array[]): Uint8Array {
 
 describe('Arrow stream encoding', () => {
   it('round-trips every column type exactly across appended batches', () => {
-    const bytes = concat(encodeSchemaMessage(columns), encodeBatchMessage(columns, batch(0, 3), 3), encodeBatchMessage(columns, batch(3, 2), 2), STREAM_END);
+    const bytes = concat(
+      encodeSchemaMessage(columns),
+      encodeBatchMessage(columns, batch(0, 3), 3),
+      encodeBatchMessage(columns, batch(3, 2), 2),
+      STREAM_END,
+    );
     const decoded = decodeStream('x.arrows', bytes, columns);
     expect(decoded.truncated).toBe(false);
     expect(decoded.rows).toBe(5);
     expect(Array.from(decoded.columns.step as Int32Array)).toEqual([0, 1, 2, 3, 4]);
     const first = batch(0, 3);
     const second = batch(3, 2);
-    expect(Array.from(decoded.columns.values as Float32Array)).toEqual([...(first.values as Float32Array), ...(second.values as Float32Array)]);
+    expect(Array.from(decoded.columns.values as Float32Array)).toEqual([
+      ...(first.values as Float32Array),
+      ...(second.values as Float32Array),
+    ]);
     expect(Array.from(decoded.columns.flags as Uint8Array)).toEqual([...(first.flags as Uint8Array), ...(second.flags as Uint8Array)]);
     const maybe = decoded.columns.maybe as { values: Float32Array; valid: Uint8Array };
     expect(Array.from(maybe.valid)).toEqual([1, 0, 1, 1, 0]);
@@ -72,7 +83,9 @@ describe('Arrow stream encoding', () => {
   it('names the file and column when the schema is not what it must be', () => {
     const bytes = encodeStream(columns, batch(0, 1), 1);
     const wrongWidth: ColumnSpec[] = [{ ...columns[1]!, shape: [7] }];
-    expect(() => decodeStream('w.arrows', bytes, wrongWidth)).toThrowError(/w\.arrows: column "values" has type .*expected FixedSizeList<Float32>\[7\]/);
+    expect(() => decodeStream('w.arrows', bytes, wrongWidth)).toThrowError(
+      /w\.arrows: column "values" has type .*expected FixedSizeList<Float32>\[7\]/,
+    );
     expect(() => decodeStream('m.arrows', bytes, [{ name: 'loss', type: 'float32', unit: '', doc: '' }])).toThrowError(
       'm.arrows: missing column "loss" (expected Float32)',
     );

@@ -74,7 +74,10 @@ function makeNet(seed: number): { layers: DenseLayer[]; net: Net } {
       bias: Float32Array.from({ length: fanOut }, () => random.normal() * 0.3),
     };
   });
-  return { layers, net: { weights: layers.map((layer) => Float64Array.from(layer.weight)), biases: layers.map((layer) => Float64Array.from(layer.bias)) } };
+  return {
+    layers,
+    net: { weights: layers.map((layer) => Float64Array.from(layer.weight)), biases: layers.map((layer) => Float64Array.from(layer.bias)) },
+  };
 }
 
 const H = 1e-4;

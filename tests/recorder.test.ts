@@ -102,7 +102,9 @@ describe('a recorded run', () => {
         expect(weight[(row + 1) * width + index]).toBeCloseTo(expected, 6);
       }
     }
-    const allSteps = run.manifest.chunks.flatMap((chunk) => chunk.weights.filter((entry) => entry.layer === 1).flatMap((entry) => entry.steps));
+    const allSteps = run.manifest.chunks.flatMap((chunk) =>
+      chunk.weights.filter((entry) => entry.layer === 1).flatMap((entry) => entry.steps),
+    );
     expect(allSteps.at(-1)).toBe(steps - 1);
   });
 
@@ -114,7 +116,12 @@ describe('a recorded run', () => {
     const testIndex = probes.columns.testIndex as Int32Array;
     expect(probes.rows).toBe(4);
     testIndex.forEach((index, probe) => expect(labels[probe]).toBe(dataset.test.labels[index]));
-    const observer = new Observer(run.manifest.config.activation, sizes, { inputs: probes.columns.input as Float32Array, labels }, dataset.test);
+    const observer = new Observer(
+      run.manifest.config.activation,
+      sizes,
+      { inputs: probes.columns.input as Float32Array, labels },
+      dataset.test,
+    );
     const chunk = await run.readSteps(0);
     const kept = await Promise.all(sizes.slice(1).map((_, index) => run.readWeights(0, index + 1)));
     const step = 0;
@@ -131,7 +138,10 @@ describe('a recorded run', () => {
     const result = observer.probe(layers);
     for (let layer = 1; layer < sizes.length; layer++) {
       const width = 4 * sizes[layer]!;
-      const recorded = (chunk.columns[layerColumnName(layer, 'probeActivation')] as Float32Array).subarray(step * width, (step + 1) * width);
+      const recorded = (chunk.columns[layerColumnName(layer, 'probeActivation')] as Float32Array).subarray(
+        step * width,
+        (step + 1) * width,
+      );
       expect(recorded).toEqual(result.activation[layer - 1]);
       const recordedGrad = (chunk.columns[layerColumnName(layer, 'probeGradPreActivation')] as Float32Array).subarray(0, width);
       expect(recordedGrad).toEqual(result.gradPreActivation[layer - 1]);
@@ -158,7 +168,9 @@ describe('the recorder', () => {
       expect(readFileSync(join(out, 'b', 'same', file)).equals(readFileSync(join(out, 'a', 'same', file))), file).toBe(true);
     }
     const strip = (text: string) => ({ ...JSON.parse(text), createdAt: undefined, updatedAt: undefined });
-    expect(strip(readFileSync(join(out, 'b', 'same', 'run.json'), 'utf8'))).toEqual(strip(readFileSync(join(out, 'a', 'same', 'run.json'), 'utf8')));
+    expect(strip(readFileSync(join(out, 'b', 'same', 'run.json'), 'utf8'))).toEqual(
+      strip(readFileSync(join(out, 'a', 'same', 'run.json'), 'utf8')),
+    );
   }, 120_000);
 
   it('never replaces an existing run without --force', async () => {
@@ -178,7 +190,19 @@ describe('the recorder', () => {
 
   it('records divergence as data, marks the run failed and exits 3', async () => {
     const out = tempDir('diverge');
-    const result = await runRecorder([...TINY, '--out', out, '--name', 'boom', '--activation', 'linear', '--lr', '10', '--max-steps', '300']);
+    const result = await runRecorder([
+      ...TINY,
+      '--out',
+      out,
+      '--name',
+      'boom',
+      '--activation',
+      'linear',
+      '--lr',
+      '10',
+      '--max-steps',
+      '300',
+    ]);
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/training diverged: the loss became (NaN|Infinity) at step \d+; try a smaller --lr/);
     const run = await openRunFolder(join(out, 'boom'));

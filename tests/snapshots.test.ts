@@ -19,7 +19,13 @@ describe('snapshot planning', () => {
 
   it('refuses a budget smaller than the first and last snapshots', () => {
     expect(() => planSnapshots(layers, 100, 1000)).toThrow(BudgetError);
-    expect(() => planSnapshots(layers, 1, layers.reduce((a, b) => a + b, 0))).not.toThrow();
+    expect(() =>
+      planSnapshots(
+        layers,
+        1,
+        layers.reduce((a, b) => a + b, 0),
+      ),
+    ).not.toThrow();
   });
 });
 

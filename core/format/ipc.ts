@@ -99,7 +99,9 @@ function columnData(spec: ColumnSpec, values: ColumnValues | undefined, rows: nu
   const numbers = isNullable(values) ? values.values : values;
   const width = columnWidth(spec);
   if (numbers.length !== rows * width) {
-    throw new Error(`encodeRecordBatch: column "${spec.name}" needs ${rows * width} values (${rows} rows × ${width}), got ${numbers.length}`);
+    throw new Error(
+      `encodeRecordBatch: column "${spec.name}" needs ${rows * width} values (${rows} rows × ${width}), got ${numbers.length}`,
+    );
   }
   if (spec.shape) {
     const child = makeData({ type: scalarType(spec.type) as Float32, length: rows * width, data: numbers as Float32Array });
@@ -138,7 +140,10 @@ function encodeStreamParts(batch: RecordBatch): { schema: Uint8Array; batch: Uin
 /** The stream's first message: the schema. */
 export function encodeSchemaMessage(columns: readonly ColumnSpec[]): Uint8Array {
   const emptyValues = Object.fromEntries(
-    columns.map((spec) => [spec.name, spec.type === 'utf8' ? [] : spec.nullable ? { values: new Float32Array(0), valid: new Uint8Array(0) } : new Float32Array(0)]),
+    columns.map((spec) => [
+      spec.name,
+      spec.type === 'utf8' ? [] : spec.nullable ? { values: new Float32Array(0), valid: new Uint8Array(0) } : new Float32Array(0),
+    ]),
   );
   return encodeStreamParts(encodeRecordBatch(columns, emptyValues as BatchValues, 0)).schema;
 }
@@ -290,7 +295,13 @@ export function decodeStream(file: string, bytes: Uint8Array, columns: readonly 
       ARRAY_OF[spec.type],
     );
     decoded[spec.name] = spec.nullable
-      ? { values: values as Float32Array, valid: concat(datas.map((data) => unpackBits(data, data.length)), (length) => new Uint8Array(length)) }
+      ? {
+          values: values as Float32Array,
+          valid: concat(
+            datas.map((data) => unpackBits(data, data.length)),
+            (length) => new Uint8Array(length),
+          ),
+        }
       : values;
   }
   return { rows, columns: decoded, truncated: truncation !== undefined, ...(truncation ? { truncation } : {}) };

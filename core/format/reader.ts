@@ -79,7 +79,9 @@ export async function openRun(source: RunSource): Promise<RunReader> {
       const decoded = decodeStream(where(entry.file), await readFile(entry.file), weightColumns(fanIn, fanOut));
       const problems =
         decoded.rows < entry.steps.length
-          ? [`${where(entry.file)}: run.json lists ${entry.steps.length} snapshots, the file holds ${decoded.rows}${decoded.truncated ? ' (cut short)' : ''}`]
+          ? [
+              `${where(entry.file)}: run.json lists ${entry.steps.length} snapshots, the file holds ${decoded.rows}${decoded.truncated ? ' (cut short)' : ''}`,
+            ]
           : [];
       return { ...decoded, layer, problems };
     },

@@ -73,9 +73,14 @@ export class WriterClient {
   sendStep(message: Extract<ToWriter, { type: 'step' }>): void {
     if (this.#failure) throw this.#failure;
     const { readback } = message;
-    const transfer = [message.batchIndices, readback.stats, ...readback.weights, ...readback.biases, ...readback.weightGrads, ...readback.biasGrads].map(
-      (array) => array.buffer as ArrayBuffer,
-    );
+    const transfer = [
+      message.batchIndices,
+      readback.stats,
+      ...readback.weights,
+      ...readback.biases,
+      ...readback.weightGrads,
+      ...readback.biasGrads,
+    ].map((array) => array.buffer as ArrayBuffer);
     this.#inFlight++;
     this.#worker.postMessage(message, transfer);
   }

@@ -14,7 +14,13 @@ export interface WriterInit {
 
 export type ToWriter =
   | { type: 'step'; step: number; epoch: number; batchIndices: Int32Array; readback: StepReadback }
-  | { type: 'finish'; status: RunStatus; message?: string; divergedAtStep?: number; final?: { weights: Float32Array[]; biases: Float32Array[] } };
+  | {
+      type: 'finish';
+      status: RunStatus;
+      message?: string;
+      divergedAtStep?: number;
+      final?: { weights: Float32Array[]; biases: Float32Array[] };
+    };
 
 export type FromWriter =
   | { type: 'ready' }

@@ -124,7 +124,10 @@ export class RunWriter {
       chunk.entry.weights.sort((a, b) => a.layer - b.layer);
     }
     const { step, reason, weight, bias, weightGrad, biasGrad } = snapshot;
-    this.#append(stream, encodeBatchMessage(stream.columns, { step: Int32Array.of(step), reason: [reason], weight, bias, weightGrad, biasGrad }, 1));
+    this.#append(
+      stream,
+      encodeBatchMessage(stream.columns, { step: Int32Array.of(step), reason: [reason], weight, bias, weightGrad, biasGrad }, 1),
+    );
     const entry = chunk.entry.weights.find((weights) => weights.layer === layer)!;
     entry.steps.push(step);
     entry.reasons.push(reason);

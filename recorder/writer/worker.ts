@@ -96,7 +96,9 @@ function recordStep(message: Extract<ToWriter, { type: 'step' }>): void {
     const { size } = offsets;
     rows.cell(layerColumnName(layer, 'meanActivation'), row).set(stats.subarray(offsets.meanActivation, offsets.meanActivation + size));
     rows.cell(layerColumnName(layer, 'fractionActive'), row).set(stats.subarray(offsets.fractionActive, offsets.fractionActive + size));
-    rows.cell(layerColumnName(layer, 'gradPreActivation'), row).set(stats.subarray(offsets.gradPreActivation, offsets.gradPreActivation + size));
+    rows
+      .cell(layerColumnName(layer, 'gradPreActivation'), row)
+      .set(stats.subarray(offsets.gradPreActivation, offsets.gradPreActivation + size));
     const weightNorm = stats[offsets.weightNorm]!;
     rows.cell(layerColumnName(layer, 'weightNorm'), row)[0] = weightNorm;
     rows.cell(layerColumnName(layer, 'gradNorm'), row)[0] = stats[offsets.gradNorm]!;
@@ -135,7 +137,11 @@ function finish(message: Extract<ToWriter, { type: 'finish' }>): void {
   }
   if (message.final) {
     const result = observer.evaluate(denseLayers(message.final.weights, message.final.biases));
-    manifest.finalEval = { step: manifest.stepCount + writer.rows.rows, loss: Number.isFinite(result.loss) ? result.loss : null, accuracy: result.accuracy };
+    manifest.finalEval = {
+      step: manifest.stepCount + writer.rows.rows,
+      loss: Number.isFinite(result.loss) ? result.loss : null,
+      accuracy: result.accuracy,
+    };
   }
   writer.close();
   manifest.status = message.status;

@@ -1,0 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { DOC_PATH, renderDoc } from '../docs/generate-run-format.js';
+
+describe('docs/run-format.md', () => {
+  it('has column tables that match core/format/columns.ts (run `npm run docs:format` after changing columns)', () => {
+    const current = readFileSync(DOC_PATH, 'utf8');
+    expect(renderDoc(current)).toBe(current);
+  });
+});
