@@ -39,6 +39,8 @@ export interface RecordResult {
   stepCount: number;
   bytesWritten: number;
   seconds: number;
+  /** From the first step to the writer's last byte: training, recording and flushing, without start-up. */
+  trainingSeconds: number;
   message?: string;
   finalEval: RunManifest['finalEval'];
 }
@@ -173,6 +175,7 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
   let status: RunStatus = 'complete';
   let message: string | undefined;
   let divergedAtStep: number | undefined;
+  const trainingStarted = performance.now();
   try {
     training: for (let epoch = 0; step < plannedSteps; epoch++) {
       shuffleInPlace(order, random);
@@ -218,6 +221,7 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
       stepCount: finished.stepCount,
       bytesWritten: finished.bytesWritten,
       seconds: (performance.now() - started) / 1000,
+      trainingSeconds: (performance.now() - trainingStarted) / 1000,
       finalEval: finished.finalEval,
       ...(message ? { message } : {}),
     };
