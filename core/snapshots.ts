@@ -6,6 +6,7 @@
  * whose every step takes at most half of what is left is kept every step; otherwise the layers
  * still to place share what is left equally, each at the smallest stride that fits its share.
  */
+import type { SnapshotReason } from './format/columns.js';
 
 export const ANOMALY_RESERVE_FRACTION = 1 / 8;
 
@@ -84,5 +85,33 @@ export class JumpDetector {
     if (jump) this.#cooldown = JumpDetector.COOLDOWN_STEPS;
     else if (this.#cooldown > 0) this.#cooldown--;
     return jump;
+  }
+}
+
+/**
+ * Decides, step by step, which layers keep a snapshot: the first step, stride multiples, and
+ * jumps while the anomaly reserve lasts. The last step is kept by whoever ends the run.
+ */
+export class SnapshotPolicy {
+  readonly #plan: SnapshotPlan;
+  readonly #jumps = new JumpDetector();
+  #anomaliesLeft: number;
+
+  constructor(plan: SnapshotPlan) {
+    this.#plan = plan;
+    this.#anomaliesLeft = plan.anomalyCapacity;
+  }
+
+  /** Per dense layer (index 0 = layer 1), why this step is kept, or undefined. */
+  decide(step: number, loss: number, gradNorms: readonly number[]): (SnapshotReason | undefined)[] {
+    const jump = this.#jumps.observe(loss, gradNorms);
+    const anomaly = jump && step > 0 && this.#anomaliesLeft > 0;
+    const reasons = this.#plan.strides.map((stride): SnapshotReason | undefined => {
+      if (step === 0) return 'first';
+      if (step % stride === 0) return 'stride';
+      return anomaly ? 'anomaly' : undefined;
+    });
+    if (anomaly && reasons.includes('anomaly')) this.#anomaliesLeft--;
+    return reasons;
   }
 }

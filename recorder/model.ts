@@ -6,55 +6,34 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Config, Optimizer } from '../core/config.js';
 import type { Activation } from '../core/nn/activation.js';
-import { LEAKY_RELU_SLOPE } from '../core/nn/activation.js';
 import type { DenseLayer } from '../core/nn/mlp.js';
-import { statsLayout, type StatsLayout } from './step-stats.js';
+import { activationOf, derivativeOf } from './activations.js';
+import { BufferPool, readInto } from './readback.js';
 
-/** What one step read back from the engine; all arrays are fresh copies the caller may transfer. */
+/** What one step read back from the engine, in buffers from the pool (row-major [sample × neuron]). */
 export interface StepReadback {
-  /** See `statsLayout`. */
-  stats: Float32Array;
+  /** z of every dense layer; the last is the logits. */
+  preActivation: Float32Array[];
+  /** f(z) of every hidden layer. */
+  activation: Float32Array[];
+  /** ∂L/∂z of every dense layer, L the batch-mean loss. */
+  gradPreActivation: Float32Array[];
+  /** ‖∂L/∂W‖ per dense layer. */
+  gradNorms: Float32Array;
   /** Per dense layer, before this step's update. */
   weights: Float32Array[];
   biases: Float32Array[];
-  weightGrads: Float32Array[];
-  biasGrads: Float32Array[];
+}
+
+/** ∂L/∂W and ∂L/∂b of one dense layer. */
+export interface LayerGrads {
+  weightGrad: Float32Array;
+  biasGrad: Float32Array;
 }
 
 const ADAM_BETA1 = 0.9;
 const ADAM_BETA2 = 0.999;
 const ADAM_EPSILON = 1e-7;
-
-function activationOf(kind: Activation, preActivation: tf.Tensor): tf.Tensor {
-  switch (kind) {
-    case 'relu':
-      return tf.relu(preActivation);
-    case 'leaky-relu':
-      return tf.leakyRelu(preActivation, LEAKY_RELU_SLOPE);
-    case 'sigmoid':
-      return tf.sigmoid(preActivation);
-    case 'tanh':
-      return tf.tanh(preActivation);
-    case 'linear':
-      return preActivation;
-  }
-}
-
-/** f'(z) as a tensor, from z and f(z). */
-function derivativeOf(kind: Activation, preActivation: tf.Tensor, activation: tf.Tensor): tf.Tensor {
-  switch (kind) {
-    case 'relu':
-      return tf.step(preActivation);
-    case 'leaky-relu':
-      return tf.where(tf.greater(preActivation, 0), tf.onesLike(preActivation), tf.fill(preActivation.shape, LEAKY_RELU_SLOPE));
-    case 'sigmoid':
-      return tf.mul(activation, tf.sub(1, activation));
-    case 'tanh':
-      return tf.sub(1, tf.square(activation));
-    case 'linear':
-      return tf.onesLike(preActivation);
-  }
-}
 
 /**
  * ‖t‖₂ over all entries. (tf.norm and transposed matMul flags are 10–15× slower than these
@@ -70,7 +49,6 @@ interface OptimizerState {
 }
 
 export class TfMlp {
-  readonly layout: StatsLayout;
   readonly #weights: tf.Variable[];
   readonly #biases: tf.Variable[];
   readonly #state: OptimizerState;
@@ -81,6 +59,8 @@ export class TfMlp {
   readonly #inputSize: number;
   readonly #classes: number;
   #updates = 0;
+  /** ∂L/∂W, ∂L/∂b per layer (interleaved) of the latest step. */
+  #heldGrads: tf.Tensor[] = [];
 
   constructor(config: Pick<Config, 'activation' | 'optimizer' | 'learningRate' | 'momentum'>, initial: readonly DenseLayer[]) {
     this.#activation = config.activation;
@@ -89,10 +69,6 @@ export class TfMlp {
     this.#momentum = config.momentum;
     this.#inputSize = initial[0]!.fanIn;
     this.#classes = initial[initial.length - 1]!.fanOut;
-    this.layout = statsLayout(
-      this.#inputSize,
-      initial.map((layer) => layer.fanOut),
-    );
     this.#weights = initial.map((layer) => tf.variable(tf.tensor2d(layer.weight, [layer.fanIn, layer.fanOut])));
     this.#biases = initial.map((layer) => tf.variable(tf.tensor1d(layer.bias)));
     const zerosLike = (variables: tf.Variable[]) => variables.map((variable) => tf.variable(tf.zerosLike(variable)));
@@ -103,51 +79,39 @@ export class TfMlp {
   }
 
   /**
-   * One training step on a batch: forward, backward, read back every recorded quantity (weights
-   * before the update), then apply the optimizer's update.
+   * One training step on a batch: forward, backward, read back the batch measurements and the
+   * weights before the update, then apply the optimizer's update. The step's weight gradients
+   * stay on the engine until the next step; `readGrads` copies them out when a snapshot is kept.
    * @param inputs batch × inputSize pixels, row-major
    * @param labels batch class indices
    */
-  step(inputs: Float32Array, labels: Int32Array): StepReadback {
-    const weights = this.#weights.map((variable) => (variable.dataSync() as Float32Array).slice());
-    const biases = this.#biases.map((variable) => (variable.dataSync() as Float32Array).slice());
-    const { stats, weightGrads, biasGrads } = tf.tidy(() => {
-      const pass = this.#forwardBackward(inputs, labels);
-      const { pre, post, gradients } = pass;
-      const last = this.#weights.length - 1;
-      const logProbabilities = tf.logSoftmax(pre[last]!);
-      const loss = tf.neg(tf.mean(tf.sum(tf.mul(pass.target, logProbabilities), 1)));
-      const predicted = tf.argMax(pre[last]!, 1);
-      const accuracy = tf.mean(tf.cast(tf.equal(predicted, pass.labels), 'float32'));
-      const deltas = this.#deltas(gradients);
-      const parts: tf.Tensor[] = [tf.reshape(loss, [1]), tf.reshape(accuracy, [1]), tf.mean(post[0]!, 0)];
-      this.#weights.forEach((weight, layer) => {
-        const active = layer === last ? tf.cast(tf.oneHot(predicted, this.#classes), 'float32') : tf.step(pre[layer]!);
-        parts.push(
-          tf.mean(post[layer + 1]!, 0),
-          tf.mean(active, 0),
-          gradients[layer]!.bias,
-          tf.reshape(frobenius(weight), [1]),
-          tf.reshape(frobenius(gradients[layer]!.weight), [1]),
-          tf.reshape(frobenius(deltas[layer]!), [1]),
-        );
-      });
-      this.#apply(deltas);
-      return {
-        stats: tf.concat(parts) as tf.Tensor1D,
-        weightGrads: gradients.map((gradient) => tf.keep(gradient.weight)),
-        biasGrads: gradients.map((gradient) => tf.keep(gradient.bias)),
+  step(inputs: Float32Array, labels: Int32Array, pool: BufferPool): StepReadback {
+    const read = (tensor: tf.Tensor) => readInto(tensor, pool.take(tensor.size));
+    const weights = this.#weights.map(read);
+    const biases = this.#biases.map(read);
+    tf.dispose(this.#heldGrads);
+    let readback: Omit<StepReadback, 'weights' | 'biases'> | undefined;
+    this.#heldGrads = tf.tidy(() => {
+      const { pre, post, gradients } = this.#forwardBackward(inputs, labels);
+      const gradNorms = tf.stack(gradients.map((gradient) => frobenius(gradient.weight)));
+      readback = {
+        preActivation: pre.map(read),
+        activation: post.slice(1, -1).map(read),
+        gradPreActivation: gradients.map((gradient) => read(gradient.pre)),
+        gradNorms: readInto(gradNorms, new Float32Array(gradients.length)),
       };
+      this.#apply(this.#deltas(gradients));
+      return gradients.flatMap((gradient) => [gradient.weight, gradient.bias]);
     });
-    const readback: StepReadback = {
-      stats: stats.dataSync() as Float32Array,
-      weights,
-      biases,
-      weightGrads: weightGrads.map((tensor) => tensor.dataSync() as Float32Array),
-      biasGrads: biasGrads.map((tensor) => tensor.dataSync() as Float32Array),
-    };
-    tf.dispose([stats, ...weightGrads, ...biasGrads]);
-    return readback;
+    return { ...readback!, weights, biases };
+  }
+
+  /** The weight gradients of the latest step, for dense layer `layer` (from 1). */
+  readGrads(layer: number): LayerGrads {
+    const weight = this.#heldGrads[2 * (layer - 1)];
+    const bias = this.#heldGrads[2 * (layer - 1) + 1];
+    if (!weight || !bias) throw new Error(`TfMlp.readGrads: no gradients held for layer ${layer}`);
+    return { weightGrad: readInto(weight, new Float32Array(weight.size)), biasGrad: readInto(bias, new Float32Array(bias.size)) };
   }
 
   /** The same step with nothing read back: the plain training loop benchmarks compare against. */
@@ -170,16 +134,16 @@ export class TfMlp {
       post.push(layer === last ? tf.softmax(z) : activationOf(this.#activation, z));
     });
     // ∂L/∂z of the output for L = mean cross-entropy of softmax: (p − onehot) / batch.
-    const gradients: { weight: tf.Tensor; bias: tf.Tensor }[] = new Array(last + 1);
+    const gradients: { weight: tf.Tensor; bias: tf.Tensor; pre: tf.Tensor }[] = new Array(last + 1);
     let gradPre = tf.div(tf.sub(post[last + 1]!, target), batchSize);
     for (let layer = last; layer >= 0; layer--) {
-      gradients[layer] = { weight: tf.matMul(tf.transpose(post[layer]!), gradPre), bias: tf.sum(gradPre, 0) };
+      gradients[layer] = { weight: tf.matMul(tf.transpose(post[layer]!), gradPre), bias: tf.sum(gradPre, 0), pre: gradPre };
       if (layer > 0) {
         const gradPost = tf.matMul(gradPre, tf.transpose(this.#weights[layer]!));
         gradPre = tf.mul(gradPost, derivativeOf(this.#activation, pre[layer - 1]!, post[layer]!));
       }
     }
-    return { pre, post, gradients, target, labels: labelTensor };
+    return { pre, post, gradients };
   }
 
   /** ΔW and Δb per layer (weights first, then biases), to subtract; advances the optimizer state. */
@@ -220,12 +184,12 @@ export class TfMlp {
   /** Current weights, after the last update. */
   snapshot(): { weights: Float32Array[]; biases: Float32Array[] } {
     return {
-      weights: this.#weights.map((variable) => (variable.dataSync() as Float32Array).slice()),
-      biases: this.#biases.map((variable) => (variable.dataSync() as Float32Array).slice()),
+      weights: this.#weights.map((variable) => readInto(variable, new Float32Array(variable.size))),
+      biases: this.#biases.map((variable) => readInto(variable, new Float32Array(variable.size))),
     };
   }
 
   dispose(): void {
-    tf.dispose([...this.#weights, ...this.#biases, ...this.#state.first, ...this.#state.second]);
+    tf.dispose([...this.#weights, ...this.#biases, ...this.#state.first, ...this.#state.second, ...this.#heldGrads]);
   }
 }

@@ -5,14 +5,17 @@
 import { ConfigError, type Config } from '../core/config.js';
 import { columnWidth, FILE_NAMES, stepColumns } from '../core/format/columns.js';
 import { SCHEMA_VERSION, type RunManifest, type RunStatus } from '../core/format/manifest.js';
+import { batchLossAccuracy } from '../core/nn/batch-stats.js';
 import { initialLayers } from '../core/nn/init.js';
 import { createRandom, shuffleInPlace } from '../core/random.js';
-import { planSnapshots, snapshotBytes } from '../core/snapshots.js';
+import { planSnapshots, snapshotBytes, SnapshotPolicy } from '../core/snapshots.js';
 import { loadDataset, type Dataset } from '../datasets/index.js';
 import { selectEngine, type EngineInfo } from './engine.js';
 import { TfMlp } from './model.js';
+import { BufferPool } from './readback.js';
 import { createRunFolder } from './run-folder.js';
 import { WriterClient } from './writer/client.js';
+import type { SnapshotGrads } from './writer/protocol.js';
 
 /** Rows per record batch: a crash loses at most this many steps. */
 export const FLUSH_STEPS = 16;
@@ -146,12 +149,13 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
   probeIndices.forEach((testIndex, probe) =>
     probeInputs.set(dataset.test.images.subarray(testIndex * inputSize, (testIndex + 1) * inputSize), probe * inputSize),
   );
+  const pool = new BufferPool();
   const writer = await WriterClient.start(
     {
       directory,
       manifest,
       flushSteps: FLUSH_STEPS,
-      plan,
+      trainImages: dataset.train.images,
       probes: {
         inputs: probeInputs,
         labels: Uint8Array.from(probeIndices, (index) => dataset.test.labels[index]!),
@@ -159,6 +163,7 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
       },
       test: { images: dataset.test.images, labels: dataset.test.labels },
     },
+    pool,
     (progress) => {
       if (progress.evalLoss !== undefined)
         options.onEval?.({ step: progress.step, loss: progress.evalLoss, accuracy: progress.evalAccuracy! });
@@ -171,10 +176,14 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
   const random = createRandom((config.seed ^ 0x9e3779b9) >>> 0);
   const inputs = new Float32Array(config.batchSize * inputSize);
   const labels = new Int32Array(config.batchSize);
+  const classCount = dataset.classNames.length;
   let step = 0;
   let status: RunStatus = 'complete';
   let message: string | undefined;
   let divergedAtStep: number | undefined;
+  const policy = new SnapshotPolicy(plan);
+  /** Per layer: whether the latest step's snapshot was kept. */
+  const keptLastStep = plan.strides.map(() => false);
   const trainingStarted = performance.now();
   try {
     training: for (let epoch = 0; step < plannedSteps; epoch++) {
@@ -190,10 +199,17 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
           inputs.set(dataset.train.images.subarray(sampleIndex * inputSize, (sampleIndex + 1) * inputSize), row * inputSize);
           labels[row] = dataset.train.labels[sampleIndex]!;
         });
-        const readback = model.step(inputs, labels);
-        const loss = readback.stats[0]!;
-        const accuracy = readback.stats[1]!;
-        writer.sendStep({ type: 'step', step, epoch, batchIndices, readback });
+        const readback = model.step(inputs, labels, pool);
+        const { loss, accuracy } = batchLossAccuracy(readback.preActivation.at(-1)!, labels, classCount);
+        const ending = step === plannedSteps - 1 || !Number.isFinite(loss);
+        const reasons = policy.decide(step, loss, Array.from(readback.gradNorms));
+        const snapshots: SnapshotGrads[] = [];
+        reasons.forEach((reason, index) => {
+          const kept = ending && step > 0 ? 'last' : reason;
+          keptLastStep[index] = kept !== undefined;
+          if (kept) snapshots.push({ layer: index + 1, reason: kept, ...model.readGrads(index + 1) });
+        });
+        writer.sendStep({ type: 'step', step, epoch, batchIndices, loss, accuracy, ...readback, snapshots });
         options.onStep?.({ step, loss, accuracy });
         step++;
         if (!Number.isFinite(loss)) {
@@ -208,9 +224,16 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
       }
     }
     const final = model.snapshot();
+    const last =
+      step === 0
+        ? []
+        : keptLastStep.flatMap((kept, index) =>
+            kept ? [] : [{ layer: index + 1, reason: 'last' as const, ...model.readGrads(index + 1) }],
+          );
     const finished = await writer.finish({
       type: 'finish',
       status,
+      last,
       ...(message ? { message } : {}),
       ...(divergedAtStep !== undefined ? { divergedAtStep } : {}),
       final,
@@ -228,7 +251,9 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
   } catch (error) {
     if (!writer.failure) {
       const text = error instanceof Error ? error.message : String(error);
-      await writer.finish({ type: 'finish', status: 'failed', message: `recorder failed at step ${step}: ${text}` }).catch(() => undefined);
+      await writer
+        .finish({ type: 'finish', status: 'failed', message: `recorder failed at step ${step}: ${text}`, last: [] })
+        .catch(() => undefined);
     }
     await writer.abort();
     throw error;

@@ -4,11 +4,12 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACTIVATIONS, type Activation } from '../core/nn/activation.js';
+import { batchLossAccuracy, neuronStats } from '../core/nn/batch-stats.js';
 import { backwardSample, createTrace, forwardSample, nonZeroIndices, type DenseLayer } from '../core/nn/mlp.js';
 import { createRandom } from '../core/random.js';
 import { selectEngine } from '../recorder/engine.js';
 import { TfMlp } from '../recorder/model.js';
-import { statsLayout } from '../recorder/step-stats.js';
+import { BufferPool } from '../recorder/readback.js';
 
 const SIZES = [6, 5, 4, 3];
 const BATCH = 4;
@@ -95,9 +96,19 @@ describe.each(ACTIVATIONS)('gradients with %s', (activation) => {
   it('recorded ∂L/∂W, ∂L/∂b and per-neuron ∂L/∂z match central differences', () => {
     const { layers, net } = makeNet(11);
     const model = new TfMlp({ activation, optimizer: 'sgd', learningRate: 0.1, momentum: 0.9 }, layers);
-    const readback = model.step(inputs, labels);
+    const readback = model.step(inputs, labels, new BufferPool());
+    const grads = SIZES.slice(1).map((_, index) => model.readGrads(index + 1));
     model.dispose();
-    const layout = statsLayout(SIZES[0]!, SIZES.slice(1));
+    expect(Array.from(readback.weights[0]!)).toEqual(Array.from(layers[0]!.weight));
+    const stats = SIZES.slice(1).map((neurons, index) => {
+      const out = {
+        meanActivation: new Float32Array(neurons),
+        fractionActive: new Float32Array(neurons),
+        gradPreActivation: new Float32Array(neurons),
+      };
+      neuronStats(readback.preActivation[index]!, readback.activation[index], readback.gradPreActivation[index]!, BATCH, out);
+      return out;
+    });
     let compared = 0;
     net.weights.forEach((weights, layer) => {
       weights.forEach((original, index) => {
@@ -107,7 +118,7 @@ describe.each(ACTIVATIONS)('gradients with %s', (activation) => {
         const down = batchLoss64(net, activation, inputs, labels);
         weights[index] = original;
         const numeric = (up - down) / (2 * H);
-        const recorded = readback.weightGrads[layer]![index]!;
+        const recorded = grads[layer]!.weightGrad[index]!;
         expect(close(recorded, numeric), `layer ${layer + 1} weight ${index}: recorded ${recorded}, numeric ${numeric}`).toBe(true);
         compared++;
       });
@@ -118,15 +129,25 @@ describe.each(ACTIVATIONS)('gradients with %s', (activation) => {
         const down = batchLoss64(net, activation, inputs, labels);
         net.biases[layer]![neuron] = original;
         const numeric = (up - down) / (2 * H);
-        const offsets = layout.layers[layer]!;
-        const gradPre = readback.stats[offsets.gradPreActivation + neuron]!;
+        const gradPre = stats[layer]!.gradPreActivation[neuron]!;
         expect(close(gradPre, numeric), `layer ${layer + 1} neuron ${neuron}: ∂L/∂z ${gradPre}, numeric ${numeric}`).toBe(true);
-        expect(readback.biasGrads[layer]![neuron]).toBe(gradPre);
+        expect(grads[layer]!.biasGrad[neuron]).toBeCloseTo(gradPre, 6);
+        // Each sample's ∂L/∂z, read back from the engine, against a perturbation of that sample's z.
+        for (let row = 0; row < BATCH; row++) {
+          const input = inputs.subarray(row * SIZES[0]!, (row + 1) * SIZES[0]!);
+          const shifted = (delta: number) => sampleLoss64(net, activation, input, labels[row]!, { layer, neuron, delta }) / BATCH;
+          const perSample = (shifted(H) - shifted(-H)) / (2 * H);
+          const engine = readback.gradPreActivation[layer]![row * net.biases[layer]!.length + neuron]!;
+          expect(close(engine, perSample), `sample ${row} layer ${layer + 1} neuron ${neuron}`).toBe(true);
+        }
         compared++;
       });
     });
     expect(compared).toBe(6 * 5 + 5 * 4 + 4 * 3 + 5 + 4 + 3);
-    expect(readback.stats[layout.loss]).toBeCloseTo(batchLoss64(net, activation, inputs, labels), 5);
+    expect(batchLossAccuracy(readback.preActivation.at(-1)!, labels, SIZES[3]!).loss).toBeCloseTo(
+      batchLoss64(net, activation, inputs, labels),
+      5,
+    );
   });
 
   it('probe ∂ℓ/∂z of one sample (plain TypeScript pass) match central differences', () => {
@@ -158,17 +179,20 @@ describe('optimizer updates', () => {
     const { layers } = makeNet(5);
     const rate = 0.05;
     const model = new TfMlp({ activation: 'tanh', optimizer, learningRate: rate, momentum: 0.9 }, layers);
-    const first = model.step(inputs, labels);
-    const second = model.step(inputs, labels);
+    const pool = new BufferPool();
+    model.step(inputs, labels, pool);
+    const firstGrads = model.readGrads(1);
+    const second = model.step(inputs, labels, pool);
+    const secondGrads = model.readGrads(1);
     const after = model.snapshot();
     model.dispose();
     // Replay the update rule in float64 from the recorded gradients.
-    const expectedWeight = Float64Array.from(first.weights[0]!);
+    const expectedWeight = Float64Array.from(layers[0]!.weight);
     const velocity = new Float64Array(expectedWeight.length);
     const moment1 = new Float64Array(expectedWeight.length);
     const moment2 = new Float64Array(expectedWeight.length);
-    [first, second].forEach((readback, time) => {
-      readback.weightGrads[0]!.forEach((grad, index) => {
+    [firstGrads, secondGrads].forEach((grads, time) => {
+      grads.weightGrad.forEach((grad, index) => {
         if (optimizer === 'sgd') expectedWeight[index]! -= rate * grad;
         else if (optimizer === 'momentum') {
           velocity[index] = 0.9 * velocity[index]! + grad;

@@ -19,12 +19,15 @@ export interface SampleTrace {
   preActivation: Float32Array[];
   /** f(z) per hidden layer; softmax probabilities for the output layer. */
   activation: Float32Array[];
+  /** Float64 accumulators, reused between samples. */
+  sums: Float64Array[];
 }
 
-export function createTrace(layers: readonly DenseLayer[]): SampleTrace {
+export function createTrace(layers: readonly Pick<DenseLayer, 'fanOut'>[]): SampleTrace {
   return {
     preActivation: layers.map((layer) => new Float32Array(layer.fanOut)),
     activation: layers.map((layer) => new Float32Array(layer.fanOut)),
+    sums: layers.map((layer) => new Float64Array(layer.fanOut)),
   };
 }
 
@@ -33,6 +36,12 @@ export function nonZeroIndices(input: Float32Array): Int32Array {
   const indices: number[] = [];
   for (let i = 0; i < input.length; i++) if (input[i] !== 0) indices.push(i);
   return Int32Array.from(indices);
+}
+
+/** sums += scale × weight[rowStart … rowStart + sums.length). The hot loop of every pass. */
+function accumulateRow(sums: Float64Array, weight: Float32Array, rowStart: number, scale: number): void {
+  const length = sums.length;
+  for (let j = 0; j < length; j++) sums[j] = sums[j]! + scale * weight[rowStart + j]!;
 }
 
 /** Forward pass of one sample, filling `trace`. `inputNonZero` lists the input's non-zero indices. */
@@ -44,32 +53,33 @@ export function forwardSample(
   trace: SampleTrace,
 ): void {
   const last = layers.length - 1;
-  layers.forEach((layer, layerIndex) => {
+  for (let layerIndex = 0; layerIndex <= last; layerIndex++) {
+    const { fanOut, weight, bias } = layers[layerIndex]!;
     const pre = trace.preActivation[layerIndex]!;
     const out = trace.activation[layerIndex]!;
-    const { fanOut, weight } = layer;
-    const sums = new Float64Array(layer.bias);
+    const sums = trace.sums[layerIndex]!;
+    sums.set(bias);
     if (layerIndex === 0) {
-      for (const i of inputNonZero) accumulateRow(sums, weight, i * fanOut, input[i]!);
+      for (let k = 0; k < inputNonZero.length; k++) {
+        const i = inputNonZero[k]!;
+        accumulateRow(sums, weight, i * fanOut, input[i]!);
+      }
     } else {
       const below = trace.activation[layerIndex - 1]!;
       for (let i = 0; i < below.length; i++) {
-        if (below[i] !== 0) accumulateRow(sums, weight, i * fanOut, below[i]!);
+        const value = below[i]!;
+        if (value !== 0) accumulateRow(sums, weight, i * fanOut, value);
       }
     }
     pre.set(sums);
     if (layerIndex === last) softmaxInto(sums, out);
     else for (let j = 0; j < fanOut; j++) out[j] = activate(hiddenActivation, pre[j]!);
-  });
-}
-
-function accumulateRow(sums: Float64Array, weight: Float32Array, rowStart: number, scale: number): void {
-  for (let j = 0; j < sums.length; j++) sums[j]! += scale * weight[rowStart + j]!;
+  }
 }
 
 function softmaxInto(logits: Float64Array, out: Float32Array): void {
   let max = -Infinity;
-  for (const value of logits) if (value > max) max = value;
+  for (let j = 0; j < logits.length; j++) if (logits[j]! > max) max = logits[j]!;
   let total = 0;
   for (let j = 0; j < logits.length; j++) total += Math.exp(logits[j]! - max);
   for (let j = 0; j < logits.length; j++) out[j] = Math.exp(logits[j]! - max) / total;

@@ -1,6 +1,7 @@
 /** The training thread's handle on the writer thread. */
 import { Worker } from 'node:worker_threads';
-import type { FromWriter, ToWriter, WriterInit } from './protocol.js';
+import type { BufferPool } from '../readback.js';
+import type { FinishMessage, FromWriter, StepMessage, WriterInit } from './protocol.js';
 
 /** Steps posted but not yet processed before the trainer waits: bounds memory if the writer falls behind. */
 export const MAX_STEPS_IN_FLIGHT = 8;
@@ -15,9 +16,11 @@ export class WriterClient {
   #waiters: (() => void)[] = [];
   #finished: ((result: Finished) => void) | undefined;
   #onProgress: (progress: Progress) => void;
+  readonly #pool: BufferPool;
 
-  private constructor(worker: Worker, onProgress: (progress: Progress) => void) {
+  private constructor(worker: Worker, pool: BufferPool, onProgress: (progress: Progress) => void) {
     this.#worker = worker;
+    this.#pool = pool;
     this.#onProgress = onProgress;
     worker.on('message', (message: FromWriter) => this.#receive(message));
     worker.on('error', (error) => this.#fail(error));
@@ -26,11 +29,11 @@ export class WriterClient {
     });
   }
 
-  static async start(init: WriterInit, onProgress: (progress: Progress) => void): Promise<WriterClient> {
+  static async start(init: WriterInit, pool: BufferPool, onProgress: (progress: Progress) => void): Promise<WriterClient> {
     const worker = new Worker(new URL('./entry.mjs', import.meta.url), {
       workerData: { entry: new URL('./worker.ts', import.meta.url).href, init },
     });
-    const client = new WriterClient(worker, onProgress);
+    const client = new WriterClient(worker, pool, onProgress);
     await new Promise<void>((resolve, reject) => {
       const onMessage = (message: FromWriter) => {
         if (message.type === 'ready') {
@@ -47,6 +50,7 @@ export class WriterClient {
   #receive(message: FromWriter): void {
     if (message.type === 'progress') {
       this.#inFlight--;
+      for (const buffer of message.returned) this.#pool.give(buffer);
       this.#onProgress(message);
       this.#wake();
     } else if (message.type === 'finished') this.#finished?.(message);
@@ -70,16 +74,18 @@ export class WriterClient {
   }
 
   /** Posts a step, transferring its buffers (they are unusable here afterwards). */
-  sendStep(message: Extract<ToWriter, { type: 'step' }>): void {
+  sendStep(message: StepMessage): void {
     if (this.#failure) throw this.#failure;
-    const { readback } = message;
+    const snapshotArrays = message.snapshots.flatMap((snapshot) => [snapshot.weightGrad, snapshot.biasGrad]);
     const transfer = [
       message.batchIndices,
-      readback.stats,
-      ...readback.weights,
-      ...readback.biases,
-      ...readback.weightGrads,
-      ...readback.biasGrads,
+      message.gradNorms,
+      ...message.preActivation,
+      ...message.activation,
+      ...message.gradPreActivation,
+      ...message.weights,
+      ...message.biases,
+      ...snapshotArrays,
     ].map((array) => array.buffer as ArrayBuffer);
     this.#inFlight++;
     this.#worker.postMessage(message, transfer);
@@ -91,7 +97,7 @@ export class WriterClient {
     if (this.#failure) throw this.#failure;
   }
 
-  async finish(message: Extract<ToWriter, { type: 'finish' }>): Promise<Finished> {
+  async finish(message: FinishMessage): Promise<Finished> {
     if (this.#failure) throw this.#failure;
     const done = new Promise<Finished>((resolve, reject) => {
       this.#finished = resolve;

@@ -1,29 +1,58 @@
 /** Messages between the training thread and the writer thread. */
+import type { SnapshotReason } from '../../core/format/columns.js';
 import type { RunManifest, RunStatus } from '../../core/format/manifest.js';
-import type { SnapshotPlan } from '../../core/snapshots.js';
-import type { StepReadback } from '../model.js';
 
 export interface WriterInit {
   directory: string;
   manifest: RunManifest;
   flushSteps: number;
-  plan: SnapshotPlan;
   probes: { inputs: Float32Array; labels: Uint8Array; testIndices: Int32Array };
   test: { images: Float32Array; labels: Uint8Array };
+  /** Training images, to compute each batch's mean input from its indices. */
+  trainImages: Float32Array;
 }
 
-export type ToWriter =
-  | { type: 'step'; step: number; epoch: number; batchIndices: Int32Array; readback: StepReadback }
-  | {
-      type: 'finish';
-      status: RunStatus;
-      message?: string;
-      divergedAtStep?: number;
-      final?: { weights: Float32Array[]; biases: Float32Array[] };
-    };
+/** Weight gradients of one layer at the step they are sent with; the writer has that step's weights. */
+export interface SnapshotGrads {
+  layer: number;
+  reason: SnapshotReason;
+  weightGrad: Float32Array;
+  biasGrad: Float32Array;
+}
+
+export interface StepMessage {
+  type: 'step';
+  step: number;
+  epoch: number;
+  batchIndices: Int32Array;
+  loss: number;
+  accuracy: number;
+  /** Engine values of the batch, row-major [sample × neuron]; see StepReadback. Returned once used. */
+  preActivation: Float32Array[];
+  activation: Float32Array[];
+  gradPreActivation: Float32Array[];
+  gradNorms: Float32Array;
+  /** Per dense layer, before this step's update. Returned to the sender once used. */
+  weights: Float32Array[];
+  biases: Float32Array[];
+  snapshots: SnapshotGrads[];
+}
+
+export interface FinishMessage {
+  type: 'finish';
+  status: RunStatus;
+  message?: string;
+  divergedAtStep?: number;
+  /** Weights after the last update, for the final evaluation and the last step's update ratio. */
+  final?: { weights: Float32Array[]; biases: Float32Array[] };
+  /** Snapshots of the last step for layers that did not keep it yet. */
+  last: SnapshotGrads[];
+}
+
+export type ToWriter = StepMessage | FinishMessage;
 
 export type FromWriter =
   | { type: 'ready' }
-  | { type: 'progress'; step: number; stepCount: number; evalLoss?: number; evalAccuracy?: number }
+  | { type: 'progress'; step: number; evalLoss?: number; evalAccuracy?: number; returned: ArrayBuffer[] }
   | { type: 'finished'; stepCount: number; bytesWritten: number; finalEval: RunManifest['finalEval'] }
   | { type: 'error'; message: string };

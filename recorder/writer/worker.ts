@@ -1,73 +1,83 @@
 /**
  * The writer thread. The training thread posts what each step read back from the engine; this
- * thread runs the probe set and held-out evaluation on those weights, picks the weight snapshots
- * to keep, encodes Arrow record batches and writes the run folder. Training never waits on disk.
+ * thread computes what can be derived from it (weight norms, update ratios, the batch-mean
+ * input), runs the probe set and held-out evaluation on those weights, encodes Arrow record
+ * batches and writes the run folder. Training never waits on disk.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { layerColumnName, probeColumns, type SnapshotReason } from '../../core/format/columns.js';
+import { layerColumnName, probeColumns } from '../../core/format/columns.js';
+import { neuronStats } from '../../core/nn/batch-stats.js';
 import type { DenseLayer } from '../../core/nn/mlp.js';
-import { JumpDetector } from '../../core/snapshots.js';
-import type { StepReadback } from '../model.js';
-import { statsLayout } from '../step-stats.js';
+import { selectEngine } from '../engine.js';
+import { Evaluator } from './evaluator.js';
 import { Observer } from './observer.js';
-import type { FromWriter, ToWriter, WriterInit } from './protocol.js';
+import type { FinishMessage, FromWriter, SnapshotGrads, StepMessage, ToWriter, WriterInit } from './protocol.js';
 import { RunWriter } from './run-writer.js';
 
 const port = parentPort!;
 const init = workerData.init as WriterInit;
-const post = (message: FromWriter) => port.postMessage(message);
+const post = (message: FromWriter, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
 const { manifest } = init;
 const layerSizes = manifest.layers.map((layer) => layer.size);
+const inputSize = layerSizes[0]!;
 const denseCount = layerSizes.length - 1;
-const layout = statsLayout(layerSizes[0]!, layerSizes.slice(1));
-const hiddenActivation = manifest.config.activation;
 const writer = new RunWriter(init.directory, manifest, init.flushSteps);
-const observer = new Observer(hiddenActivation, layerSizes, init.probes, init.test);
-const jumps = new JumpDetector();
-const anomalyBudget = { left: init.plan.anomalyCapacity };
+const observer = new Observer(manifest.config.activation, layerSizes, init.probes);
+// The same engine as the training thread, so a run's numbers depend on one engine only.
+await selectEngine(manifest.engine.name);
+const evaluator = new Evaluator(manifest.config.activation, layerSizes, init.test);
+const probeCount = init.probes.labels.length;
 
-if (init.probes.labels.length > 0 && manifest.probes) {
+if (probeCount > 0 && manifest.probes) {
   writer.writeWholeFile(
     manifest.probes.file,
-    probeColumns(layerSizes[0]!),
+    probeColumns(inputSize),
     {
       probe: Int32Array.from(init.probes.labels, (_, index) => index),
       testIndex: init.probes.testIndices,
       label: init.probes.labels,
       input: init.probes.inputs,
     },
-    init.probes.labels.length,
+    probeCount,
   );
 }
 
-/** The latest step, held until the next one arrives so that its snapshots can be marked "last". */
-let pending: { step: number; row: number; readback: StepReadback; jump: boolean } | undefined;
+/** The latest step, held until the next weights arrive to give its update ratio. */
+let pending: { step: number; row: number; weights: Float32Array[]; biases: Float32Array[]; weightNorms: number[] } | undefined;
 
 function denseLayers(weights: Float32Array[], biases: Float32Array[]): DenseLayer[] {
   return weights.map((weight, index) => ({ fanIn: layerSizes[index]!, fanOut: layerSizes[index + 1]!, weight, bias: biases[index]! }));
 }
 
-function keepSnapshots(held: NonNullable<typeof pending>, isLast: boolean): void {
-  const { step, readback } = held;
-  const spendAnomaly = held.jump && !isLast && step !== 0 && anomalyBudget.left > 0;
-  if (spendAnomaly) anomalyBudget.left--;
-  for (let layer = 1; layer <= denseCount; layer++) {
-    const index = layer - 1;
-    let reason: SnapshotReason | undefined;
-    if (step === 0) reason = 'first';
-    else if (isLast) reason = 'last';
-    else if (step % init.plan.strides[index]! === 0) reason = 'stride';
-    else if (spendAnomaly) reason = 'anomaly';
-    if (!reason) continue;
-    writer.addSnapshot(layer, {
-      step,
-      reason,
-      weight: readback.weights[index]!,
-      bias: readback.biases[index]!,
-      weightGrad: readback.weightGrads[index]!,
-      biasGrad: readback.biasGrads[index]!,
-    });
+function norm(values: Float32Array): number {
+  let total = 0;
+  for (let index = 0; index < values.length; index++) total += values[index]! * values[index]!;
+  return Math.sqrt(total);
+}
+
+function distance(a: Float32Array, b: Float32Array): number {
+  let total = 0;
+  for (let index = 0; index < a.length; index++) {
+    const difference = a[index]! - b[index]!;
+    total += difference * difference;
+  }
+  return Math.sqrt(total);
+}
+
+/** ‖W(t+1) − W(t)‖ / ‖W(t)‖ for the pending step, now that the weights after its update are known. */
+function completePending(nextWeights: Float32Array[]): void {
+  if (!pending) return;
+  const held = pending;
+  nextWeights.forEach((weight, index) => {
+    writer.rows.cell(layerColumnName(index + 1, 'updateRatio'), held.row)[0] =
+      distance(weight, held.weights[index]!) / held.weightNorms[index]!;
+  });
+}
+
+function writeSnapshots(step: number, weights: Float32Array[], biases: Float32Array[], snapshots: SnapshotGrads[]): void {
+  for (const { layer, reason, weightGrad, biasGrad } of snapshots) {
+    writer.addSnapshot(layer, { step, reason, weight: weights[layer - 1]!, bias: biases[layer - 1]!, weightGrad, biasGrad });
   }
 }
 
@@ -76,69 +86,77 @@ function setEval(row: number, result: { loss: number; accuracy: number }): void 
   writer.rows.cell('evalAccuracy', row)[0] = result.accuracy;
 }
 
-function recordStep(message: Extract<ToWriter, { type: 'step' }>): void {
-  const { step, epoch, batchIndices, readback } = message;
-  const { stats } = readback;
-  if (pending) keepSnapshots(pending, false);
+function recordStep(message: StepMessage): void {
+  const { step, epoch, batchIndices, weights, biases } = message;
+  completePending(weights);
+  const returned = [
+    ...(pending ? [...pending.weights, ...pending.biases] : []),
+    ...message.preActivation,
+    ...message.activation,
+    ...message.gradPreActivation,
+  ].map((array) => array.buffer as ArrayBuffer);
   const row = writer.beginRow(step);
   const rows = writer.rows;
   rows.cell('step', row)[0] = step;
   rows.cell('epoch', row)[0] = epoch;
-  rows.cell('loss', row)[0] = stats[layout.loss]!;
-  rows.cell('accuracy', row)[0] = stats[layout.accuracy]!;
+  rows.cell('loss', row)[0] = message.loss;
+  rows.cell('accuracy', row)[0] = message.accuracy;
   rows.cell('batchIndices', row).set(batchIndices);
-  rows.cell('meanInput', row).set(stats.subarray(layout.meanInput, layout.meanInput + layerSizes[0]!));
-  const layers = denseLayers(readback.weights, readback.biases);
-  const probes = init.probes.labels.length > 0 ? observer.probe(layers) : undefined;
-  const gradNorms: number[] = [];
-  layout.layers.forEach((offsets, index) => {
+  const meanInput = rows.cell('meanInput', row) as Float32Array;
+  const sums = new Float64Array(inputSize);
+  for (const sample of batchIndices) {
+    const start = sample * inputSize;
+    for (let pixel = 0; pixel < inputSize; pixel++) sums[pixel]! += init.trainImages[start + pixel]!;
+  }
+  for (let pixel = 0; pixel < inputSize; pixel++) meanInput[pixel] = sums[pixel]! / batchIndices.length;
+
+  const probes = probeCount > 0 ? observer.probe(denseLayers(weights, biases)) : undefined;
+  const weightNorms = weights.map(norm);
+  for (let index = 0; index < denseCount; index++) {
     const layer = index + 1;
-    const { size } = offsets;
-    rows.cell(layerColumnName(layer, 'meanActivation'), row).set(stats.subarray(offsets.meanActivation, offsets.meanActivation + size));
-    rows.cell(layerColumnName(layer, 'fractionActive'), row).set(stats.subarray(offsets.fractionActive, offsets.fractionActive + size));
-    rows
-      .cell(layerColumnName(layer, 'gradPreActivation'), row)
-      .set(stats.subarray(offsets.gradPreActivation, offsets.gradPreActivation + size));
-    const weightNorm = stats[offsets.weightNorm]!;
-    rows.cell(layerColumnName(layer, 'weightNorm'), row)[0] = weightNorm;
-    rows.cell(layerColumnName(layer, 'gradNorm'), row)[0] = stats[offsets.gradNorm]!;
-    rows.cell(layerColumnName(layer, 'updateRatio'), row)[0] = stats[offsets.updateNorm]! / weightNorm;
-    gradNorms.push(stats[offsets.gradNorm]!);
+    const cell = (field: Parameters<typeof layerColumnName>[1]) => rows.cell(layerColumnName(layer, field), row) as Float32Array;
+    neuronStats(
+      message.preActivation[index]!,
+      index < denseCount - 1 ? message.activation[index] : undefined,
+      message.gradPreActivation[index]!,
+      batchIndices.length,
+      { meanActivation: cell('meanActivation'), fractionActive: cell('fractionActive'), gradPreActivation: cell('gradPreActivation') },
+    );
+    cell('weightNorm')[0] = weightNorms[index]!;
+    cell('gradNorm')[0] = message.gradNorms[index]!;
     if (probes) {
-      rows.cell(layerColumnName(layer, 'probeActivation'), row).set(probes.activation[index]!);
-      rows.cell(layerColumnName(layer, 'probeGradPreActivation'), row).set(probes.gradPreActivation[index]!);
+      cell('probeActivation').set(probes.activation[index]!);
+      cell('probeGradPreActivation').set(probes.gradPreActivation[index]!);
     }
-  });
+  }
   if (probes) {
     rows.cell('probePredicted', row).set(probes.predicted);
     rows.cell('probeLoss', row).set(probes.loss);
   }
   let evaluation: { loss: number; accuracy: number } | undefined;
   if (step % manifest.config.evalEvery === 0) {
-    evaluation = observer.evaluate(layers);
+    evaluation = evaluator.evaluate(weights, biases);
     setEval(row, evaluation);
   }
-  pending = { step, row, readback, jump: jumps.observe(stats[layout.loss]!, gradNorms) };
-  post({
-    type: 'progress',
-    step,
-    stepCount: manifest.stepCount,
-    ...(evaluation ? { evalLoss: evaluation.loss, evalAccuracy: evaluation.accuracy } : {}),
-  });
+  writeSnapshots(step, weights, biases, message.snapshots);
+  pending = { step, row, weights, biases, weightNorms };
+  post(
+    { type: 'progress', step, ...(evaluation ? { evalLoss: evaluation.loss, evalAccuracy: evaluation.accuracy } : {}), returned },
+    returned,
+  );
 }
 
-function finish(message: Extract<ToWriter, { type: 'finish' }>): void {
+function finish(message: FinishMessage): void {
   if (pending) {
-    keepSnapshots(pending, true);
-    if (pending.step % manifest.config.evalEvery !== 0) {
-      const { weights, biases } = pending.readback;
-      setEval(pending.row, observer.evaluate(denseLayers(weights, biases)));
-    }
+    if (message.final) completePending(message.final.weights);
+    writeSnapshots(pending.step, pending.weights, pending.biases, message.last);
+    if (pending.step % manifest.config.evalEvery !== 0)
+      setEval(pending.row, observer.evaluate(denseLayers(pending.weights, pending.biases)));
   }
   if (message.final) {
-    const result = observer.evaluate(denseLayers(message.final.weights, message.final.biases));
+    const result = evaluator.evaluate(message.final.weights, message.final.biases);
     manifest.finalEval = {
-      step: manifest.stepCount + writer.rows.rows,
+      step: pending ? pending.step + 1 : 0,
       loss: Number.isFinite(result.loss) ? result.loss : null,
       accuracy: result.accuracy,
     };

@@ -1,0 +1,87 @@
+/**
+ * What is recorded about a batch, computed from the engine's per-sample values: the loss and
+ * accuracy from the output pre-activations (logits), and each neuron's mean activation, fraction
+ * active and summed ∂L/∂z. Arrays are row-major [sample × neuron].
+ */
+import { activate, isActive, type Activation } from './activation.js';
+
+/** Mean cross-entropy (stable log-sum-exp in float64) and accuracy of a batch from its logits. */
+export function batchLossAccuracy(logits: Float32Array, labels: ArrayLike<number>, classes: number): { loss: number; accuracy: number } {
+  let totalLoss = 0;
+  let correct = 0;
+  for (let row = 0; row < labels.length; row++) {
+    const start = row * classes;
+    let max = -Infinity;
+    let best = 0;
+    for (let j = 0; j < classes; j++) {
+      const value = logits[start + j]!;
+      if (value > max || Number.isNaN(value)) {
+        max = value;
+        best = j;
+      }
+    }
+    let total = 0;
+    for (let j = 0; j < classes; j++) total += Math.exp(logits[start + j]! - max);
+    totalLoss += Math.log(total) + max - logits[start + labels[row]!]!;
+    if (best === labels[row]) correct++;
+  }
+  return { loss: totalLoss / labels.length, accuracy: correct / labels.length };
+}
+
+export interface NeuronStats {
+  meanActivation: Float32Array;
+  fractionActive: Float32Array;
+  gradPreActivation: Float32Array;
+}
+
+/**
+ * Per-neuron statistics of one layer over a batch, into `out`. Hidden layers: mean of f(z) (the
+ * engine's `activation` values), fraction with z > 0. Output layer (`activation` undefined):
+ * mean softmax probability, fraction of samples predicted as the class.
+ */
+export function neuronStats(
+  preActivation: Float32Array,
+  activation: Float32Array | undefined,
+  gradPreActivation: Float32Array,
+  batchSize: number,
+  out: NeuronStats,
+): void {
+  const neurons = out.meanActivation.length;
+  const mean = new Float64Array(neurons);
+  const active = new Float64Array(neurons);
+  const grad = new Float64Array(neurons);
+  const probabilities = new Float64Array(neurons);
+  for (let row = 0; row < batchSize; row++) {
+    const start = row * neurons;
+    if (activation) {
+      for (let j = 0; j < neurons; j++) {
+        mean[j]! += activation[start + j]!;
+        if (isActive(preActivation[start + j]!)) active[j]!++;
+      }
+    } else {
+      let max = -Infinity;
+      let best = 0;
+      for (let j = 0; j < neurons; j++) {
+        if (preActivation[start + j]! > max) {
+          max = preActivation[start + j]!;
+          best = j;
+        }
+      }
+      let total = 0;
+      for (let j = 0; j < neurons; j++) total += probabilities[j] = Math.exp(preActivation[start + j]! - max);
+      for (let j = 0; j < neurons; j++) mean[j]! += probabilities[j]! / total;
+      active[best]!++;
+    }
+    for (let j = 0; j < neurons; j++) grad[j]! += gradPreActivation[start + j]!;
+  }
+  for (let j = 0; j < neurons; j++) {
+    out.meanActivation[j] = mean[j]! / batchSize;
+    out.fractionActive[j] = active[j]! / batchSize;
+    out.gradPreActivation[j] = grad[j]!;
+  }
+}
+
+/** f applied to pre-activations, for callers that only have z. */
+export function activationsOf(kind: Activation, preActivation: Float32Array): Float32Array {
+  return preActivation.map((value) => activate(kind, value));
+}
