@@ -7,12 +7,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { layerColumnName, probeColumns } from '../../core/format/columns.js';
 import { neuronStats } from '../../core/nn/batch-stats.js';
-import type { DenseLayer } from '../../core/nn/mlp.js';
 import { selectEngine } from '../engine.js';
-import { Evaluator } from './evaluator.js';
-import { Observer } from './observer.js';
 import type { FinishMessage, FromWriter, SnapshotGrads, StepMessage, ToWriter, WriterInit } from './protocol.js';
 import { RunWriter } from './run-writer.js';
+import { TfObserver } from './tf-observer.js';
 
 const port = parentPort!;
 const init = workerData.init as WriterInit;
@@ -23,10 +21,9 @@ const layerSizes = manifest.layers.map((layer) => layer.size);
 const inputSize = layerSizes[0]!;
 const denseCount = layerSizes.length - 1;
 const writer = new RunWriter(init.directory, manifest, init.flushSteps);
-const observer = new Observer(manifest.config.activation, layerSizes, init.probes);
 // The same engine as the training thread, so a run's numbers depend on one engine only.
 await selectEngine(manifest.engine.name);
-const evaluator = new Evaluator(manifest.config.activation, layerSizes, init.test);
+const observer = new TfObserver(manifest.config.activation, layerSizes, init.probes, init.test, init.trainImages);
 const probeCount = init.probes.labels.length;
 
 if (probeCount > 0 && manifest.probes) {
@@ -44,35 +41,14 @@ if (probeCount > 0 && manifest.probes) {
 }
 
 /** The latest step, held until the next weights arrive to give its update ratio. */
-let pending: { step: number; row: number; weights: Float32Array[]; biases: Float32Array[]; weightNorms: number[] } | undefined;
+let pending: { step: number; row: number; weights: Float32Array[]; biases: Float32Array[]; weightNorms: Float32Array } | undefined;
 
-function denseLayers(weights: Float32Array[], biases: Float32Array[]): DenseLayer[] {
-  return weights.map((weight, index) => ({ fanIn: layerSizes[index]!, fanOut: layerSizes[index + 1]!, weight, bias: biases[index]! }));
-}
-
-function norm(values: Float32Array): number {
-  let total = 0;
-  for (let index = 0; index < values.length; index++) total += values[index]! * values[index]!;
-  return Math.sqrt(total);
-}
-
-function distance(a: Float32Array, b: Float32Array): number {
-  let total = 0;
-  for (let index = 0; index < a.length; index++) {
-    const difference = a[index]! - b[index]!;
-    total += difference * difference;
+/** ‖W(t+1) − W(t)‖ / ‖W(t)‖ for the pending step, once the weights after its update are known. */
+function completePending(updateNorms: Float32Array | undefined): void {
+  if (!pending || !updateNorms) return;
+  for (let index = 0; index < denseCount; index++) {
+    writer.rows.cell(layerColumnName(index + 1, 'updateRatio'), pending.row)[0] = updateNorms[index]! / pending.weightNorms[index]!;
   }
-  return Math.sqrt(total);
-}
-
-/** ‖W(t+1) − W(t)‖ / ‖W(t)‖ for the pending step, now that the weights after its update are known. */
-function completePending(nextWeights: Float32Array[]): void {
-  if (!pending) return;
-  const held = pending;
-  nextWeights.forEach((weight, index) => {
-    writer.rows.cell(layerColumnName(index + 1, 'updateRatio'), held.row)[0] =
-      distance(weight, held.weights[index]!) / held.weightNorms[index]!;
-  });
 }
 
 function writeSnapshots(step: number, weights: Float32Array[], biases: Float32Array[], snapshots: SnapshotGrads[]): void {
@@ -88,7 +64,8 @@ function setEval(row: number, result: { loss: number; accuracy: number }): void 
 
 function recordStep(message: StepMessage): void {
   const { step, epoch, batchIndices, weights, biases } = message;
-  completePending(weights);
+  const observed = observer.observe(weights, biases, batchIndices);
+  completePending(observed.previousUpdateNorms);
   const returned = [
     ...(pending ? [...pending.weights, ...pending.biases] : []),
     ...message.preActivation,
@@ -102,16 +79,7 @@ function recordStep(message: StepMessage): void {
   rows.cell('loss', row)[0] = message.loss;
   rows.cell('accuracy', row)[0] = message.accuracy;
   rows.cell('batchIndices', row).set(batchIndices);
-  const meanInput = rows.cell('meanInput', row) as Float32Array;
-  const sums = new Float64Array(inputSize);
-  for (const sample of batchIndices) {
-    const start = sample * inputSize;
-    for (let pixel = 0; pixel < inputSize; pixel++) sums[pixel]! += init.trainImages[start + pixel]!;
-  }
-  for (let pixel = 0; pixel < inputSize; pixel++) meanInput[pixel] = sums[pixel]! / batchIndices.length;
-
-  const probes = probeCount > 0 ? observer.probe(denseLayers(weights, biases)) : undefined;
-  const weightNorms = weights.map(norm);
+  rows.cell('meanInput', row).set(observed.meanInput);
   for (let index = 0; index < denseCount; index++) {
     const layer = index + 1;
     const cell = (field: Parameters<typeof layerColumnName>[1]) => rows.cell(layerColumnName(layer, field), row) as Float32Array;
@@ -122,24 +90,24 @@ function recordStep(message: StepMessage): void {
       batchIndices.length,
       { meanActivation: cell('meanActivation'), fractionActive: cell('fractionActive'), gradPreActivation: cell('gradPreActivation') },
     );
-    cell('weightNorm')[0] = weightNorms[index]!;
+    cell('weightNorm')[0] = observed.weightNorms[index]!;
     cell('gradNorm')[0] = message.gradNorms[index]!;
-    if (probes) {
-      cell('probeActivation').set(probes.activation[index]!);
-      cell('probeGradPreActivation').set(probes.gradPreActivation[index]!);
+    if (probeCount > 0) {
+      cell('probeActivation').set(observed.probeActivation[index]!);
+      cell('probeGradPreActivation').set(observed.probeGradPreActivation[index]!);
     }
   }
-  if (probes) {
-    rows.cell('probePredicted', row).set(probes.predicted);
-    rows.cell('probeLoss', row).set(probes.loss);
+  if (probeCount > 0) {
+    rows.cell('probePredicted', row).set(observed.probePredicted);
+    rows.cell('probeLoss', row).set(observed.probeLoss);
   }
   let evaluation: { loss: number; accuracy: number } | undefined;
   if (step % manifest.config.evalEvery === 0) {
-    evaluation = evaluator.evaluate(weights, biases);
+    evaluation = observer.evaluate(weights, biases);
     setEval(row, evaluation);
   }
   writeSnapshots(step, weights, biases, message.snapshots);
-  pending = { step, row, weights, biases, weightNorms };
+  pending = { step, row, weights, biases, weightNorms: observed.weightNorms.slice() };
   post(
     { type: 'progress', step, ...(evaluation ? { evalLoss: evaluation.loss, evalAccuracy: evaluation.accuracy } : {}), returned },
     returned,
@@ -148,13 +116,13 @@ function recordStep(message: StepMessage): void {
 
 function finish(message: FinishMessage): void {
   if (pending) {
-    if (message.final) completePending(message.final.weights);
+    if (message.final) completePending(observer.finalUpdateNorms(message.final.weights));
     writeSnapshots(pending.step, pending.weights, pending.biases, message.last);
     if (pending.step % manifest.config.evalEvery !== 0)
-      setEval(pending.row, observer.evaluate(denseLayers(pending.weights, pending.biases)));
+      setEval(pending.row, observer.evaluate(pending.weights, pending.biases));
   }
   if (message.final) {
-    const result = evaluator.evaluate(message.final.weights, message.final.biases);
+    const result = observer.evaluate(message.final.weights, message.final.biases);
     manifest.finalEval = {
       step: pending ? pending.step + 1 : 0,
       loss: Number.isFinite(result.loss) ? result.loss : null,

@@ -1,9 +1,8 @@
 /**
- * Probe passes in plain TypeScript on the writer thread, from the weights the training thread saw
- * at a step; no allocation per step. (16 single-sample passes cost less here than the fixed
- * per-op cost of an engine.) `evaluate` is the per-sample reference for the batched Evaluator.
+ * The reference the recorder's engine-computed probe passes and evaluations are checked against:
+ * the same quantities computed one sample at a time in plain TypeScript with float64 sums.
  */
-import type { Activation } from '../../core/nn/activation.js';
+import type { Activation } from '../core/nn/activation.js';
 import {
   backwardSample,
   createTrace,
@@ -13,7 +12,7 @@ import {
   sampleLoss,
   type DenseLayer,
   type SampleTrace,
-} from '../../core/nn/mlp.js';
+} from '../core/nn/mlp.js';
 
 export interface ProbeResult {
   /** Per layer, [probe × neuron]. */
