@@ -20,6 +20,8 @@ export interface StepReadback {
   gradPreActivation: Float32Array[];
   /** ‖∂L/∂W‖ per dense layer. */
   gradNorms: Float32Array;
+  /** ‖ΔW‖ per dense layer: the norm of the update this step applied (η‖∂L/∂W‖ for SGD). */
+  updateNorms: Float32Array;
   /** Per dense layer, before this step's update. */
   weights: Float32Array[];
   biases: Float32Array[];
@@ -93,14 +95,20 @@ export class TfMlp {
     let readback: Omit<StepReadback, 'weights' | 'biases'> | undefined;
     this.#heldGrads = tf.tidy(() => {
       const { pre, post, gradients } = this.#forwardBackward(inputs, labels);
+      const layerCount = gradients.length;
       const gradNorms = tf.stack(gradients.map((gradient) => frobenius(gradient.weight)));
+      const deltas = this.#deltas(gradients);
+      // ‖ηg‖ = η‖g‖: for SGD the update norm costs no extra reduction over the 784×128 matrix.
+      const updateNorms =
+        this.#optimizer === 'sgd' ? tf.mul(gradNorms, this.#learningRate) : tf.stack(deltas.slice(0, layerCount).map(frobenius));
       readback = {
         preActivation: pre.map(read),
         activation: post.slice(1, -1).map(read),
         gradPreActivation: gradients.map((gradient) => read(gradient.pre)),
-        gradNorms: readInto(gradNorms, new Float32Array(gradients.length)),
+        gradNorms: readInto(gradNorms, new Float32Array(layerCount)),
+        updateNorms: readInto(updateNorms, new Float32Array(layerCount)),
       };
-      this.#apply(this.#deltas(gradients));
+      this.#apply(deltas);
       return gradients.flatMap((gradient) => [gradient.weight, gradient.bias]);
     });
     return { ...readback!, weights, biases };

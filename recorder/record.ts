@@ -155,7 +155,6 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
       directory,
       manifest,
       flushSteps: FLUSH_STEPS,
-      trainImages: dataset.train.images,
       probes: {
         inputs: probeInputs,
         labels: Uint8Array.from(probeIndices, (index) => dataset.test.labels[index]!),
@@ -174,7 +173,6 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
   const model = new TfMlp(config, initialLayers(config, sizes));
   const order = Int32Array.from({ length: dataset.train.count }, (_, index) => index);
   const random = createRandom((config.seed ^ 0x9e3779b9) >>> 0);
-  const inputs = new Float32Array(config.batchSize * inputSize);
   const labels = new Int32Array(config.batchSize);
   const classCount = dataset.classNames.length;
   let step = 0;
@@ -195,6 +193,7 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
           break training;
         }
         const batchIndices = order.slice(start, start + config.batchSize);
+        const inputs = pool.take(config.batchSize * inputSize);
         batchIndices.forEach((sampleIndex, row) => {
           inputs.set(dataset.train.images.subarray(sampleIndex * inputSize, (sampleIndex + 1) * inputSize), row * inputSize);
           labels[row] = dataset.train.labels[sampleIndex]!;
@@ -209,7 +208,7 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
           keptLastStep[index] = kept !== undefined;
           if (kept) snapshots.push({ layer: index + 1, reason: kept, ...model.readGrads(index + 1) });
         });
-        writer.sendStep({ type: 'step', step, epoch, batchIndices, loss, accuracy, ...readback, snapshots });
+        writer.sendStep({ type: 'step', step, epoch, batchIndices, inputs, loss, accuracy, ...readback, snapshots });
         options.onStep?.({ step, loss, accuracy });
         step++;
         if (!Number.isFinite(loss)) {

@@ -79,7 +79,9 @@ export class WriterClient {
     const snapshotArrays = message.snapshots.flatMap((snapshot) => [snapshot.weightGrad, snapshot.biasGrad]);
     const transfer = [
       message.batchIndices,
+      message.inputs,
       message.gradNorms,
+      message.updateNorms,
       ...message.preActivation,
       ...message.activation,
       ...message.gradPreActivation,

@@ -8,8 +8,6 @@ export interface WriterInit {
   flushSteps: number;
   probes: { inputs: Float32Array; labels: Uint8Array; testIndices: Int32Array };
   test: { images: Float32Array; labels: Uint8Array };
-  /** Training images, to compute each batch's mean input from its indices. */
-  trainImages: Float32Array;
 }
 
 /** Weight gradients of one layer at the step they are sent with; the writer has that step's weights. */
@@ -25,6 +23,8 @@ export interface StepMessage {
   step: number;
   epoch: number;
   batchIndices: Int32Array;
+  /** The batch, batch × inputSize pixels. */
+  inputs: Float32Array;
   loss: number;
   accuracy: number;
   /** Engine values of the batch, row-major [sample × neuron]; see StepReadback. Returned once used. */
@@ -32,6 +32,7 @@ export interface StepMessage {
   activation: Float32Array[];
   gradPreActivation: Float32Array[];
   gradNorms: Float32Array;
+  updateNorms: Float32Array;
   /** Per dense layer, before this step's update. Returned to the sender once used. */
   weights: Float32Array[];
   biases: Float32Array[];
@@ -43,7 +44,7 @@ export interface FinishMessage {
   status: RunStatus;
   message?: string;
   divergedAtStep?: number;
-  /** Weights after the last update, for the final evaluation and the last step's update ratio. */
+  /** Weights after the last update, for the final evaluation. */
   final?: { weights: Float32Array[]; biases: Float32Array[] };
   /** Snapshots of the last step for layers that did not keep it yet. */
   last: SnapshotGrads[];

@@ -7,8 +7,9 @@
 import { closeSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { FILE_NAMES, stepColumns, weightColumns, type ColumnSpec, type SnapshotReason } from '../../core/format/columns.js';
+import { snapshotBytes } from '../../core/snapshots.js';
 import { encodeBatchMessage, encodeSchemaMessage, encodeStream, STREAM_END, type BatchValues } from '../../core/format/ipc.js';
-import { runShapeOf, type ChunkEntry, type RunManifest } from '../../core/format/manifest.js';
+import { runShapeOf, type ChunkEntry, type RunManifest, type WeightFileEntry } from '../../core/format/manifest.js';
 import { RowBuffer } from './row-buffer.js';
 
 export function writeJsonAtomic(path: string, value: unknown): void {
@@ -21,6 +22,19 @@ interface OpenStream {
   fd: number;
   columns: readonly ColumnSpec[];
 }
+
+/** Snapshots of one layer waiting to be written as one record batch. */
+interface SnapshotStream extends OpenStream {
+  rows: RowBuffer;
+  entry: WeightFileEntry;
+  /** Steps and reasons buffered but not yet on disk. */
+  waiting: { step: number; reason: SnapshotReason }[];
+}
+
+/** Buffered snapshot bytes per layer before a record batch is written (1 MiB, at most 16 rows). */
+const SNAPSHOT_BATCH_BYTES = 1024 * 1024;
+/** run.json is replaced at most this often between chunk boundaries (a live viewer polls it). */
+export const MANIFEST_INTERVAL_MS = 250;
 
 export interface Snapshot {
   step: number;
@@ -37,8 +51,9 @@ export class RunWriter {
   readonly #directory: string;
   readonly #stepColumns: ColumnSpec[];
   readonly #flushSteps: number;
-  #chunk: { entry: ChunkEntry; stream: OpenStream; weights: Map<number, OpenStream> } | undefined;
+  #chunk: { entry: ChunkEntry; stream: OpenStream; weights: Map<number, SnapshotStream> } | undefined;
   #bytesWritten = 0;
+  #manifestWrittenAt = 0;
 
   constructor(directory: string, manifest: RunManifest, flushSteps: number) {
     this.#directory = directory;
@@ -53,8 +68,12 @@ export class RunWriter {
     return this.#bytesWritten;
   }
 
-  writeManifest(): void {
-    this.manifest.updatedAt = new Date().toISOString();
+  /** Replaces run.json; unless `force`, at most every MANIFEST_INTERVAL_MS. */
+  writeManifest(force = true): void {
+    const now = Date.now();
+    if (!force && now - this.#manifestWrittenAt < MANIFEST_INTERVAL_MS) return;
+    this.#manifestWrittenAt = now;
+    this.manifest.updatedAt = new Date(now).toISOString();
     writeJsonAtomic(join(this.#directory, FILE_NAMES.manifest), this.manifest);
   }
 
@@ -99,17 +118,19 @@ export class RunWriter {
     this.writeManifest();
   }
 
-  /** Writes the buffered rows as one record batch, then updates run.json. */
+  /** Writes the buffered rows as one record batch, and buffered snapshots, then updates run.json. */
   flush(): void {
-    if (!this.#chunk || this.rows.rows === 0) return;
+    if (!this.#chunk) return;
+    for (const stream of this.#chunk.weights.values()) this.#flushSnapshots(stream);
+    if (this.rows.rows === 0) return;
     const { values, rows } = this.rows.take();
     this.#append(this.#chunk.stream, encodeBatchMessage(this.#stepColumns, values, rows));
     this.#chunk.entry.stepCount += rows;
     this.manifest.stepCount += rows;
-    this.writeManifest();
+    this.writeManifest(false);
   }
 
-  /** Appends one layer's snapshot to the weight file of the current chunk (listed in run.json at the next flush). */
+  /** Buffers one layer's snapshot for the weight file of the current chunk (listed in run.json once written). */
   addSnapshot(layer: number, snapshot: Snapshot): void {
     const chunk = this.#chunk;
     if (!chunk) throw new Error('RunWriter.addSnapshot: no open chunk');
@@ -118,19 +139,34 @@ export class RunWriter {
       const file = FILE_NAMES.weights(layer, chunk.entry.index);
       const fanIn = this.manifest.layers[layer - 1]!.size;
       const fanOut = this.manifest.layers[layer]!.size;
-      stream = this.#open(file, weightColumns(fanIn, fanOut));
+      const columns = weightColumns(fanIn, fanOut);
+      const capacity = Math.max(1, Math.min(16, Math.floor(SNAPSHOT_BATCH_BYTES / snapshotBytes(fanIn, fanOut))));
+      const entry: WeightFileEntry = { layer, file, steps: [], reasons: [] };
+      stream = { ...this.#open(file, columns), rows: new RowBuffer(columns, capacity), entry, waiting: [] };
       chunk.weights.set(layer, stream);
-      chunk.entry.weights.push({ layer, file, steps: [], reasons: [] });
+      chunk.entry.weights.push(entry);
       chunk.entry.weights.sort((a, b) => a.layer - b.layer);
     }
-    const { step, reason, weight, bias, weightGrad, biasGrad } = snapshot;
-    this.#append(
-      stream,
-      encodeBatchMessage(stream.columns, { step: Int32Array.of(step), reason: [reason], weight, bias, weightGrad, biasGrad }, 1),
-    );
-    const entry = chunk.entry.weights.find((weights) => weights.layer === layer)!;
-    entry.steps.push(step);
-    entry.reasons.push(reason);
+    const row = stream.rows.addRow();
+    stream.rows.cell('step', row)[0] = snapshot.step;
+    stream.rows.setText('reason', row, snapshot.reason);
+    stream.rows.cell('weight', row).set(snapshot.weight);
+    stream.rows.cell('bias', row).set(snapshot.bias);
+    stream.rows.cell('weightGrad', row).set(snapshot.weightGrad);
+    stream.rows.cell('biasGrad', row).set(snapshot.biasGrad);
+    stream.waiting.push({ step: snapshot.step, reason: snapshot.reason });
+    if (stream.rows.full) this.#flushSnapshots(stream);
+  }
+
+  #flushSnapshots(stream: SnapshotStream): void {
+    if (stream.rows.rows === 0) return;
+    const { values, rows } = stream.rows.take();
+    this.#append(stream, encodeBatchMessage(stream.columns, values, rows));
+    for (const { step, reason } of stream.waiting) {
+      stream.entry.steps.push(step);
+      stream.entry.reasons.push(reason);
+    }
+    stream.waiting = [];
   }
 
   #finishChunk(): void {

@@ -23,7 +23,7 @@ const denseCount = layerSizes.length - 1;
 const writer = new RunWriter(init.directory, manifest, init.flushSteps);
 // The same engine as the training thread, so a run's numbers depend on one engine only.
 await selectEngine(manifest.engine.name);
-const observer = new TfObserver(manifest.config.activation, layerSizes, init.probes, init.test, init.trainImages);
+const observer = new TfObserver(manifest.config.activation, layerSizes, init.probes, init.test);
 const probeCount = init.probes.labels.length;
 
 if (probeCount > 0 && manifest.probes) {
@@ -40,16 +40,8 @@ if (probeCount > 0 && manifest.probes) {
   );
 }
 
-/** The latest step, held until the next weights arrive to give its update ratio. */
-let pending: { step: number; row: number; weights: Float32Array[]; biases: Float32Array[]; weightNorms: Float32Array } | undefined;
-
-/** ‖W(t+1) − W(t)‖ / ‖W(t)‖ for the pending step, once the weights after its update are known. */
-function completePending(updateNorms: Float32Array | undefined): void {
-  if (!pending || !updateNorms) return;
-  for (let index = 0; index < denseCount; index++) {
-    writer.rows.cell(layerColumnName(index + 1, 'updateRatio'), pending.row)[0] = updateNorms[index]! / pending.weightNorms[index]!;
-  }
-}
+/** The latest step, held until the run ends: its snapshot may be kept as the last one. */
+let pending: { step: number; row: number; weights: Float32Array[]; biases: Float32Array[] } | undefined;
 
 function writeSnapshots(step: number, weights: Float32Array[], biases: Float32Array[], snapshots: SnapshotGrads[]): void {
   for (const { layer, reason, weightGrad, biasGrad } of snapshots) {
@@ -64,10 +56,10 @@ function setEval(row: number, result: { loss: number; accuracy: number }): void 
 
 function recordStep(message: StepMessage): void {
   const { step, epoch, batchIndices, weights, biases } = message;
-  const observed = observer.observe(weights, biases, batchIndices);
-  completePending(observed.previousUpdateNorms);
+  const observed = observer.observe(weights, biases, message.inputs);
   const returned = [
     ...(pending ? [...pending.weights, ...pending.biases] : []),
+    message.inputs,
     ...message.preActivation,
     ...message.activation,
     ...message.gradPreActivation,
@@ -92,6 +84,7 @@ function recordStep(message: StepMessage): void {
     );
     cell('weightNorm')[0] = observed.weightNorms[index]!;
     cell('gradNorm')[0] = message.gradNorms[index]!;
+    cell('updateRatio')[0] = message.updateNorms[index]! / observed.weightNorms[index]!;
     if (probeCount > 0) {
       cell('probeActivation').set(observed.probeActivation[index]!);
       cell('probeGradPreActivation').set(observed.probeGradPreActivation[index]!);
@@ -107,7 +100,7 @@ function recordStep(message: StepMessage): void {
     setEval(row, evaluation);
   }
   writeSnapshots(step, weights, biases, message.snapshots);
-  pending = { step, row, weights, biases, weightNorms: observed.weightNorms.slice() };
+  pending = { step, row, weights, biases };
   post(
     { type: 'progress', step, ...(evaluation ? { evalLoss: evaluation.loss, evalAccuracy: evaluation.accuracy } : {}), returned },
     returned,
@@ -116,10 +109,8 @@ function recordStep(message: StepMessage): void {
 
 function finish(message: FinishMessage): void {
   if (pending) {
-    if (message.final) completePending(observer.finalUpdateNorms(message.final.weights));
     writeSnapshots(pending.step, pending.weights, pending.biases, message.last);
-    if (pending.step % manifest.config.evalEvery !== 0)
-      setEval(pending.row, observer.evaluate(pending.weights, pending.biases));
+    if (pending.step % manifest.config.evalEvery !== 0) setEval(pending.row, observer.evaluate(pending.weights, pending.biases));
   }
   if (message.final) {
     const result = observer.evaluate(message.final.weights, message.final.biases);
