@@ -177,7 +177,7 @@ export async function main(argv: string[]): Promise<number> {
     etaBuffer: 50,
   });
   let lastLine = 0;
-  const beganAt = performance.now();
+  let beganAt = performance.now();
   let held = '–';
   let result: RecordResult;
   try {
@@ -195,6 +195,7 @@ export async function main(argv: string[]): Promise<number> {
             `784-${[...config.layers, 10].join('-')} ${config.activation}, ${config.optimizer} lr ${config.learningRate}, ` +
             `${plannedSteps} steps, engine ${engineText}\n  → ${shown(directory)}`,
         );
+        beganAt = performance.now();
         if (interactive) bar.start(plannedSteps, 0, { speed: '0', loss: '–', accuracy: '–', evalAccuracy: held });
       },
       onEval: ({ accuracy }) => {

@@ -19,6 +19,8 @@ import type { SnapshotGrads } from './writer/protocol.js';
 
 /** Rows per record batch: a crash loses at most this many steps. */
 export const FLUSH_STEPS = 16;
+/** Steps between turns of the event loop (signals, the writer's replies) when the writer keeps up. */
+const YIELD_EVERY_STEPS = 8;
 /** Target size of one chunk's step file; chunks are a multiple of FLUSH_STEPS steps. */
 export const CHUNK_TARGET_BYTES = 2 * 1024 * 1024;
 
@@ -218,8 +220,8 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
           break training;
         }
         await writer.waitBelow();
-        // Let signals and the writer's messages through between steps.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        // Let signals and the writer's messages through now and then.
+        if (step % YIELD_EVERY_STEPS === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
     const final = model.snapshot();
