@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BudgetError, JumpDetector, planSnapshots, snapshotBytes } from '../core/snapshots.js';
+import { BudgetError, JumpDetector, planSnapshots, snapshotBytes, SnapshotPolicy } from '../core/snapshots.js';
 
 describe('snapshot planning', () => {
   const layers = [snapshotBytes(784, 128), snapshotBytes(128, 64), snapshotBytes(64, 10)];
@@ -46,5 +46,29 @@ describe('jump detection', () => {
     const steady = new JumpDetector();
     for (let step = 0; step < 30; step++) expect(steady.observe(1, [1, 1])).toBe(false);
     expect(steady.observe(1, [1, 10])).toBe(true);
+  });
+});
+
+describe('snapshot policy', () => {
+  it('keeps the first step, stride multiples, and jumps while the reserve lasts', () => {
+    const policy = new SnapshotPolicy({ strides: [10, 1], anomalyCapacity: 1, plannedBytes: 0 });
+    const kept: string[] = [];
+    for (let step = 0; step < 80; step++) {
+      const loss = step === 45 || step === 70 ? 50 : 1;
+      const reasons = policy.decide(step, loss, [1, 1]);
+      if (reasons[0]) kept.push(`${step}:${reasons[0]}`);
+      expect(reasons[1]).toBe(step === 0 ? 'first' : 'stride');
+    }
+    expect(kept).toEqual([
+      '0:first',
+      '10:stride',
+      '20:stride',
+      '30:stride',
+      '40:stride',
+      '45:anomaly',
+      '50:stride',
+      '60:stride',
+      '70:stride',
+    ]);
   });
 });

@@ -3,7 +3,7 @@
  * accuracy from the output pre-activations (logits), and each neuron's mean activation, fraction
  * active and summed ∂L/∂z. Arrays are row-major [sample × neuron].
  */
-import { activate, isActive, type Activation } from './activation.js';
+import { isActive } from './activation.js';
 
 /** Mean cross-entropy (stable log-sum-exp in float64) and accuracy of a batch from its logits. */
 export function batchLossAccuracy(logits: Float32Array, labels: ArrayLike<number>, classes: number): { loss: number; accuracy: number } {
@@ -79,9 +79,4 @@ export function neuronStats(
     out.fractionActive[j] = active[j]! / batchSize;
     out.gradPreActivation[j] = grad[j]!;
   }
-}
-
-/** f applied to pre-activations, for callers that only have z. */
-export function activationsOf(kind: Activation, preActivation: Float32Array): Float32Array {
-  return preActivation.map((value) => activate(kind, value));
 }
