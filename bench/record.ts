@@ -59,7 +59,7 @@ function plainLoop(recordLike: boolean): number {
       }
       if (recordLike) {
         const { weights, biases } = model.step(inputs, labels, pool);
-        for (const array of [...weights, ...biases]) pool.give(array.buffer as ArrayBuffer);
+        for (const array of [...weights, ...biases]) pool.give(array.buffer as SharedArrayBuffer);
       } else model.trainStep(inputs, labels);
     }
   }

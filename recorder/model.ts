@@ -8,7 +8,7 @@ import type { Config, Optimizer } from '../core/config.js';
 import type { Activation } from '../core/nn/activation.js';
 import type { DenseLayer } from '../core/nn/mlp.js';
 import { activationOf, derivativeOf } from './activations.js';
-import { BufferPool, readInto } from './readback.js';
+import { BufferPool, readInto, sharedFloat32 } from './readback.js';
 
 /** What one step read back from the engine, in buffers from the pool (row-major [sample × neuron]). */
 export interface StepReadback {
@@ -119,7 +119,7 @@ export class TfMlp {
     const weight = this.#heldGrads[2 * (layer - 1)];
     const bias = this.#heldGrads[2 * (layer - 1) + 1];
     if (!weight || !bias) throw new Error(`TfMlp.readGrads: no gradients held for layer ${layer}`);
-    return { weightGrad: readInto(weight, new Float32Array(weight.size)), biasGrad: readInto(bias, new Float32Array(bias.size)) };
+    return { weightGrad: readInto(weight, sharedFloat32(weight.size)), biasGrad: readInto(bias, sharedFloat32(bias.size)) };
   }
 
   /** The same step with nothing read back: the plain training loop benchmarks compare against. */

@@ -73,24 +73,11 @@ export class WriterClient {
     return this.#failure;
   }
 
-  /** Posts a step, transferring its buffers (they are unusable here afterwards). */
+  /** Posts a step. Its large arrays are shared memory (see BufferPool): nothing is copied or detached. */
   sendStep(message: StepMessage): void {
     if (this.#failure) throw this.#failure;
-    const snapshotArrays = message.snapshots.flatMap((snapshot) => [snapshot.weightGrad, snapshot.biasGrad]);
-    const transfer = [
-      message.batchIndices,
-      message.inputs,
-      message.gradNorms,
-      message.updateNorms,
-      ...message.preActivation,
-      ...message.activation,
-      ...message.gradPreActivation,
-      ...message.weights,
-      ...message.biases,
-      ...snapshotArrays,
-    ].map((array) => array.buffer as ArrayBuffer);
     this.#inFlight++;
-    this.#worker.postMessage(message, transfer);
+    this.#worker.postMessage(message);
   }
 
   /** Resolves once fewer than `limit` steps are in flight; rejects if the writer failed. */

@@ -54,6 +54,6 @@ export type ToWriter = StepMessage | FinishMessage;
 
 export type FromWriter =
   | { type: 'ready' }
-  | { type: 'progress'; step: number; evalLoss?: number; evalAccuracy?: number; returned: ArrayBuffer[] }
+  | { type: 'progress'; step: number; evalLoss?: number; evalAccuracy?: number; returned: SharedArrayBuffer[] }
   | { type: 'finished'; stepCount: number; bytesWritten: number; finalEval: RunManifest['finalEval'] }
   | { type: 'error'; message: string };

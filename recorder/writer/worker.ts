@@ -14,7 +14,7 @@ import { TfObserver } from './tf-observer.js';
 
 const port = parentPort!;
 const init = workerData.init as WriterInit;
-const post = (message: FromWriter, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+const post = (message: FromWriter) => port.postMessage(message);
 
 const { manifest } = init;
 const layerSizes = manifest.layers.map((layer) => layer.size);
@@ -63,7 +63,7 @@ function recordStep(message: StepMessage): void {
     ...message.preActivation,
     ...message.activation,
     ...message.gradPreActivation,
-  ].map((array) => array.buffer as ArrayBuffer);
+  ].map((array) => array.buffer as SharedArrayBuffer);
   const row = writer.beginRow(step);
   const rows = writer.rows;
   rows.cell('step', row)[0] = step;
@@ -101,10 +101,7 @@ function recordStep(message: StepMessage): void {
   }
   writeSnapshots(step, weights, biases, message.snapshots);
   pending = { step, row, weights, biases };
-  post(
-    { type: 'progress', step, ...(evaluation ? { evalLoss: evaluation.loss, evalAccuracy: evaluation.accuracy } : {}), returned },
-    returned,
-  );
+  post({ type: 'progress', step, ...(evaluation ? { evalLoss: evaluation.loss, evalAccuracy: evaluation.accuracy } : {}), returned });
 }
 
 function finish(message: FinishMessage): void {
