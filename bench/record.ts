@@ -70,7 +70,7 @@ function plainLoop(recordLike: boolean): number {
 
 async function recorded(round: number): Promise<{ stepsPerSecond: number; directory: string }> {
   const name = `bench-${round}`;
-  const result = await recordRun({ config, name, out, force: true, reproduce: 'bench' });
+  const result = await recordRun({ config, name, out, force: true, reproduce: () => 'npm run bench:record' });
   return { stepsPerSecond: result.stepCount / result.trainingSeconds, directory: result.directory };
 }
 

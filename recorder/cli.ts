@@ -26,6 +26,7 @@ import {
 } from '../core/config.js';
 import { BudgetError } from '../core/snapshots.js';
 import { readConfigFile } from './config-file.js';
+import type { EngineName } from './engine.js';
 import { recordRun, type RecordResult } from './record.js';
 import { defaultRunName, RunFolderError } from './run-folder.js';
 
@@ -109,7 +110,7 @@ function flagsToConfig(program: Command): ConfigInput {
   return fields as ConfigInput;
 }
 
-function reproduceCommand(config: Config, name: string): string {
+function reproduceCommand(config: Config, name: string, engine: EngineName): string {
   const flags = [
     `--name ${name}-again`,
     `--dataset ${config.dataset}`,
@@ -128,7 +129,7 @@ function reproduceCommand(config: Config, name: string): string {
     `--probes ${config.probes}`,
     `--eval-every ${config.evalEvery}`,
     `--budget ${config.budget}`,
-    `--engine ${config.engine}`,
+    `--engine ${engine}`,
   ];
   return `npm run record -- ${flags.join(' ')}`;
 }
@@ -186,7 +187,7 @@ export async function main(argv: string[]): Promise<number> {
       name,
       out: options.out,
       force: options.force,
-      reproduce: reproduceCommand(config, name),
+      reproduce: (engine) => reproduceCommand(config, name, engine),
       stopSignal,
       onStart: ({ directory, plannedSteps, engine, dataset }) => {
         const engineText = `${engine.name}${engine.simd ? ' (SIMD)' : ''}`;

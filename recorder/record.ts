@@ -10,7 +10,7 @@ import { initialLayers } from '../core/nn/init.js';
 import { createRandom, shuffleInPlace } from '../core/random.js';
 import { planSnapshots, snapshotBytes, SnapshotPolicy } from '../core/snapshots.js';
 import { loadDataset, type Dataset } from '../datasets/index.js';
-import { selectEngine, type EngineInfo } from './engine.js';
+import { selectEngine, type EngineInfo, type EngineName } from './engine.js';
 import { TfMlp } from './model.js';
 import { BufferPool } from './readback.js';
 import { createRunFolder } from './run-folder.js';
@@ -29,8 +29,8 @@ export interface RecordOptions {
   name: string;
   out: string;
   force?: boolean;
-  /** The command line that reproduces this run, stored in run.json. */
-  reproduce: string;
+  /** The command line that reproduces this run with the engine that ran it, stored in run.json. */
+  reproduce: (engine: EngineName) => string;
   /** Set to stop after the current step; the run is marked interrupted. */
   stopSignal?: { stop: boolean; reason?: string };
   onStart?: (info: { directory: string; plannedSteps: number; engine: EngineInfo; dataset: Dataset }) => void;
@@ -137,7 +137,7 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
       sha256: dataset.sha256,
     },
     engine,
-    reproduce: options.reproduce,
+    reproduce: options.reproduce(engine.name),
     plannedSteps,
     stepCount: 0,
     chunkSteps: chunkStepsFor(config, inputSize, sizes.slice(1)),

@@ -168,7 +168,7 @@ describe('a recorded run', () => {
 });
 
 describe('the recorder', () => {
-  it('gives identical files for the same seed and config', async () => {
+  it('gives identical files for the same seed and config, and its reproduce command does too', async () => {
     const out = tempDir('determinism');
     const args = [...TINY, '--max-steps', '120', '--seed', '9', '--name', 'same'];
     const [a, b] = await Promise.all([runRecorder([...args, '--out', join(out, 'a')]), runRecorder([...args, '--out', join(out, 'b')])]);
@@ -182,6 +182,15 @@ describe('the recorder', () => {
     expect(strip(readFileSync(join(out, 'b', 'same', 'run.json'), 'utf8'))).toEqual(
       strip(readFileSync(join(out, 'a', 'same', 'run.json'), 'utf8')),
     );
+
+    // The command line stored in run.json records the same data again.
+    const { reproduce } = JSON.parse(readFileSync(join(out, 'a', 'same', 'run.json'), 'utf8')) as { reproduce: string };
+    expect(reproduce).toMatch(/^npm run record -- --name same-again .*--engine wasm$/);
+    const again = await runRecorder([...reproduce.replace('npm run record -- ', '').split(' '), '--out', join(out, 'a'), '--quiet']);
+    expect(again.code).toBe(0);
+    for (const file of files.filter((name) => name.endsWith('.arrows'))) {
+      expect(readFileSync(join(out, 'a', 'same-again', file)).equals(readFileSync(join(out, 'a', 'same', file))), file).toBe(true);
+    }
   }, 120_000);
 
   it('never replaces an existing run without --force', async () => {
