@@ -1,8 +1,9 @@
 /**
- * `writeRun`'s file side: appends step rows and weight snapshots to the chunk files of a run
- * folder and keeps `run.json` in step with what is on disk. A step row reaches its file in a
- * record batch of `flushSteps` rows; `run.json` is replaced (temp file + rename) after every
- * flush, so at any moment it describes files that hold at least what it says.
+ * The file side of recording (the reader is `openRun`): appends step rows and weight snapshots to
+ * the chunk files of a run folder and keeps `run.json` in step with what is on disk. A step row
+ * reaches its file in a record batch of `flushSteps` rows; `run.json` is replaced (temp file +
+ * rename) at chunk boundaries and at most every MANIFEST_INTERVAL_MS between them, and only ever
+ * after the bytes it lists, so at any moment it describes files that hold at least what it says.
  */
 import { closeSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -50,7 +51,6 @@ export class RunWriter {
   readonly rows: RowBuffer;
   readonly #directory: string;
   readonly #stepColumns: ColumnSpec[];
-  readonly #flushSteps: number;
   #chunk: { entry: ChunkEntry; stream: OpenStream; weights: Map<number, SnapshotStream> } | undefined;
   #bytesWritten = 0;
   #manifestWrittenAt = 0;
@@ -58,7 +58,6 @@ export class RunWriter {
   constructor(directory: string, manifest: RunManifest, flushSteps: number) {
     this.#directory = directory;
     this.manifest = manifest;
-    this.#flushSteps = flushSteps;
     this.#stepColumns = stepColumns(runShapeOf(manifest));
     this.rows = new RowBuffer(this.#stepColumns, flushSteps);
     this.writeManifest();
@@ -183,9 +182,5 @@ export class RunWriter {
   /** Flushes and closes every file; the caller sets the final status and writes the manifest. */
   close(): void {
     this.#finishChunk();
-  }
-
-  get flushSteps(): number {
-    return this.#flushSteps;
   }
 }

@@ -1,8 +1,8 @@
 /**
  * The writer thread. The training thread posts what each step read back from the engine; this
- * thread computes what can be derived from it (weight norms, update ratios, the batch-mean
- * input), runs the probe set and held-out evaluation on those weights, encodes Arrow record
- * batches and writes the run folder. Training never waits on disk.
+ * thread derives the batch statistics, weight norms, update ratios and the batch-mean input,
+ * runs the probe set and held-out evaluation on those weights (on its own engine), encodes Arrow
+ * record batches and writes the run folder. Training never waits on disk.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { layerColumnName, probeColumns } from '../../core/format/columns.js';
