@@ -1,10 +1,20 @@
 import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_LEARNING_RATE, parseByteSize, resolveConfig } from '../core/config.js';
 import { loadEmbeddedMnist } from '../datasets/embedded.js';
 import { checkAgainstDataset } from '../recorder/record.js';
 import { runRecorder, tempDir, TINY } from './helpers.js';
+
+const tfjsNodeInstalled = (() => {
+  try {
+    createRequire(import.meta.url).resolve('@tensorflow/tfjs-node');
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 function problems(input: unknown): string[] {
   try {
@@ -87,6 +97,15 @@ describe('the CLI on bad input', () => {
       'config: field "batchSize" (--batch-size): got 128, expected at most 100 (training samples in mnist-embedded)\n' +
         'config: field "probes" (--probes): got 30, expected at most 20 (held-out samples in mnist-embedded)',
     );
+  });
+
+  // Where tfjs-node installed (it needs internet at install time), there is nothing to refuse.
+  it.skipIf(tfjsNodeInstalled)('says what to do when --engine node cannot load, and never falls back silently', async () => {
+    const out = tempDir('engine');
+    const result = await runRecorder([...TINY, '--out', out, '--engine', 'node', '--max-steps', '2']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('--engine node: @tensorflow/tfjs-node is not installed or did not load');
+    expect(result.stderr).toContain('use --engine wasm or --engine auto');
   });
 
   it('refuses a budget too small for the first and last snapshots', async () => {
