@@ -1,0 +1,103 @@
+/**
+ * Mapping recorded values to brightness: the normalisation modes of the viewer's switch and the
+ * legend that goes with each. `normalize` returns a position in [−1, 1] (signed quantities) or
+ * [0, 1], or a non-finite class so that NaN and ±Inf get their own legend colours.
+ */
+
+export const SCALE_MODES = ['global', 'layer', 'step', 'log'] as const;
+export type ScaleMode = (typeof SCALE_MODES)[number];
+
+export interface Domain {
+  /** Smallest and largest finite value. */
+  min: number;
+  max: number;
+  /** Smallest non-zero |value| (for the log scale); Infinity when every value is 0. */
+  minMagnitude: number;
+}
+
+export const EMPTY_DOMAIN: Domain = { min: Infinity, max: -Infinity, minMagnitude: Infinity };
+
+/** Extends a domain with the finite values of an array. */
+export function extendDomain(domain: Domain, values: ArrayLike<number>): Domain {
+  let { min, max, minMagnitude } = domain;
+  for (let index = 0; index < values.length; index++) {
+    const value = values[index]!;
+    if (!Number.isFinite(value)) continue;
+    if (value < min) min = value;
+    if (value > max) max = value;
+    const magnitude = Math.abs(value);
+    if (magnitude > 0 && magnitude < minMagnitude) minMagnitude = magnitude;
+  }
+  return { min, max, minMagnitude };
+}
+
+export type Normalized = number | 'nan' | 'inf' | '-inf';
+
+/**
+ * A value's place on the scale. Signed domains (min < 0 < max) map symmetrically to [−1, 1]
+ * around zero; one-signed domains map [min, max] to [0, 1]. The log mode maps |value| by log10
+ * between the smallest non-zero magnitude and the largest, keeping the sign.
+ */
+export function normalize(value: number, domain: Domain, mode: ScaleMode): Normalized {
+  if (Number.isNaN(value)) return 'nan';
+  if (value === Infinity) return 'inf';
+  if (value === -Infinity) return '-inf';
+  const largest = Math.max(Math.abs(domain.min), Math.abs(domain.max));
+  if (!(largest > 0)) return 0;
+  if (mode === 'log') {
+    const magnitude = Math.abs(value);
+    if (magnitude === 0) return 0;
+    const low = Math.log10(Math.min(domain.minMagnitude, largest));
+    const high = Math.log10(largest);
+    const position = high > low ? (Math.log10(magnitude) - low) / (high - low) : 1;
+    return Math.sign(value) * clamp(position, 0, 1);
+  }
+  if (domain.min < 0 && domain.max > 0) return clamp(value / largest, -1, 1);
+  if (domain.max <= 0) return clamp(value / largest, -1, 0);
+  return domain.max === domain.min ? 1 : clamp((value - domain.min) / (domain.max - domain.min), 0, 1);
+}
+
+function clamp(value: number, low: number, high: number): number {
+  return Math.min(high, Math.max(low, value));
+}
+
+/** The values the legend labels, at its ends and middle, for the domain and mode. */
+export function legendStops(domain: Domain, mode: ScaleMode): number[] {
+  if (!Number.isFinite(domain.min)) return [];
+  const largest = Math.max(Math.abs(domain.min), Math.abs(domain.max));
+  if (mode === 'log') {
+    const low = Math.min(domain.minMagnitude, largest);
+    const signed = domain.min < 0;
+    return signed ? [-largest, -low, 0, low, largest] : [0, low, largest];
+  }
+  if (domain.min < 0 && domain.max > 0) return [-largest, 0, largest];
+  return [domain.min, (domain.min + domain.max) / 2, domain.max];
+}
+
+/**
+ * Domains for every mode, kept up to date as chunks stream in: the whole run (global, log), each
+ * layer over the whole run (layer), and the layers of one step (step, computed on demand).
+ */
+export class DomainTracker {
+  #global: Domain = EMPTY_DOMAIN;
+  #layers: Domain[] = [];
+
+  /** Adds values of dense layer `layer` (from 1), any number of steps at once. */
+  add(layer: number, values: ArrayLike<number>): void {
+    this.#global = extendDomain(this.#global, values);
+    this.#layers[layer] = extendDomain(this.#layers[layer] ?? EMPTY_DOMAIN, values);
+  }
+
+  /** The domain that colours `layer` at a step whose per-layer values are `stepValues` (index = layer). */
+  domain(mode: ScaleMode, layer: number, stepValues: readonly (ArrayLike<number> | undefined)[]): Domain {
+    switch (mode) {
+      case 'global':
+      case 'log':
+        return this.#global;
+      case 'layer':
+        return this.#layers[layer] ?? EMPTY_DOMAIN;
+      case 'step':
+        return stepValues.reduce<Domain>((domain, values) => (values ? extendDomain(domain, values) : domain), EMPTY_DOMAIN);
+    }
+  }
+}

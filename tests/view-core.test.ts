@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { layoutNetwork, neuronAt } from '../core/view/layout.js';
+import { DomainTracker, EMPTY_DOMAIN, extendDomain, legendStops, normalize } from '../core/view/normalize.js';
+
+describe('network layout', () => {
+  it('places the input image and one column per dense layer, left to right, inside the canvas', () => {
+    const layout = layoutNetwork([784, 128, 64, 10], 900, 500);
+    expect(layout.columns.map((column) => column.layer)).toEqual([1, 2, 3]);
+    expect(layout.input.x + layout.input.side).toBeLessThan(layout.columns[0]!.x);
+    for (const [index, column] of layout.columns.entries()) {
+      if (index > 0) expect(column.x).toBeGreaterThan(layout.columns[index - 1]!.x);
+      expect(column.y[0]! - column.radius).toBeGreaterThanOrEqual(0);
+      expect(column.y.at(-1)! + column.radius).toBeLessThanOrEqual(500);
+      expect(column.radius).toBeGreaterThan(0);
+    }
+    expect(layout.columns[2]!.radius).toBeGreaterThan(layout.columns[0]!.radius);
+  });
+
+  it('finds the neuron under every dot centre and nothing between columns', () => {
+    const layout = layoutNetwork([784, 512, 256, 128, 10], 1200, 700);
+    for (const column of layout.columns) {
+      for (const neuron of [0, Math.floor(column.y.length / 2), column.y.length - 1]) {
+        expect(neuronAt(layout, column.x, column.y[neuron]!)).toEqual({ layer: column.layer, neuron });
+      }
+    }
+    const between = (layout.columns[0]!.x + layout.columns[1]!.x) / 2;
+    expect(neuronAt(layout, between, 350)).toBeUndefined();
+    expect(neuronAt(layout, layout.columns[3]!.x, 5)).toBeUndefined();
+  });
+
+  it('refuses a network without a dense layer', () => {
+    expect(() => layoutNetwork([784], 100, 100)).toThrow(RangeError);
+  });
+});
+
+describe('normalisation', () => {
+  const signed = extendDomain(EMPTY_DOMAIN, [-2, 0.001, 4, Number.NaN, Infinity]);
+
+  it('ignores non-finite values in domains and classifies them apart', () => {
+    expect(signed).toEqual({ min: -2, max: 4, minMagnitude: 0.001 });
+    expect(normalize(Number.NaN, signed, 'global')).toBe('nan');
+    expect(normalize(Infinity, signed, 'layer')).toBe('inf');
+    expect(normalize(-Infinity, signed, 'step')).toBe('-inf');
+  });
+
+  it('maps signed domains symmetrically around zero and one-signed domains from min to max', () => {
+    expect(normalize(4, signed, 'global')).toBe(1);
+    expect(normalize(-2, signed, 'global')).toBe(-0.5);
+    expect(normalize(0, signed, 'global')).toBe(0);
+    const positive = extendDomain(EMPTY_DOMAIN, [1, 3]);
+    expect(normalize(2, positive, 'layer')).toBe(0.5);
+    expect(normalize(9, positive, 'layer')).toBe(1);
+    expect(normalize(5, extendDomain(EMPTY_DOMAIN, [5]), 'step')).toBe(1);
+    expect(normalize(3, EMPTY_DOMAIN, 'global')).toBe(0);
+  });
+
+  it('maps magnitudes by orders of magnitude on the log scale, keeping the sign', () => {
+    const domain = extendDomain(EMPTY_DOMAIN, [1e-6, -1e-3, 1]);
+    expect(normalize(1, domain, 'log')).toBe(1);
+    expect(normalize(1e-6, domain, 'log')).toBe(0);
+    expect(normalize(-1e-3, domain, 'log')).toBeCloseTo(-0.5, 10);
+    expect(legendStops(domain, 'log')).toEqual([-1, -1e-6, 0, 1e-6, 1]);
+  });
+
+  it('gives the legend the values at its ends and middle', () => {
+    expect(legendStops(signed, 'global')).toEqual([-4, 0, 4]);
+    expect(legendStops(extendDomain(EMPTY_DOMAIN, [1, 3]), 'layer')).toEqual([1, 2, 3]);
+    expect(legendStops(EMPTY_DOMAIN, 'global')).toEqual([]);
+  });
+
+  it('tracks global, per-layer and per-step domains as chunks stream in', () => {
+    const tracker = new DomainTracker();
+    tracker.add(1, [0, 10]);
+    tracker.add(2, [-1, 1]);
+    expect(tracker.domain('global', 2, [])).toMatchObject({ min: -1, max: 10 });
+    expect(tracker.domain('layer', 2, [])).toMatchObject({ min: -1, max: 1 });
+    expect(tracker.domain('step', 1, [undefined, [2, 3], [0.5]])).toMatchObject({ min: 0.5, max: 3 });
+    expect(tracker.domain('layer', 3, [])).toBe(EMPTY_DOMAIN);
+  });
+});
