@@ -1,0 +1,29 @@
+/**
+ * A `RunSource` over HTTP: how the viewer reads a run folder from any static file server. Files
+ * are fetched without caching, since a run that is still recording changes between reads.
+ */
+import type { RunSource } from './reader.js';
+
+export class HttpError extends Error {
+  constructor(
+    readonly url: string,
+    readonly status: number,
+  ) {
+    super(`${url}: HTTP ${status}`);
+    this.name = 'HttpError';
+  }
+}
+
+/** @param runUrl the run folder's URL, e.g. `runs/my-run` relative to the page or absolute */
+export function fetchRunSource(runUrl: string, fetcher: typeof fetch = fetch): RunSource {
+  const base = runUrl.endsWith('/') ? runUrl.slice(0, -1) : runUrl;
+  return {
+    label: base,
+    async read(file) {
+      const url = `${base}/${encodeURIComponent(file)}`;
+      const response = await fetcher(url, { cache: 'no-store' });
+      if (!response.ok) throw new HttpError(url, response.status);
+      return new Uint8Array(await response.arrayBuffer());
+    },
+  };
+}
