@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { layoutNetwork, neuronAt } from '../core/view/layout.js';
 import { DomainTracker, EMPTY_DOMAIN, extendDomain, legendStops, normalize } from '../core/view/normalize.js';
+import { DEFAULT_VIEW_STATE, formatViewState, parseViewState } from '../core/view/url-state.js';
 
 describe('network layout', () => {
   it('places the input image and one column per dense layer, left to right, inside the canvas', () => {
@@ -76,5 +77,27 @@ describe('normalisation', () => {
     expect(tracker.domain('layer', 2, [])).toMatchObject({ min: -1, max: 1 });
     expect(tracker.domain('step', 1, [undefined, [2, 3], [0.5]])).toMatchObject({ min: 0.5, max: 3 });
     expect(tracker.domain('layer', 3, [])).toBe(EMPTY_DOMAIN);
+  });
+});
+
+describe('view state in the URL', () => {
+  it('round-trips every parameter and leaves defaults out', () => {
+    const state = { run: 'a b&c', step: 120, view: 'gradient', neuron: { layer: 2, index: 7 }, probe: 3, scale: 'log' } as const;
+    const query = formatViewState(state);
+    expect(query).toBe('?run=a+b%26c&step=120&view=gradient&neuron=2.7&probe=3&scale=log');
+    expect(parseViewState(new URLSearchParams(query))).toEqual({ state, problems: [] });
+    expect(formatViewState(DEFAULT_VIEW_STATE)).toBe('');
+  });
+
+  it('falls back to defaults on malformed parameters and says which', () => {
+    const { state, problems } = parseViewState(new URLSearchParams('run=x&step=-4&view=<b>&neuron=0.3&scale=huge&probe=1e9'));
+    expect(state).toEqual({ ...DEFAULT_VIEW_STATE, run: 'x' });
+    expect(problems).toEqual([
+      'step="-4" is not a step number; showing step 0',
+      'view="<b>" is not one of activation, gradient',
+      'scale="huge" is not one of global, layer, step, log',
+      'neuron="0.3" is not <layer>.<index> (layer from 1)',
+      'probe="1e9" is not a probe number',
+    ]);
   });
 });

@@ -1,0 +1,51 @@
+/**
+ * `runs/index.json`: the list of runs a viewer offers. Served live by `npm run view` and written
+ * as a file when runs are exported as a static site.
+ */
+import type { RunManifest, RunStatus } from './manifest.js';
+
+export const RUN_INDEX_FILE = 'index.json';
+
+export interface RunSummary {
+  name: string;
+  status: RunStatus | 'unreadable';
+  stepCount: number;
+  plannedSteps: number;
+  dataset: string;
+  /** Neurons per layer, the input first. */
+  layers: number[];
+  activation: string;
+  finalAccuracy: number | null;
+  updatedAt: string;
+  /** Why run.json could not be read, for `unreadable`. */
+  problem?: string;
+}
+
+export function summarizeRun(manifest: RunManifest): RunSummary {
+  return {
+    name: manifest.name,
+    status: manifest.status,
+    stepCount: manifest.stepCount,
+    plannedSteps: manifest.plannedSteps,
+    dataset: manifest.dataset.name,
+    layers: manifest.layers.map((layer) => layer.size),
+    activation: manifest.config.activation,
+    finalAccuracy: manifest.finalEval?.accuracy ?? null,
+    updatedAt: manifest.updatedAt,
+  };
+}
+
+export function unreadableRun(name: string, problem: string): RunSummary {
+  return {
+    name,
+    status: 'unreadable',
+    stepCount: 0,
+    plannedSteps: 0,
+    dataset: '',
+    layers: [],
+    activation: '',
+    finalAccuracy: null,
+    updatedAt: '',
+    problem,
+  };
+}

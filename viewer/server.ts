@@ -1,0 +1,89 @@
+/**
+ * `npm run view -- [--port N] [--runs DIR]`: serves the built viewer and the runs folder on
+ * 127.0.0.1. `runs/index.json` is computed on every request, so new runs appear without a rebuild.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sirv from 'sirv';
+import { FILE_NAMES } from '../core/format/columns.js';
+import { parseManifest } from '../core/format/manifest.js';
+import { RUN_INDEX_FILE, summarizeRun, unreadableRun, type RunSummary } from '../core/format/run-index.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export function listRuns(runsDirectory: string): RunSummary[] {
+  if (!existsSync(runsDirectory)) return [];
+  return readdirSync(runsDirectory)
+    .filter((name) => !name.startsWith('.') && statSync(join(runsDirectory, name)).isDirectory())
+    .map((name) => {
+      const file = join(runsDirectory, name, FILE_NAMES.manifest);
+      try {
+        return summarizeRun(parseManifest(file, JSON.parse(readFileSync(file, 'utf8'))));
+      } catch (error) {
+        return unreadableRun(name, error instanceof Error ? error.message : String(error));
+      }
+    })
+    .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt) || a.name.localeCompare(b.name));
+}
+
+export function createViewerServer(options: { site: string; runs: string }) {
+  const site = sirv(options.site, { dev: false, etag: true, single: false });
+  const runs = sirv(options.runs, { dev: true, etag: false });
+  return createServer((request: IncomingMessage, response: ServerResponse) => {
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (path === `/runs/${RUN_INDEX_FILE}`) {
+      response.setHeader('content-type', 'application/json');
+      response.setHeader('cache-control', 'no-store');
+      response.end(JSON.stringify(listRuns(options.runs)));
+      return;
+    }
+    if (path.startsWith('/runs/')) {
+      request.url = (request.url ?? '').slice('/runs'.length);
+      response.setHeader('cache-control', 'no-store');
+      runs(request, response, () => {
+        response.statusCode = 404;
+        response.end('not found');
+      });
+      return;
+    }
+    site(request, response, () => {
+      response.statusCode = 404;
+      response.end('not found');
+    });
+  });
+}
+
+function port(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new InvalidArgumentError('expected an integer port from 0 to 65535');
+  return parsed;
+}
+
+async function main(): Promise<void> {
+  const program = new Command('view')
+    .description('Serve the viewer and the recorded runs on 127.0.0.1.')
+    .option('--port <n>', 'port (0 picks a free one)', port, 5173)
+    .option('--runs <dir>', 'folder of runs', 'runs')
+    .option('--site <dir>', 'built viewer (npm run build)', join(ROOT, 'build'))
+    .parse(process.argv);
+  const options = program.opts<{ port: number; runs: string; site: string }>();
+  if (!existsSync(join(options.site, 'index.html'))) {
+    console.error(`error: no built viewer in ${options.site}; run \`npm run build\` first`);
+    process.exit(1);
+  }
+  const server = createViewerServer({ site: resolve(options.site), runs: resolve(options.runs) });
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    console.error(`error: cannot listen on 127.0.0.1:${options.port} (${error.code ?? error.message})`);
+    process.exit(1);
+  });
+  server.listen(options.port, '127.0.0.1', () => {
+    const address = server.address();
+    const actual = typeof address === 'object' && address ? address.port : options.port;
+    console.log(`Neural Vision viewer: http://127.0.0.1:${actual}/  (runs from ${resolve(options.runs)}; Ctrl-C to stop)`);
+  });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
