@@ -1,0 +1,120 @@
+/**
+ * The built viewer in Debian's Chromium, against runs recorded for the test and served by the
+ * same server as `npm run view`. Run `npm run build` first (the test command does).
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { layoutNetwork } from '../../core/view/layout.js';
+import { createViewerServer } from '../../viewer/server.js';
+import { ROOT, runRecorder, tempDir, TINY } from '../helpers.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SITE = join(ROOT, 'build');
+
+let browser: Browser;
+let origin = '';
+const server = { close: () => undefined as void } as { close: () => void };
+
+beforeAll(async () => {
+  if (!existsSync(join(SITE, 'index.html'))) throw new Error(`no built viewer in ${SITE}: run \`npm run build\` first`);
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
+  const runs = tempDir('browser');
+  const recorded = await runRecorder([...TINY, '--out', runs, '--name', 'tiny', '--max-steps', '60']);
+  expect(recorded.code).toBe(0);
+  mkdirSync(join(runs, 'broken'));
+  writeFileSync(join(runs, 'broken', 'run.json'), '{"schemaVersion": 99}');
+  const http = createViewerServer({ site: SITE, runs });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  server.close = () => http.close();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}, 90_000);
+
+afterAll(async () => {
+  await browser?.close();
+  server.close();
+});
+
+async function open(path: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(`${origin}${path}`);
+  expect(errors).toEqual([]);
+  return page;
+}
+
+/** Non-background pixels of the network canvas. */
+async function paintedPixels(page: Page): Promise<{ count: number; digest: string }> {
+  return page.evaluate(() => {
+    const canvas = document.querySelector('[data-testid="network"] canvas') as HTMLCanvasElement;
+    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    let count = 0;
+    let hash = 0;
+    for (let index = 0; index < data.length; index += 4) {
+      if (data[index + 3]! > 0) count++;
+      hash = (hash * 31 + data[index]! + data[index + 1]! * 7 + data[index + 2]! * 13) | 0;
+    }
+    return { count, digest: String(hash) };
+  });
+}
+
+describe('the viewer', () => {
+  it('lists the runs, with unreadable ones marked', async () => {
+    const page = await open('/');
+    await page.getByRole('link', { name: 'tiny' }).waitFor();
+    expect(await page.getByRole('row', { name: /tiny complete 60 \/ 60 mnist-embedded 784-16-8-10 relu/ }).count()).toBe(1);
+    expect(await page.getByRole('row', { name: /broken unreadable/ }).count()).toBe(1);
+    await page.close();
+  });
+
+  it('draws the network, and the arrow keys move the step, the picture and the URL', async () => {
+    const page = await open('/?run=tiny&step=10');
+    await page.getByText('step 10 of 59').waitFor();
+    await page.locator('[data-testid="network"] canvas').waitFor();
+    const before = await paintedPixels(page);
+    expect(before.count).toBeGreaterThan(5000);
+    await page.keyboard.press('ArrowRight');
+    await page.getByText('step 11 of 59').waitFor();
+    await page.waitForFunction(() => window.location.search.includes('step=11'));
+    const after = await paintedPixels(page);
+    expect(after.digest).not.toBe(before.digest);
+    await page.keyboard.press('Shift+ArrowLeft');
+    await page.getByText('step 1 of 59').waitFor();
+    await page.close();
+  });
+
+  it('selects a neuron on click and keeps it in the link', async () => {
+    const page = await open('/?run=tiny&step=5&view=gradient');
+    const canvas = page.locator('[data-testid="network"] canvas');
+    await canvas.waitFor();
+    const box = (await canvas.boundingBox())!;
+    const output = layoutNetwork([784, 16, 8, 10], box.width, box.height).columns[2]!;
+    await page.mouse.click(box.x + output.x, box.y + output.y[3]!);
+    await page.getByText('Neuron 3.3: gradient').waitFor();
+    await page.waitForFunction(() => window.location.search.includes('neuron=3.3') && window.location.search.includes('view=gradient'));
+    await page.close();
+  });
+
+  it('names the file and the problem for a broken run and a missing one', async () => {
+    const broken = await open('/?run=broken');
+    await broken.getByRole('alert').filter({ hasText: 'runs/broken/run.json: unknown schemaVersion 99' }).waitFor();
+    await broken.close();
+    const missing = await open('/?run=nothing-here');
+    await missing.getByRole('alert').filter({ hasText: 'runs/nothing-here/run.json: cannot be read (does the run exist?)' }).waitFor();
+    await missing.close();
+  });
+});

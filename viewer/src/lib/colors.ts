@@ -1,0 +1,11 @@
+/** Colours for normalised values (see $core/view/normalize): one ramp for magnitudes, one for signs. */
+import { interpolateInferno, interpolateRdBu } from 'd3-scale-chromatic';
+import type { Normalized } from '$core/view/normalize';
+
+export const NON_FINITE_COLORS = { nan: '#39ff14', inf: '#ffffff', '-inf': '#00e5ff' } as const;
+
+export function colorOf(value: Normalized): string {
+  if (typeof value === 'string') return NON_FINITE_COLORS[value];
+  // RdBu runs red (0) to blue (1); negative values are red, positive blue.
+  return value < 0 ? interpolateRdBu(0.5 + value / 2) : interpolateInferno(0.08 + 0.92 * value);
+}

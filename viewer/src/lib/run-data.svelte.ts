@@ -1,0 +1,95 @@
+/**
+ * One run as the viewer holds it: the manifest, then its step chunks as they stream in. Large
+ * decoded arrays live in `$state.raw`; nothing here touches the DOM.
+ */
+import { layerColumnName, type PerLayerField } from '$core/format/columns';
+import { fetchRunSource } from '$core/format/fetch-source';
+import type { RunManifest } from '$core/format/manifest';
+import { openRun, type RunReader, type StepChunk } from '$core/format/reader';
+import { DomainTracker } from '$core/view/normalize';
+
+export class RunData {
+  manifest = $state.raw<RunManifest | undefined>(undefined);
+  chunks = $state.raw<StepChunk[]>([]);
+  /** Steps decoded so far. */
+  loadedSteps = $state(0);
+  /** A message that stops the run from showing at all. */
+  error = $state<string | undefined>(undefined);
+  /** Problems with parts of the run; what is readable is still shown. */
+  problems = $state<string[]>([]);
+  loading = $state(false);
+  readonly activations = new DomainTracker();
+  readonly gradients = new DomainTracker();
+  #reader: RunReader | undefined;
+
+  /** Opens `runUrl` (a run folder's URL) and streams its chunks in order. */
+  async load(runUrl: string): Promise<void> {
+    this.loading = true;
+    try {
+      this.#reader = await openRun(fetchRunSource(runUrl));
+      this.manifest = this.#reader.manifest;
+      for (let index = 0; index < this.#reader.manifest.chunks.length; index++) {
+        let chunk: StepChunk;
+        try {
+          chunk = await this.#reader.readSteps(index);
+        } catch (error) {
+          this.problems = [...this.problems, messageOf(error)];
+          break;
+        }
+        this.#track(chunk);
+        this.chunks = [...this.chunks, chunk];
+        this.loadedSteps += chunk.rows;
+        if (chunk.problems.length > 0) this.problems = [...this.problems, ...chunk.problems];
+        if (chunk.rows === 0) break;
+      }
+    } catch (error) {
+      this.error = messageOf(error);
+    } finally {
+      this.loading = false;
+    }
+  }
+
+  #track(chunk: StepChunk): void {
+    const layers = (this.manifest?.layers.length ?? 1) - 1;
+    for (let layer = 1; layer <= layers; layer++) {
+      this.activations.add(layer, chunk.columns[layerColumnName(layer, 'meanActivation')] as Float32Array);
+      this.gradients.add(layer, absolute(chunk.columns[layerColumnName(layer, 'gradPreActivation')] as Float32Array));
+    }
+  }
+
+  #locate(step: number): { chunk: StepChunk; row: number } | undefined {
+    for (const chunk of this.chunks) {
+      if (step >= chunk.firstStep && step < chunk.firstStep + chunk.rows) return { chunk, row: step - chunk.firstStep };
+    }
+    return undefined;
+  }
+
+  /** A per-neuron field of dense layer `layer` at `step`, or undefined while it has not loaded. */
+  neuronValues(step: number, layer: number, field: PerLayerField): Float32Array | undefined {
+    const found = this.#locate(step);
+    const size = this.manifest?.layers[layer]?.size;
+    if (!found || size === undefined) return undefined;
+    const values = found.chunk.columns[layerColumnName(layer, field)] as Float32Array | undefined;
+    return values?.subarray(found.row * size, (found.row + 1) * size);
+  }
+
+  meanInput(step: number): Float32Array | undefined {
+    const found = this.#locate(step);
+    const size = this.manifest?.layers[0]?.size;
+    if (!found || size === undefined) return undefined;
+    return (found.chunk.columns.meanInput as Float32Array).subarray(found.row * size, (found.row + 1) * size);
+  }
+
+  scalar(step: number, column: 'loss' | 'accuracy'): number | undefined {
+    const found = this.#locate(step);
+    return found ? (found.chunk.columns[column] as Float32Array)[found.row] : undefined;
+  }
+}
+
+function absolute(values: Float32Array): Float32Array {
+  return values.map(Math.abs);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
