@@ -62,6 +62,29 @@ function port(value: string): number {
   return parsed;
 }
 
+/** Serves the built site and `runs`, and prints the address (with `?run=` for `open`). */
+export async function serveViewer(options: { port: number; runs: string; site: string; open?: string | undefined }): Promise<void> {
+  if (!existsSync(join(options.site, 'index.html'))) {
+    console.error(`error: no built viewer in ${options.site}; run \`npm run build\` first`);
+    process.exit(1);
+  }
+  const server = createViewerServer({ site: resolve(options.site), runs: resolve(options.runs) });
+  await new Promise<void>((resolveListening) => {
+    server.on('error', (error: NodeJS.ErrnoException) => {
+      console.error(`error: cannot listen on 127.0.0.1:${options.port} (${error.code ?? error.message}); choose another with --port`);
+      process.exit(1);
+    });
+    server.listen(options.port, '127.0.0.1', () => {
+      const address = server.address();
+      const actual = typeof address === 'object' && address ? address.port : options.port;
+      const query = options.open ? `?run=${encodeURIComponent(options.open)}` : '';
+      console.log(`Neural Vision viewer: http://127.0.0.1:${actual}/${query}`);
+      console.log(`  serving runs from ${resolve(options.runs)} (new runs appear on reload); Ctrl-C to stop`);
+      resolveListening();
+    });
+  });
+}
+
 async function main(): Promise<void> {
   const program = new Command('view')
     .description('Serve the viewer and the recorded runs on 127.0.0.1.')
@@ -69,21 +92,7 @@ async function main(): Promise<void> {
     .option('--runs <dir>', 'folder of runs', 'runs')
     .option('--site <dir>', 'built viewer (npm run build)', join(ROOT, 'build'))
     .parse(process.argv);
-  const options = program.opts<{ port: number; runs: string; site: string }>();
-  if (!existsSync(join(options.site, 'index.html'))) {
-    console.error(`error: no built viewer in ${options.site}; run \`npm run build\` first`);
-    process.exit(1);
-  }
-  const server = createViewerServer({ site: resolve(options.site), runs: resolve(options.runs) });
-  server.on('error', (error: NodeJS.ErrnoException) => {
-    console.error(`error: cannot listen on 127.0.0.1:${options.port} (${error.code ?? error.message})`);
-    process.exit(1);
-  });
-  server.listen(options.port, '127.0.0.1', () => {
-    const address = server.address();
-    const actual = typeof address === 'object' && address ? address.port : options.port;
-    console.log(`Neural Vision viewer: http://127.0.0.1:${actual}/  (runs from ${resolve(options.runs)}; Ctrl-C to stop)`);
-  });
+  await serveViewer(program.opts<{ port: number; runs: string; site: string }>());
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();
