@@ -4,6 +4,7 @@
  */
 import { layerColumnName, type PerLayerField } from '$core/format/columns';
 import { fetchRunSource } from '$core/format/fetch-source';
+import type { NullableValues } from '$core/format/ipc';
 import type { RunManifest } from '$core/format/manifest';
 import { openRun, type RunReader, type StepChunk } from '$core/format/reader';
 import { DomainTracker } from '$core/view/normalize';
@@ -18,6 +19,10 @@ export class RunData {
   /** Problems with parts of the run; what is readable is still shown. */
   problems = $state<string[]>([]);
   loading = $state(false);
+  /** Training loss of every loaded step. */
+  loss = $state.raw(new Float32Array(0));
+  /** Held-out loss where it was evaluated. */
+  evalLoss = $state.raw<{ step: number; loss: number }[]>([]);
   readonly activations = new DomainTracker();
   readonly gradients = new DomainTracker();
   #reader: RunReader | undefined;
@@ -37,6 +42,7 @@ export class RunData {
           break;
         }
         this.#track(chunk);
+        this.#extendSeries(chunk);
         this.chunks = [...this.chunks, chunk];
         this.loadedSteps += chunk.rows;
         if (chunk.problems.length > 0) this.problems = [...this.problems, ...chunk.problems];
@@ -55,6 +61,18 @@ export class RunData {
       this.activations.add(layer, chunk.columns[layerColumnName(layer, 'meanActivation')] as Float32Array);
       this.gradients.add(layer, absolute(chunk.columns[layerColumnName(layer, 'gradPreActivation')] as Float32Array));
     }
+  }
+
+  #extendSeries(chunk: StepChunk): void {
+    const loss = new Float32Array(this.loss.length + chunk.rows);
+    loss.set(this.loss);
+    loss.set((chunk.columns.loss as Float32Array).subarray(0, chunk.rows), this.loss.length);
+    this.loss = loss;
+    const evaluated = chunk.columns.evalLoss as NullableValues;
+    const points: { step: number; loss: number }[] = [];
+    for (let row = 0; row < chunk.rows; row++)
+      if (evaluated.valid[row]) points.push({ step: chunk.firstStep + row, loss: evaluated.values[row]! });
+    if (points.length > 0) this.evalLoss = [...this.evalLoss, ...points];
   }
 
   #locate(step: number): { chunk: StepChunk; row: number } | undefined {
