@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { bucketAlpha, bucketEdges } from '../core/view/edges.js';
 import { layoutNetwork, neuronAt } from '../core/view/layout.js';
 import { DomainTracker, EMPTY_DOMAIN, extendDomain, legendStops, normalize } from '../core/view/normalize.js';
 import { DEFAULT_VIEW_STATE, formatViewState, parseViewState } from '../core/view/url-state.js';
@@ -99,5 +100,18 @@ describe('view state in the URL', () => {
       'neuron="0.3" is not <layer>.<index> (layer from 1)',
       'probe="1e9" is not a probe number',
     ]);
+  });
+});
+
+describe('edge buckets', () => {
+  it('sorts edges by sign and relative strength, drops the faintest, and keeps non-finite apart', () => {
+    const values = Float32Array.from([1, -1, 0.5, -0.02, 0, Number.NaN, 0.99]);
+    const buckets = bucketEdges(values, 4, 0.05);
+    expect(buckets.largest).toBe(1);
+    expect(buckets.positive).toEqual([[], [2], [], [0, 6]]);
+    expect(buckets.negative).toEqual([[], [], [], [1]]);
+    expect(buckets.nonFinite).toEqual([5]);
+    expect(bucketAlpha(3, 4)).toBe(1);
+    expect(bucketEdges(new Float32Array(3)).largest).toBe(0);
   });
 });

@@ -9,3 +9,6 @@ export function colorOf(value: Normalized): string {
   // RdBu runs red (0) to blue (1); negative values are red, positive blue.
   return value < 0 ? interpolateRdBu(0.5 + value / 2) : interpolateInferno(0.08 + 0.92 * value);
 }
+
+/** Edge colours by the sign of the weight (or gradient) they show. */
+export const EDGE_COLORS = { positive: '#3b82f6', negative: '#ef4444', nonFinite: NON_FINITE_COLORS.nan } as const;

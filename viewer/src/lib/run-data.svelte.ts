@@ -9,6 +9,13 @@ import type { RunManifest } from '$core/format/manifest';
 import { openRun, type RunReader, type StepChunk } from '$core/format/reader';
 import { DomainTracker } from '$core/view/normalize';
 
+/** One kept snapshot of a layer: W and ∂L/∂W, row-major [input × neuron]. */
+export interface Snapshot {
+  step: number;
+  weight: Float32Array;
+  weightGrad: Float32Array;
+}
+
 export class RunData {
   manifest = $state.raw<RunManifest | undefined>(undefined);
   chunks = $state.raw<StepChunk[]>([]);
@@ -23,6 +30,8 @@ export class RunData {
   loss = $state.raw(new Float32Array(0));
   /** Held-out loss where it was evaluated. */
   evalLoss = $state.raw<{ step: number; loss: number }[]>([]);
+  /** Kept weight snapshots per dense layer (from 2: layer 1's 784 inputs are loaded on demand), in step order. */
+  snapshots = $state.raw<Map<number, Snapshot[]>>(new Map());
   readonly activations = new DomainTracker();
   readonly gradients = new DomainTracker();
   #reader: RunReader | undefined;
@@ -43,6 +52,7 @@ export class RunData {
         }
         this.#track(chunk);
         this.#extendSeries(chunk);
+        await this.#loadSnapshots(index);
         this.chunks = [...this.chunks, chunk];
         this.loadedSteps += chunk.rows;
         if (chunk.problems.length > 0) this.problems = [...this.problems, ...chunk.problems];
@@ -61,6 +71,50 @@ export class RunData {
       this.activations.add(layer, chunk.columns[layerColumnName(layer, 'meanActivation')] as Float32Array);
       this.gradients.add(layer, absolute(chunk.columns[layerColumnName(layer, 'gradPreActivation')] as Float32Array));
     }
+  }
+
+  async #loadSnapshots(chunkIndex: number): Promise<void> {
+    const manifest = this.manifest!;
+    const next = new Map(this.snapshots);
+    for (let layer = 2; layer < manifest.layers.length; layer++) {
+      let decoded;
+      try {
+        decoded = await this.#reader!.readWeights(chunkIndex, layer);
+      } catch (error) {
+        this.problems = [...this.problems, messageOf(error)];
+        continue;
+      }
+      if (!decoded) continue;
+      const width = manifest.layers[layer - 1]!.size * manifest.layers[layer]!.size;
+      const steps = decoded.columns.step as Int32Array;
+      const weight = decoded.columns.weight as Float32Array;
+      const weightGrad = decoded.columns.weightGrad as Float32Array;
+      const list = [...(next.get(layer) ?? [])];
+      for (let row = 0; row < decoded.rows; row++) {
+        list.push({
+          step: steps[row]!,
+          weight: weight.subarray(row * width, (row + 1) * width),
+          weightGrad: weightGrad.subarray(row * width, (row + 1) * width),
+        });
+      }
+      next.set(layer, list);
+      if (decoded.problems.length > 0) this.problems = [...this.problems, ...decoded.problems];
+    }
+    this.snapshots = next;
+  }
+
+  /** The latest kept snapshot of `layer` at or before `step`. */
+  snapshotAt(layer: number, step: number): Snapshot | undefined {
+    const list = this.snapshots.get(layer);
+    if (!list || list.length === 0 || list[0]!.step > step) return undefined;
+    let low = 0;
+    let high = list.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (list[middle]!.step <= step) low = middle;
+      else high = middle - 1;
+    }
+    return list[low];
   }
 
   #extendSeries(chunk: StepChunk): void {

@@ -1,0 +1,43 @@
+/**
+ * Edges between two columns drawn as a few batched paths: each edge goes to a bucket by sign and
+ * by |value| relative to the largest |value| of the layer, so a canvas strokes one path per
+ * bucket (16 strokes for thousands of lines) with the bucket's colour and opacity.
+ */
+
+export const EDGE_BUCKETS = 8;
+/** Edges weaker than this fraction of the strongest are not drawn. */
+export const EDGE_FLOOR = 0.05;
+
+export interface EdgeBuckets {
+  /** Edge indices (input × fanOut + neuron) per bucket, weakest bucket first. */
+  positive: number[][];
+  negative: number[][];
+  /** Largest finite |value|; 0 when there is none. */
+  largest: number;
+  /** Edges whose value is NaN or ±Inf. */
+  nonFinite: number[];
+}
+
+export function bucketEdges(values: Float32Array, buckets = EDGE_BUCKETS, floor = EDGE_FLOOR): EdgeBuckets {
+  let largest = 0;
+  for (const value of values) if (Number.isFinite(value) && Math.abs(value) > largest) largest = Math.abs(value);
+  const positive = Array.from({ length: buckets }, () => [] as number[]);
+  const negative = Array.from({ length: buckets }, () => [] as number[]);
+  const nonFinite: number[] = [];
+  values.forEach((value, edge) => {
+    if (!Number.isFinite(value)) {
+      nonFinite.push(edge);
+      return;
+    }
+    const strength = largest > 0 ? Math.abs(value) / largest : 0;
+    if (strength < floor) return;
+    const bucket = Math.min(buckets - 1, Math.floor(((strength - floor) / (1 - floor)) * buckets));
+    (value >= 0 ? positive : negative)[bucket]!.push(edge);
+  });
+  return { positive, negative, largest, nonFinite };
+}
+
+/** Opacity of a bucket: from faint to opaque. */
+export function bucketAlpha(bucket: number, buckets = EDGE_BUCKETS): number {
+  return 0.08 + (0.92 * (bucket + 1)) / buckets;
+}
