@@ -105,6 +105,13 @@ describe('the viewer', () => {
     const output = layoutNetwork([784, 16, 8, 10], box.width, box.height).columns[2]!;
     await page.mouse.click(box.x + output.x, box.y + output.y[3]!);
     await page.getByText('Neuron 3.3: gradient').waitFor();
+    // The inspector: its history over the run and the probes that drive it.
+    await page.getByRole('heading', { name: 'Neuron 3.3' }).waitFor();
+    await page.locator('[data-testid="history-chart"] canvas').first().waitFor();
+    await page
+      .getByText(/^probe \d+ \(a \d\): /)
+      .first()
+      .waitFor();
     await page.waitForFunction(() => window.location.search.includes('neuron=3.3') && window.location.search.includes('view=gradient'));
     await page.close();
   });

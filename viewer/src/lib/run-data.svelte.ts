@@ -6,7 +6,7 @@ import { layerColumnName, type PerLayerField } from '$core/format/columns';
 import { fetchRunSource } from '$core/format/fetch-source';
 import type { NullableValues } from '$core/format/ipc';
 import type { RunManifest } from '$core/format/manifest';
-import { openRun, type RunReader, type StepChunk } from '$core/format/reader';
+import { openRun, type RunReader, type StepChunk, type WeightChunk } from '$core/format/reader';
 import { DomainTracker } from '$core/view/normalize';
 
 /** One kept snapshot of a layer: W and ∂L/∂W, row-major [input × neuron]. */
@@ -35,6 +35,8 @@ export class RunData {
   readonly activations = new DomainTracker();
   readonly gradients = new DomainTracker();
   #reader: RunReader | undefined;
+  #probes: Promise<{ inputs: Float32Array; labels: Uint8Array } | undefined> | undefined;
+  #layer1: Promise<WeightChunk | undefined>[] = [];
 
   /** Opens `runUrl` (a run folder's URL) and streams its chunks in order. */
   async load(runUrl: string): Promise<void> {
@@ -150,6 +152,65 @@ export class RunData {
     const size = this.manifest?.layers[0]?.size;
     if (!found || size === undefined) return undefined;
     return (found.chunk.columns.meanInput as Float32Array).subarray(found.row * size, (found.row + 1) * size);
+  }
+
+  /** One neuron's per-step values of a field over every loaded step. */
+  neuronHistory(layer: number, neuron: number, field: PerLayerField): Float32Array {
+    const size = this.manifest?.layers[layer]?.size ?? 0;
+    const history = new Float32Array(this.loadedSteps);
+    let offset = 0;
+    for (const chunk of this.chunks) {
+      const values = chunk.columns[layerColumnName(layer, field)] as Float32Array | undefined;
+      for (let row = 0; row < chunk.rows; row++) history[offset + row] = values ? values[row * size + neuron]! : Number.NaN;
+      offset += chunk.rows;
+    }
+    return history;
+  }
+
+  /** Probe activations of one neuron at a step, [probe]. */
+  probeValues(step: number, layer: number, neuron: number): Float32Array | undefined {
+    const found = this.#locate(step);
+    const size = this.manifest?.layers[layer]?.size;
+    const count = this.manifest?.probes?.count ?? 0;
+    const values = found?.chunk.columns[layerColumnName(layer, 'probeActivation')] as Float32Array | undefined;
+    if (!found || size === undefined || !values) return undefined;
+    const rowStart = found.row * count * size;
+    return Float32Array.from({ length: count }, (_, probe) => values[rowStart + probe * size + neuron]!);
+  }
+
+  /** The probe inputs and labels (loaded once, on first use). */
+  async probes(): Promise<{ inputs: Float32Array; labels: Uint8Array } | undefined> {
+    this.#probes ??= this.#reader
+      ?.readProbes()
+      .then((decoded) =>
+        decoded ? { inputs: decoded.columns.input as Float32Array, labels: decoded.columns.label as Uint8Array } : undefined,
+      );
+    return this.#probes;
+  }
+
+  /** Layer 1's incoming weights of one neuron at the nearest kept step at or before `step`, as a 28×28 image. */
+  async incomingWeights(neuron: number, step: number): Promise<{ step: number; weights: Float32Array } | undefined> {
+    const manifest = this.manifest;
+    if (!manifest || !this.#reader) return undefined;
+    const fanIn = manifest.layers[0]!.size;
+    const fanOut = manifest.layers[1]!.size;
+    let best: { step: number; weights: Float32Array } | undefined;
+    for (let index = 0; index < manifest.chunks.length && manifest.chunks[index]!.firstStep <= step; index++) {
+      const entry = manifest.chunks[index]!.weights.find((weights) => weights.layer === 1);
+      if (!entry || !entry.steps.some((kept) => kept <= step)) continue;
+      this.#layer1[index] ??= this.#reader.readWeights(index, 1);
+      const decoded = await this.#layer1[index];
+      if (!decoded) continue;
+      const steps = decoded.columns.step as Int32Array;
+      const weight = decoded.columns.weight as Float32Array;
+      for (let row = 0; row < decoded.rows; row++) {
+        if (steps[row]! > step) break;
+        const column = new Float32Array(fanIn);
+        for (let input = 0; input < fanIn; input++) column[input] = weight[row * fanIn * fanOut + input * fanOut + neuron]!;
+        best = { step: steps[row]!, weights: column };
+      }
+    }
+    return best;
   }
 
   scalar(step: number, column: 'loss' | 'accuracy'): number | undefined {
