@@ -167,6 +167,34 @@ export class RunData {
     return history;
   }
 
+  /** A per-layer scalar (weightNorm, gradNorm, updateRatio) of every loaded step. */
+  layerHistory(layer: number, field: 'weightNorm' | 'gradNorm' | 'updateRatio'): Float32Array {
+    const history = new Float32Array(this.loadedSteps);
+    let offset = 0;
+    for (const chunk of this.chunks) {
+      history.set((chunk.columns[layerColumnName(layer, field)] as Float32Array).subarray(0, chunk.rows), offset);
+      offset += chunk.rows;
+    }
+    return history;
+  }
+
+  /** Fraction of a layer's neurons inactive on the whole batch (fraction active 0), per loaded step. */
+  inactiveHistory(layer: number): Float32Array {
+    const size = this.manifest?.layers[layer]?.size ?? 1;
+    const history = new Float32Array(this.loadedSteps);
+    let offset = 0;
+    for (const chunk of this.chunks) {
+      const active = chunk.columns[layerColumnName(layer, 'fractionActive')] as Float32Array;
+      for (let row = 0; row < chunk.rows; row++) {
+        let inactive = 0;
+        for (let neuron = 0; neuron < size; neuron++) if (active[row * size + neuron] === 0) inactive++;
+        history[offset + row] = inactive / size;
+      }
+      offset += chunk.rows;
+    }
+    return history;
+  }
+
   /** Probe activations of one neuron at a step, [probe]. */
   probeValues(step: number, layer: number, neuron: number): Float32Array | undefined {
     const found = this.#locate(step);
