@@ -116,6 +116,20 @@ describe('the viewer', () => {
     await page.close();
   });
 
+  it('shows a chosen probe through the network and keeps it in the link', async () => {
+    const page = await open('/?run=tiny&step=20');
+    await page.locator('[data-testid="network"] canvas').waitFor();
+    const probes = page.getByRole('group', { name: 'Probe inputs' });
+    await probes.getByRole('button').nth(2).waitFor();
+    const batchMean = await paintedPixels(page);
+    await probes.getByRole('button').nth(2).click();
+    await page.waitForFunction(() => window.location.search.includes('probe=1'));
+    expect((await paintedPixels(page)).digest).not.toBe(batchMean.digest);
+    await probes.getByRole('button', { name: 'batch mean' }).click();
+    await page.waitForFunction(() => !window.location.search.includes('probe='));
+    await page.close();
+  });
+
   it('names the file and the problem for a broken run and a missing one', async () => {
     const broken = await open('/?run=broken');
     await broken.getByRole('alert').filter({ hasText: 'runs/broken/run.json: unknown schemaVersion 99' }).waitFor();

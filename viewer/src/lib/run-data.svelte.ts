@@ -195,6 +195,29 @@ export class RunData {
     return history;
   }
 
+  /** One probe's per-neuron values of dense layer `layer` at `step`. */
+  probeLayerValues(
+    step: number,
+    layer: number,
+    field: 'probeActivation' | 'probeGradPreActivation',
+    probe: number,
+  ): Float32Array | undefined {
+    const found = this.#locate(step);
+    const size = this.manifest?.layers[layer]?.size;
+    const count = this.manifest?.probes?.count ?? 0;
+    const values = found?.chunk.columns[layerColumnName(layer, field)] as Float32Array | undefined;
+    if (!found || size === undefined || !values || probe >= count) return undefined;
+    const start = (found.row * count + probe) * size;
+    return values.subarray(start, start + size);
+  }
+
+  /** The class the network predicted for `probe` at `step`. */
+  probePredicted(step: number, probe: number): number | undefined {
+    const found = this.#locate(step);
+    const count = this.manifest?.probes?.count ?? 0;
+    return found && probe < count ? (found.chunk.columns.probePredicted as Uint8Array)[found.row * count + probe] : undefined;
+  }
+
   /** Probe activations of one neuron at a step, [probe]. */
   probeValues(step: number, layer: number, neuron: number): Float32Array | undefined {
     const found = this.#locate(step);
