@@ -103,6 +103,11 @@ describe('the viewer', () => {
     await canvas.waitFor();
     const box = (await canvas.boundingBox())!;
     const output = layoutNetwork([784, 16, 8, 10], box.width, box.height).columns[2]!;
+    await page.mouse.move(box.x + output.x, box.y + output.y[3]!);
+    await page
+      .getByRole('tooltip')
+      .filter({ hasText: /neuron 3\.3, step 5\nmean activation [-\d.e]+\nfraction active/ })
+      .waitFor();
     await page.mouse.click(box.x + output.x, box.y + output.y[3]!);
     await page.getByText('Neuron 3.3: gradient').waitFor();
     // The inspector: its history over the run and the probes that drive it.
