@@ -54,9 +54,10 @@ export class RunData {
         }
         this.#track(chunk);
         this.#extendSeries(chunk);
-        await this.#loadSnapshots(index);
         this.chunks = [...this.chunks, chunk];
         this.loadedSteps += chunk.rows;
+        // Steps first, so the network paints at once; the chunk's snapshots (edges) follow.
+        await this.#loadSnapshots(index);
         if (chunk.problems.length > 0) this.problems = [...this.problems, ...chunk.problems];
         if (chunk.rows === 0) break;
       }
