@@ -67,7 +67,14 @@ async function heapMiB(page: Page): Promise<{ heap: number; buffers: number }> {
 }
 
 async function loaded(page: Page): Promise<void> {
-  await page.waitForFunction(() => !document.body.innerText.includes('loading '), undefined, { timeout: 600_000, polling: 100 });
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid="run-header"]')?.getAttribute('data-loading') === 'false',
+    undefined,
+    {
+      timeout: 600_000,
+      polling: 100,
+    },
+  );
 }
 
 const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -100,11 +107,13 @@ const percentile = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(
 const heapDefault = await heapMiB(page);
 
 let heapLong: { heap: number; buffers: number } | undefined;
+let longLoaded = 0;
 if (longSteps > 0) {
   const long = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await long.goto(`${origin(longServer)}/?run=long`);
   await loaded(long);
   heapLong = await heapMiB(long);
+  longLoaded = await long.evaluate(() => Number(document.querySelector('[data-testid="run-header"]')?.getAttribute('data-loaded-steps')));
   await long.close();
 }
 await browser.close();
@@ -119,4 +128,4 @@ console.log(
 const memory = (usage: { heap: number; buffers: number }) =>
   `JS heap ${usage.heap.toFixed(1)} MiB + array buffers ${usage.buffers.toFixed(1)} MiB`;
 console.log(`after loading ${runName.padEnd(27)} ${memory(heapDefault)}`);
-if (heapLong !== undefined) console.log(`after loading a ${longSteps}-step run        ${memory(heapLong)}`);
+if (heapLong !== undefined) console.log(`after loading a ${longSteps}-step run (${longLoaded} steps loaded) ${memory(heapLong)}`);
