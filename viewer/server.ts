@@ -21,7 +21,8 @@ export function listRuns(runsDirectory: string): RunSummary[] {
     .map((name) => {
       const file = join(runsDirectory, name, FILE_NAMES.manifest);
       try {
-        return summarizeRun(parseManifest(file, JSON.parse(readFileSync(file, 'utf8'))));
+        // The folder name is what links open, even if run.json was copied from another run.
+        return { ...summarizeRun(parseManifest(file, JSON.parse(readFileSync(file, 'utf8')))), name };
       } catch (error) {
         return unreadableRun(name, error instanceof Error ? error.message : String(error));
       }

@@ -2,7 +2,7 @@
  * The built viewer in Debian's Chromium, against runs recorded for the test and served by the
  * same server as `npm run view`. Run `npm run build` first (the test command does).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -24,6 +24,10 @@ beforeAll(async () => {
   const runs = tempDir('browser');
   const recorded = await runRecorder([...TINY, '--out', runs, '--name', 'tiny', '--max-steps', '60']);
   expect(recorded.code).toBe(0);
+  // A copy of the run whose only chunk is cut in the middle of its last record batch.
+  cpSync(join(runs, 'tiny'), join(runs, 'cut'), { recursive: true });
+  const chunk = join(runs, 'cut', 'steps-0000.arrows');
+  truncateSync(chunk, statSync(chunk).size - 5000);
   mkdirSync(join(runs, 'broken'));
   writeFileSync(join(runs, 'broken', 'run.json'), '{"schemaVersion": 99}');
   const http = createViewerServer({ site: SITE, runs });
@@ -132,6 +136,25 @@ describe('the viewer', () => {
     expect((await paintedPixels(page)).digest).not.toBe(batchMean.digest);
     await probes.getByRole('button', { name: 'batch mean' }).click();
     await page.waitForFunction(() => !window.location.search.includes('probe='));
+    await page.close();
+  });
+
+  it('restores a neuron and a scale from a deep link', async () => {
+    const page = await open('/?run=tiny&step=7&neuron=2.4&scale=log');
+    await page.getByRole('heading', { name: 'Neuron 2.4' }).waitFor();
+    await page.getByText('step 7 of 59').waitFor();
+    expect(await page.getByLabel('Scale').inputValue()).toBe('log');
+    await page.close();
+  });
+
+  it('shows what is readable of a cut chunk and says which file is cut', async () => {
+    const page = await open('/?run=cut&step=20');
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /runs\/cut\/steps-0000\.arrows: run\.json lists 60 steps, the file holds 48 \(cut short\)/ })
+      .waitFor();
+    await page.getByText('step 20 of 47').waitFor();
+    expect((await paintedPixels(page)).count).toBeGreaterThan(5000);
     await page.close();
   });
 
