@@ -10,7 +10,8 @@ import { existsSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { launchChromium } from '../viewer/headless.js';
 import { createViewerServer, listRuns } from '../viewer/server.js';
 import { recordRun } from '../recorder/record.js';
 import { resolveConfig } from '../core/config.js';
@@ -46,17 +47,7 @@ const longServer = createViewerServer({ site, runs: benchRuns });
 await Promise.all([server, longServer].map((http) => new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))));
 const origin = (http: typeof server) => `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ],
-});
+const browser = await launchChromium();
 
 /** JS heap and ArrayBuffer backing stores (where the decoded Arrow columns live), after a GC. */
 async function heapMiB(page: Page): Promise<{ heap: number; buffers: number }> {

@@ -1,6 +1,7 @@
 /** Messages between the training thread and the writer thread. */
 import type { SnapshotReason } from '../../core/format/columns.js';
 import type { RunManifest, RunStatus } from '../../core/format/manifest.js';
+import type { StepReadback } from '../model.js';
 
 export interface WriterInit {
   directory: string;
@@ -18,7 +19,8 @@ export interface SnapshotGrads {
   biasGrad: Float32Array;
 }
 
-export interface StepMessage {
+/** A step's read-back (shared buffers, returned to the sender once used) and what the trainer decided. */
+export interface StepMessage extends StepReadback {
   type: 'step';
   step: number;
   epoch: number;
@@ -27,15 +29,6 @@ export interface StepMessage {
   inputs: Float32Array;
   loss: number;
   accuracy: number;
-  /** Engine values of the batch, row-major [sample × neuron]; see StepReadback. Returned once used. */
-  preActivation: Float32Array[];
-  activation: Float32Array[];
-  gradPreActivation: Float32Array[];
-  gradNorms: Float32Array;
-  updateNorms: Float32Array;
-  /** Per dense layer, before this step's update. Returned to the sender once used. */
-  weights: Float32Array[];
-  biases: Float32Array[];
   snapshots: SnapshotGrads[];
 }
 

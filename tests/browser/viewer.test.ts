@@ -5,13 +5,13 @@
 import { cpSync, existsSync, mkdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { layoutNetwork } from '../../core/view/layout.js';
+import { launchChromium } from '../../viewer/headless.js';
 import { createViewerServer } from '../../viewer/server.js';
 import { ROOT, runRecorder, tempDir, TINY } from '../helpers.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SITE = join(ROOT, 'build');
 
 let browser: Browser;
@@ -20,7 +20,6 @@ const server = { close: () => undefined as void } as { close: () => void };
 
 beforeAll(async () => {
   if (!existsSync(join(SITE, 'index.html'))) throw new Error(`no built viewer in ${SITE}: run \`npm run build\` first`);
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
   const runs = tempDir('browser');
   const recorded = await runRecorder([...TINY, '--out', runs, '--name', 'tiny', '--max-steps', '60']);
   expect(recorded.code).toBe(0);
@@ -34,17 +33,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   server.close = () => http.close();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 }, 90_000);
 
 afterAll(async () => {
