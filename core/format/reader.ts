@@ -4,7 +4,7 @@
  * a time, in order, as a viewer streams them.
  */
 import { FILE_NAMES, probeColumns, stepColumns, weightColumns, type RunShape } from './columns.js';
-import { decodeStream, RunFormatError, type ColumnValues, type DecodedStream } from './ipc.js';
+import { decodeStream, RunFormatError, type DecodedStream } from './ipc.js';
 import { ManifestError, parseManifest, runShapeOf, type RunManifest } from './manifest.js';
 
 /** Where a run's files come from. `read` rejects when the file does not exist. */
@@ -107,10 +107,4 @@ function checkChunk(file: string, decoded: DecodedStream, firstStep: number, lis
     problems.push(`${file}: ends inside a record batch (${decoded.truncation ?? 'cut short'})`);
   }
   return problems;
-}
-
-/** Values of a fixed-size-list column at one row. */
-export function rowOf(values: ColumnValues, row: number, width: number): Float32Array | Int32Array | Uint8Array {
-  if (Array.isArray(values) || 'valid' in values) throw new TypeError('rowOf expects a plain numeric column');
-  return values.subarray(row * width, (row + 1) * width);
 }
