@@ -147,3 +147,8 @@ export function resolveConfig(input: unknown, source = 'config'): Config {
   const parsed = result.data;
   return { ...parsed, learningRate: parsed.learningRate ?? DEFAULT_LEARNING_RATE[parsed.optimizer] };
 }
+
+/** Steps in one epoch: the last partial batch is dropped, so every step sees `batchSize` samples. */
+export function stepsPerEpoch(trainCount: number, batchSize: number): number {
+  return Math.floor(trainCount / batchSize);
+}

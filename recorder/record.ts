@@ -2,7 +2,7 @@
  * `recordRun`: trains the configured MLP and writes every step to a run folder. The training
  * thread only trains and copies results out of the engine; the writer thread does the rest.
  */
-import { ConfigError, type Config } from '../core/config.js';
+import { ConfigError, stepsPerEpoch, type Config } from '../core/config.js';
 import { columnWidth, FILE_NAMES, stepColumns } from '../core/format/columns.js';
 import { SCHEMA_VERSION, type RunManifest, type RunStatus } from '../core/format/manifest.js';
 import { batchLossAccuracy } from '../core/nn/batch-stats.js';
@@ -52,7 +52,7 @@ export interface RecordResult {
 
 /** Steps one epoch has: the last partial batch is dropped, so every step sees batchSize samples. */
 export function plannedStepsOf(config: Config, trainCount: number): number {
-  const perEpoch = Math.floor(trainCount / config.batchSize);
+  const perEpoch = stepsPerEpoch(trainCount, config.batchSize);
   const total = perEpoch * config.epochs;
   return config.maxSteps === null ? total : Math.min(total, config.maxSteps);
 }

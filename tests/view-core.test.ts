@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { bucketAlpha, bucketEdges } from '../core/view/edges.js';
 import { layoutNetwork, neuronAt } from '../core/view/layout.js';
 import { DomainTracker, EMPTY_DOMAIN, extendDomain, legendStops, normalize } from '../core/view/normalize.js';
-import { DEFAULT_VIEW_STATE, formatViewState, parseViewState } from '../core/view/url-state.js';
+import { DEFAULT_VIEW_STATE, formatViewState, parseViewState, type ViewState } from '../core/view/url-state.js';
 
 describe('network layout', () => {
   it('places the input image and one column per dense layer, left to right, inside the canvas', () => {
@@ -83,7 +83,16 @@ describe('normalisation', () => {
 
 describe('view state in the URL', () => {
   it('round-trips every parameter and leaves defaults out', () => {
-    const state = { run: 'a b&c', step: 120, view: 'gradient', neuron: { layer: 2, index: 7 }, probe: 3, scale: 'log' } as const;
+    const state: ViewState = {
+      run: 'a b&c',
+      compare: undefined,
+      align: 'step',
+      step: 120,
+      view: 'gradient',
+      neuron: { layer: 2, index: 7 },
+      probe: 3,
+      scale: 'log',
+    };
     const query = formatViewState(state);
     expect(query).toBe('?run=a+b%26c&step=120&view=gradient&neuron=2.7&probe=3&scale=log');
     expect(parseViewState(new URLSearchParams(query))).toEqual({ state, problems: [] });

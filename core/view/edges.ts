@@ -41,3 +41,27 @@ export function bucketEdges(values: Float32Array, buckets = EDGE_BUCKETS, floor 
 export function bucketAlpha(bucket: number, buckets = EDGE_BUCKETS): number {
   return 0.08 + (0.92 * (bucket + 1)) / buckets;
 }
+
+/**
+ * Level of detail: the strongest edges only, at most `limit` (whole buckets from the strongest
+ * down; the last bucket that fits partly is cut), and how many were left out.
+ */
+export function limitEdges(buckets: EdgeBuckets, limit: number): { buckets: EdgeBuckets; omitted: number } {
+  const positive = buckets.positive.map(() => [] as number[]);
+  const negative = buckets.negative.map(() => [] as number[]);
+  let room = Math.max(0, limit - buckets.nonFinite.length);
+  let omitted = 0;
+  for (let bucket = buckets.positive.length - 1; bucket >= 0; bucket--) {
+    for (const [from, to] of [
+      [buckets.positive, positive],
+      [buckets.negative, negative],
+    ] as const) {
+      const edges = from[bucket]!;
+      const kept = Math.min(room, edges.length);
+      to[bucket] = kept === edges.length ? edges : edges.slice(0, kept);
+      room -= kept;
+      omitted += edges.length - kept;
+    }
+  }
+  return { buckets: { positive, negative, largest: buckets.largest, nonFinite: buckets.nonFinite }, omitted };
+}

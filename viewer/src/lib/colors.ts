@@ -12,3 +12,9 @@ export function colorOf(value: Normalized): string {
 
 /** Edge colours by the sign of the weight (or gradient) they show. */
 export const EDGE_COLORS = { positive: '#3b82f6', negative: '#ef4444', nonFinite: NON_FINITE_COLORS.nan } as const;
+
+/** A − B: blue where A is larger, red where B is, white at zero. */
+export function divergingColorOf(value: Normalized): string {
+  if (typeof value === 'string') return NON_FINITE_COLORS[value];
+  return interpolateRdBu(0.5 + value / 2);
+}

@@ -1,22 +1,22 @@
 /**
- * One run as the viewer holds it: the manifest, then its step chunks as they stream in. Large
- * decoded arrays live in `$state.raw`; nothing here touches the DOM.
+ * One run as the viewer holds it: the manifest, then its step chunks as they stream in, and, for a
+ * run still recording, the chunks it adds or grows (`follow`). Large decoded arrays live in
+ * `$state.raw`; nothing here touches the DOM.
  */
 import { layerColumnName, type PerLayerField } from '$core/format/columns';
 import { fetchRunSource } from '$core/format/fetch-source';
 import type { NullableValues } from '$core/format/ipc';
 import type { RunManifest } from '$core/format/manifest';
-import { openRun, type RunReader, type StepChunk, type WeightChunk } from '$core/format/reader';
+import { openRun, type RunReader, type RunSource, type StepChunk, type WeightChunk } from '$core/format/reader';
+import type { FrameSource, Snapshot } from '$core/view/frame';
+import { followState, type FollowState } from '$core/view/live';
 import { DomainTracker } from '$core/view/normalize';
+import type { View } from '$core/view/url-state';
 
-/** One kept snapshot of a layer: W and ∂L/∂W, row-major [input × neuron]. */
-export interface Snapshot {
-  step: number;
-  weight: Float32Array;
-  weightGrad: Float32Array;
-}
+/** How often a recording run's run.json is read again. */
+export const FOLLOW_INTERVAL_MS = 1000;
 
-export class RunData {
+export class RunData implements FrameSource {
   manifest = $state.raw<RunManifest | undefined>(undefined);
   chunks = $state.raw<StepChunk[]>([]);
   /** Steps decoded so far. */
@@ -26,46 +26,104 @@ export class RunData {
   /** Problems with parts of the run; what is readable is still shown. */
   problems = $state<string[]>([]);
   loading = $state(false);
+  /** For a run that is recording: whether it is still being written to. */
+  live = $state<FollowState | undefined>(undefined);
   /** Training loss of every loaded step. */
   loss = $state.raw(new Float32Array(0));
   /** Held-out loss where it was evaluated. */
   evalLoss = $state.raw<{ step: number; loss: number }[]>([]);
   /** Kept weight snapshots per dense layer (from 2: layer 1's 784 inputs are loaded on demand), in step order. */
   snapshots = $state.raw<Map<number, Snapshot[]>>(new Map());
+  readonly layerSizes = $derived(this.manifest ? this.manifest.layers.map((layer) => layer.size) : []);
   readonly activations = new DomainTracker();
   readonly gradients = new DomainTracker();
+  #source: RunSource | undefined;
   #reader: RunReader | undefined;
+  /** Snapshots per chunk index, then per layer. */
+  #chunkSnapshots: Map<number, Snapshot[]>[] = [];
   #probes: Promise<{ inputs: Float32Array; labels: Uint8Array } | undefined> | undefined;
   #layer1: Promise<WeightChunk | undefined>[] = [];
+  #stopped = false;
 
   /** Opens `runUrl` (a run folder's URL) and streams its chunks in order. */
   async load(runUrl: string): Promise<void> {
     this.loading = true;
     try {
-      this.#reader = await openRun(fetchRunSource(runUrl));
+      this.#source = fetchRunSource(runUrl);
+      this.#reader = await openRun(this.#source);
       this.manifest = this.#reader.manifest;
-      for (let index = 0; index < this.#reader.manifest.chunks.length; index++) {
-        let chunk: StepChunk;
-        try {
-          chunk = await this.#reader.readSteps(index);
-        } catch (error) {
-          this.problems = [...this.problems, messageOf(error)];
-          break;
-        }
-        this.#track(chunk);
-        this.#extendSeries(chunk);
-        this.chunks = [...this.chunks, chunk];
-        this.loadedSteps += chunk.rows;
-        // Steps first, so the network paints at once; the chunk's snapshots (edges) follow.
-        await this.#loadSnapshots(index);
-        if (chunk.problems.length > 0) this.problems = [...this.problems, ...chunk.problems];
-        if (chunk.rows === 0) break;
-      }
+      await this.#readChunks();
     } catch (error) {
       this.error = messageOf(error);
     } finally {
       this.loading = false;
     }
+  }
+
+  /**
+   * Follows a run that is recording: reads run.json every `interval` ms and loads the chunks that
+   * were added or grew, until the run ends or the view stops it. Returns the stop function.
+   */
+  follow(interval = FOLLOW_INTERVAL_MS, now: () => number = Date.now): () => void {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let lastChange = now();
+    let lastSeen = this.manifest?.updatedAt;
+    const poll = async () => {
+      if (this.#stopped || !this.#source) return;
+      try {
+        const reader = await openRun(this.#source);
+        if (reader.manifest.updatedAt !== lastSeen) {
+          lastSeen = reader.manifest.updatedAt;
+          lastChange = now();
+          this.#reader = reader;
+          this.manifest = reader.manifest;
+          await this.#readChunks();
+        }
+      } catch (error) {
+        // A run.json caught mid-replace or a network hiccup: try again at the next tick.
+        this.live = { state: 'unreachable', message: messageOf(error) };
+      }
+      if (this.manifest) this.live = followState(this.manifest.status, now() - lastChange);
+      if (this.live?.state === 'recording' || this.live?.state === 'stalled' || this.live?.state === 'unreachable')
+        timer = setTimeout(() => void poll(), interval);
+    };
+    if (this.manifest?.status === 'recording') {
+      this.live = followState('recording', 0);
+      timer = setTimeout(() => void poll(), interval);
+    }
+    return () => {
+      this.#stopped = true;
+      clearTimeout(timer);
+    };
+  }
+
+  /** Reads the chunks that are new or hold more steps than the copy already loaded. */
+  async #readChunks(): Promise<void> {
+    const reader = this.#reader!;
+    const entries = reader.manifest.chunks;
+    const chunks = [...this.chunks];
+    const problems: string[] = [];
+    for (let index = 0; index < entries.length; index++) {
+      const loaded = chunks[index];
+      if (loaded && loaded.rows >= entries[index]!.stepCount && loaded.problems.length === 0) continue;
+      let chunk: StepChunk;
+      try {
+        chunk = await reader.readSteps(index);
+      } catch (error) {
+        problems.push(messageOf(error));
+        break;
+      }
+      this.#track(chunk);
+      chunks[index] = chunk;
+      this.chunks = chunks.slice();
+      this.#rebuildSeries();
+      // Steps first, so the network paints at once; the chunk's snapshots (edges) follow.
+      await this.#loadSnapshots(index, problems);
+      // Problems of a chunk still being written are the recorder's next bytes, not damage.
+      if (entries[index]!.complete || reader.manifest.status !== 'recording') problems.push(...chunk.problems);
+      if (chunk.rows < entries[index]!.stepCount || chunk.rows === 0) break;
+    }
+    this.problems = problems;
   }
 
   #track(chunk: StepChunk): void {
@@ -76,15 +134,15 @@ export class RunData {
     }
   }
 
-  async #loadSnapshots(chunkIndex: number): Promise<void> {
+  async #loadSnapshots(chunkIndex: number, problems: string[]): Promise<void> {
     const manifest = this.manifest!;
-    const next = new Map(this.snapshots);
+    const byLayer = new Map<number, Snapshot[]>();
     for (let layer = 2; layer < manifest.layers.length; layer++) {
       let decoded;
       try {
         decoded = await this.#reader!.readWeights(chunkIndex, layer);
       } catch (error) {
-        this.problems = [...this.problems, messageOf(error)];
+        problems.push(messageOf(error));
         continue;
       }
       if (!decoded) continue;
@@ -92,7 +150,7 @@ export class RunData {
       const steps = decoded.columns.step as Int32Array;
       const weight = decoded.columns.weight as Float32Array;
       const weightGrad = decoded.columns.weightGrad as Float32Array;
-      const list = [...(next.get(layer) ?? [])];
+      const list: Snapshot[] = [];
       for (let row = 0; row < decoded.rows; row++) {
         list.push({
           step: steps[row]!,
@@ -100,10 +158,19 @@ export class RunData {
           weightGrad: weightGrad.subarray(row * width, (row + 1) * width),
         });
       }
-      next.set(layer, list);
-      if (decoded.problems.length > 0) this.problems = [...this.problems, ...decoded.problems];
+      byLayer.set(layer, list);
+      if (decoded.problems.length > 0 && manifest.chunks[chunkIndex]!.complete) problems.push(...decoded.problems);
     }
-    this.snapshots = next;
+    this.#chunkSnapshots[chunkIndex] = byLayer;
+    const merged = new Map<number, Snapshot[]>();
+    for (const chunk of this.#chunkSnapshots) {
+      for (const [layer, list] of chunk ?? []) merged.set(layer, [...(merged.get(layer) ?? []), ...list]);
+    }
+    this.snapshots = merged;
+  }
+
+  domainTracker(view: View): DomainTracker {
+    return view === 'activation' ? this.activations : this.gradients;
   }
 
   /** The latest kept snapshot of `layer` at or before `step`. */
@@ -120,16 +187,23 @@ export class RunData {
     return list[low];
   }
 
-  #extendSeries(chunk: StepChunk): void {
-    const loss = new Float32Array(this.loss.length + chunk.rows);
-    loss.set(this.loss);
-    loss.set((chunk.columns.loss as Float32Array).subarray(0, chunk.rows), this.loss.length);
-    this.loss = loss;
-    const evaluated = chunk.columns.evalLoss as NullableValues;
+  #rebuildSeries(): void {
+    let steps = 0;
+    for (const chunk of this.chunks) steps += chunk?.rows ?? 0;
+    const loss = new Float32Array(steps);
     const points: { step: number; loss: number }[] = [];
-    for (let row = 0; row < chunk.rows; row++)
-      if (evaluated.valid[row]) points.push({ step: chunk.firstStep + row, loss: evaluated.values[row]! });
-    if (points.length > 0) this.evalLoss = [...this.evalLoss, ...points];
+    let offset = 0;
+    for (const chunk of this.chunks) {
+      if (!chunk) continue;
+      loss.set((chunk.columns.loss as Float32Array).subarray(0, chunk.rows), offset);
+      const evaluated = chunk.columns.evalLoss as NullableValues;
+      for (let row = 0; row < chunk.rows; row++)
+        if (evaluated.valid[row]) points.push({ step: chunk.firstStep + row, loss: evaluated.values[row]! });
+      offset += chunk.rows;
+    }
+    this.loss = loss;
+    this.evalLoss = points;
+    this.loadedSteps = steps;
   }
 
   #locate(step: number): { chunk: StepChunk; row: number } | undefined {

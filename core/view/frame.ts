@@ -1,0 +1,143 @@
+/**
+ * What the network picture shows at one step: per-neuron values of every dense layer, the domains
+ * that colour them, the input image and the batched edges. Pure: the viewer hands in a data source
+ * and draws the result; the compare view subtracts two frames (`differenceFrame`).
+ */
+import type { PerLayerField } from '../format/columns.js';
+import type { View } from './url-state.js';
+import { bucketEdges, limitEdges, type EdgeBuckets } from './edges.js';
+import { EMPTY_DOMAIN, extendDomain, type Domain, type DomainTracker, type ScaleMode } from './normalize.js';
+
+/** One kept snapshot of a layer: W and ∂L/∂W, row-major [input × neuron]. */
+export interface Snapshot {
+  step: number;
+  weight: Float32Array;
+  weightGrad: Float32Array;
+}
+
+/** What a frame reads from a loaded run (the viewer's RunData implements it). */
+export interface FrameSource {
+  /** Neurons per layer, the input first. */
+  readonly layerSizes: readonly number[];
+  neuronValues(step: number, layer: number, field: PerLayerField): Float32Array | undefined;
+  probeLayerValues(
+    step: number,
+    layer: number,
+    field: 'probeActivation' | 'probeGradPreActivation',
+    probe: number,
+  ): Float32Array | undefined;
+  meanInput(step: number): Float32Array | undefined;
+  /** The latest kept snapshot of dense layer `layer` (from 2) at or before `step`. */
+  snapshotAt(layer: number, step: number): Snapshot | undefined;
+  /** Whole-run domains of the view's values (|gradient| for the gradient view). */
+  domainTracker(view: View): DomainTracker;
+}
+
+export interface FrameOptions {
+  step: number;
+  view: View;
+  scale: ScaleMode;
+  /** A chosen probe: its own values replace the batch means, and its image the mean input. */
+  probe?: { index: number; input: Float32Array } | undefined;
+  /** Level of detail: draw at most this many edges per layer, strongest first (while scrubbing). */
+  edgeLimit?: number | undefined;
+}
+
+export interface Frame {
+  step: number;
+  /** Per dense layer (index 0 = layer 1): the shown value of every neuron, or undefined while not loaded. */
+  values: (Float32Array | undefined)[];
+  /** Per dense layer: the domain its values are coloured by. */
+  domains: Domain[];
+  /** The input image, values in [0, 1]. */
+  input: Float32Array | undefined;
+  /** Batched edges into dense layers 2… (layer 1's inputs are the image). */
+  edges: { layer: number; buckets: EdgeBuckets }[];
+  /** Layers whose edges come from an earlier kept step than this one (the budget kept fewer). */
+  staleWeights: { layer: number; step: number }[];
+  /** Edges left out by the level of detail, over all layers. */
+  edgesOmitted: number;
+}
+
+export function computeFrame(source: FrameSource, options: FrameOptions): Frame {
+  const { step, view, scale, probe } = options;
+  const denseLayers = source.layerSizes.length - 1;
+  const values: (Float32Array | undefined)[] = [];
+  for (let layer = 1; layer <= denseLayers; layer++) {
+    const raw = probe
+      ? source.probeLayerValues(step, layer, view === 'activation' ? 'probeActivation' : 'probeGradPreActivation', probe.index)
+      : source.neuronValues(step, layer, view === 'activation' ? 'meanActivation' : 'gradPreActivation');
+    values.push(raw && view === 'gradient' ? raw.map(Math.abs) : raw);
+  }
+  const stepDomain = values.reduce((domain, layer) => (layer ? extendDomain(domain, layer) : domain), EMPTY_DOMAIN);
+  const tracker = source.domainTracker(view);
+  // A probe's values are one sample's, not batch means: its colours follow this step's values.
+  const domains = values.map((layerValues, index) =>
+    probe
+      ? scale === 'layer'
+        ? extendDomain(EMPTY_DOMAIN, layerValues ?? [])
+        : stepDomain
+      : scale === 'step'
+        ? stepDomain
+        : tracker.domain(scale, index + 1, []),
+  );
+  const edges: Frame['edges'] = [];
+  const staleWeights: Frame['staleWeights'] = [];
+  let edgesOmitted = 0;
+  for (let layer = 2; layer <= denseLayers; layer++) {
+    const snapshot = source.snapshotAt(layer, step);
+    if (!snapshot) continue;
+    if (snapshot.step !== step) staleWeights.push({ layer, step: snapshot.step });
+    const buckets = bucketEdges(view === 'activation' ? snapshot.weight : snapshot.weightGrad);
+    const limited = options.edgeLimit === undefined ? { buckets, omitted: 0 } : limitEdges(buckets, options.edgeLimit);
+    edgesOmitted += limited.omitted;
+    edges.push({ layer, buckets: limited.buckets });
+  }
+  return { step, values, domains, input: probe ? probe.input : source.meanInput(step), edges, staleWeights, edgesOmitted };
+}
+
+/**
+ * A − B of two frames of networks with the same shape, neuron by neuron and (where both have
+ * snapshots) edge by edge; one symmetric domain per layer so that zero is the middle colour.
+ */
+export function differenceFrame(a: Frame, b: Frame, source: { a: FrameSource; b: FrameSource }, view: View): Frame {
+  const values = a.values.map((layerA, index) => {
+    const layerB = b.values[index];
+    if (!layerA || !layerB || layerA.length !== layerB.length) return undefined;
+    return layerA.map((value, neuron) => value - layerB[neuron]!);
+  });
+  const domains = values.map((layer) => symmetric(extendDomain(EMPTY_DOMAIN, layer ?? [])));
+  const edges: Frame['edges'] = [];
+  for (let layer = 2; layer < source.a.layerSizes.length; layer++) {
+    const snapshotA = source.a.snapshotAt(layer, a.step);
+    const snapshotB = source.b.snapshotAt(layer, b.step);
+    if (!snapshotA || !snapshotB) continue;
+    const matrixA = view === 'activation' ? snapshotA.weight : snapshotA.weightGrad;
+    const matrixB = view === 'activation' ? snapshotB.weight : snapshotB.weightGrad;
+    if (matrixA.length !== matrixB.length) continue;
+    edges.push({ layer, buckets: bucketEdges(matrixA.map((value, edge) => value - matrixB[edge]!)) });
+  }
+  return {
+    step: a.step,
+    values,
+    domains,
+    // The two batches' mean inputs differ by sampling, not by learning: show A's.
+    input: a.input,
+    edges,
+    staleWeights: [...a.staleWeights, ...b.staleWeights],
+    edgesOmitted: 0,
+  };
+}
+
+/** Why two runs cannot be subtracted neuron by neuron, or undefined when they can. */
+export function differenceUnavailable(a: readonly number[], b: readonly number[]): string | undefined {
+  if (a.length === b.length && a.every((size, index) => size === b[index])) return undefined;
+  return `The difference view needs the same network shape; these runs are ${a.join('-')} and ${b.join('-')}.`;
+}
+
+function symmetric(domain: Domain): Domain {
+  if (!Number.isFinite(domain.min)) return domain;
+  const largest = Math.max(Math.abs(domain.min), Math.abs(domain.max));
+  // min < 0 < max makes normalize map the layer to [−1, 1] around zero even when A − B is one-signed.
+  return { min: -largest || -Number.MIN_VALUE, max: largest || Number.MIN_VALUE, minMagnitude: domain.minMagnitude };
+}

@@ -1,0 +1,35 @@
+/**
+ * Following a run that is still recording: what the viewer says about it, from the status in its
+ * run.json and how long ago that file last changed (by the viewer's clock, not the recorder's).
+ */
+import type { RunStatus } from '../format/manifest.js';
+
+/** A recording run whose run.json has not changed for this long is shown as stalled (crashed?). */
+export const STALLED_AFTER_MS = 10_000;
+
+export type FollowState =
+  | { state: 'recording' }
+  | { state: 'stalled'; message: string }
+  | { state: 'unreachable'; message: string }
+  | { state: 'finished'; status: Exclude<RunStatus, 'recording'>; message: string };
+
+export function followState(status: RunStatus, sinceChangeMs: number, stalledAfterMs = STALLED_AFTER_MS): FollowState {
+  if (status !== 'recording') return { state: 'finished', status, message: finishedMessage(status) };
+  if (sinceChangeMs >= stalledAfterMs)
+    return {
+      state: 'stalled',
+      message: `No new data for ${Math.round(sinceChangeMs / 1000)} s: the recorder may have stopped or crashed; what it wrote is shown.`,
+    };
+  return { state: 'recording' };
+}
+
+function finishedMessage(status: Exclude<RunStatus, 'recording'>): string {
+  switch (status) {
+    case 'complete':
+      return 'The recording finished.';
+    case 'interrupted':
+      return 'The recording was interrupted; every step it wrote is shown.';
+    case 'failed':
+      return 'The recording failed; every step it wrote is shown.';
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * The pure parts of the compare and live views and of smooth scrubbing: frames and their
+ * difference, alignment of two runs, level of detail, newest-step-wins and the live state.
+ */
+import { describe, expect, it } from 'vitest';
+import type { PerLayerField } from '../core/format/columns.js';
+import { alignedSteps, cursorSpan, resampleToA, stepRatio } from '../core/view/align.js';
+import { bucketEdges, limitEdges } from '../core/view/edges.js';
+import { computeFrame, differenceFrame, differenceUnavailable, type FrameSource, type Snapshot } from '../core/view/frame.js';
+import { LatestOnly } from '../core/view/latest-only.js';
+import { followState, STALLED_AFTER_MS } from '../core/view/live.js';
+import { DomainTracker } from '../core/view/normalize.js';
+import { formatViewState, parseViewState, DEFAULT_VIEW_STATE } from '../core/view/url-state.js';
+
+/** A run of `steps` steps over a 4-3-2 network whose values are simple functions of step, layer and neuron. */
+function fakeRun(offset: number, steps = 10, snapshotSteps = [0, 4]): FrameSource {
+  const layerSizes = [4, 3, 2];
+  const activations = new DomainTracker();
+  const gradients = new DomainTracker();
+  const value = (step: number, layer: number, neuron: number) => offset + step + 10 * layer + neuron;
+  const field = (step: number, layer: number, name: PerLayerField) =>
+    Float32Array.from({ length: layerSizes[layer]! }, (_, neuron) => (name === 'gradPreActivation' ? -1 : 1) * value(step, layer, neuron));
+  for (let step = 0; step < steps; step++)
+    for (let layer = 1; layer < layerSizes.length; layer++) {
+      activations.add(layer, field(step, layer, 'meanActivation'));
+      gradients.add(layer, field(step, layer, 'gradPreActivation').map(Math.abs));
+    }
+  const snapshot = (step: number): Snapshot => ({
+    step,
+    weight: Float32Array.from({ length: 6 }, (_, edge) => offset + step + edge - 3),
+    weightGrad: Float32Array.from({ length: 6 }, (_, edge) => edge - offset),
+  });
+  return {
+    layerSizes,
+    neuronValues: (step, layer, name) => (step < steps ? field(step, layer, name) : undefined),
+    probeLayerValues: (step, layer, _name, probe) =>
+      step < steps ? field(step, layer, 'meanActivation').map((v) => v * probe) : undefined,
+    meanInput: (step) => (step < steps ? new Float32Array(4).fill(step / steps) : undefined),
+    snapshotAt: (layer, step) => {
+      const kept = snapshotSteps.filter((at) => at <= step).at(-1);
+      return layer === 2 && kept !== undefined ? snapshot(kept) : undefined;
+    },
+    domainTracker: (view) => (view === 'activation' ? activations : gradients),
+  };
+}
+
+describe('frames', () => {
+  it('shows batch means, |gradients| in the gradient view, and the nearest earlier snapshot', () => {
+    const run = fakeRun(0);
+    const frame = computeFrame(run, { step: 6, view: 'gradient', scale: 'layer' });
+    expect(Array.from(frame.values[0]!)).toEqual([16, 17, 18]);
+    expect(Array.from(frame.values[1]!)).toEqual([26, 27]);
+    // Per layer: the whole run's range of that layer.
+    expect(frame.domains[0]).toMatchObject({ min: 10, max: 21 });
+    expect(frame.staleWeights).toEqual([{ layer: 2, step: 4 }]);
+    expect(frame.edges[0]!.buckets.largest).toBe(5);
+    expect(computeFrame(run, { step: 6, view: 'activation', scale: 'step' }).domains[1]).toMatchObject({ min: 16, max: 27 });
+  });
+
+  it('shows a probe’s own values and image, coloured by this step', () => {
+    const input = new Float32Array([1, 0, 1, 0]);
+    const frame = computeFrame(fakeRun(0), { step: 2, view: 'activation', scale: 'global', probe: { index: 2, input } });
+    expect(Array.from(frame.values[0]!)).toEqual([24, 26, 28]);
+    expect(frame.input).toBe(input);
+    expect(frame.domains[0]).toMatchObject({ min: 24, max: 46 });
+  });
+
+  it('leaves layers that have not loaded empty', () => {
+    const frame = computeFrame(fakeRun(0, 3), { step: 5, view: 'activation', scale: 'layer' });
+    expect(frame.values).toEqual([undefined, undefined]);
+    expect(frame.input).toBeUndefined();
+  });
+
+  it('subtracts two runs neuron by neuron and edge by edge, on a symmetric scale', () => {
+    const a = fakeRun(0);
+    const b = fakeRun(2);
+    const options = { step: 5, view: 'activation', scale: 'layer' } as const;
+    const difference = differenceFrame(computeFrame(a, options), computeFrame(b, { ...options, step: 4 }), { a, b }, 'activation');
+    // A at step 5 minus B at step 4: (0 + 5) − (2 + 4) = −1 for every neuron.
+    expect(Array.from(difference.values[0]!)).toEqual([-1, -1, -1]);
+    expect(difference.domains[0]).toMatchObject({ min: -1, max: 1 });
+    // Both runs' kept snapshot is step 4: weights differ by the offset, −2 on every edge.
+    expect(difference.edges[0]!.buckets.negative.flat().sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(difference.edges[0]!.buckets.largest).toBe(2);
+  });
+
+  it('says why runs of different shapes have no difference view', () => {
+    expect(differenceUnavailable([784, 16, 10], [784, 16, 10])).toBeUndefined();
+    expect(differenceUnavailable([784, 16, 10], [784, 32, 10])).toBe(
+      'The difference view needs the same network shape; these runs are 784-16-10 and 784-32-10.',
+    );
+  });
+});
+
+describe('level of detail', () => {
+  it('keeps the strongest edges up to the limit and counts the rest', () => {
+    const values = Float32Array.from({ length: 100 }, (_, edge) => (edge % 2 ? 1 : -1) * (edge + 1));
+    const all = bucketEdges(values);
+    const drawn = (buckets: typeof all) => [...buckets.positive, ...buckets.negative].flat();
+    const limited = limitEdges(all, 30);
+    expect(drawn(limited.buckets)).toHaveLength(30);
+    expect(limited.omitted).toBe(drawn(all).length - 30);
+    // Nothing left out is stronger than anything kept.
+    const kept = new Set(drawn(limited.buckets));
+    const weakestKept = Math.min(...[...kept].map((edge) => Math.abs(values[edge]!)));
+    const strongestOmitted = Math.max(
+      ...drawn(all)
+        .filter((edge) => !kept.has(edge))
+        .map((edge) => Math.abs(values[edge]!)),
+    );
+    expect(strongestOmitted).toBeLessThanOrEqual(weakestKept + 100 / 8);
+    expect(limitEdges(all, 10_000).omitted).toBe(0);
+  });
+
+  it('applies to frames while scrubbing', () => {
+    const frame = computeFrame(fakeRun(0), { step: 5, view: 'activation', scale: 'layer', edgeLimit: 2 });
+    expect(frame.edgesOmitted).toBeGreaterThan(0);
+    expect([...frame.edges[0]!.buckets.positive, ...frame.edges[0]!.buckets.negative].flat()).toHaveLength(2);
+  });
+});
+
+describe('newest step wins', () => {
+  it('applies only the newest request per tick and counts the dropped ones', () => {
+    const ticks: (() => void)[] = [];
+    const applied: number[] = [];
+    const latest = new LatestOnly<number>(
+      (tick) => ticks.push(tick),
+      (step) => applied.push(step),
+    );
+    for (let step = 1; step <= 50; step++) latest.request(step);
+    expect(ticks).toHaveLength(1);
+    ticks.shift()!();
+    expect(applied).toEqual([50]);
+    expect(latest.dropped).toBe(49);
+    latest.request(7);
+    latest.cancel();
+    ticks.shift()!();
+    expect(applied).toEqual([50]);
+  });
+});
+
+describe('aligning two runs', () => {
+  const a = { stepsPerEpoch: 140, lastStep: 559, plannedSteps: 560 };
+  const b = { stepsPerEpoch: 70, lastStep: 279, plannedSteps: 280 };
+
+  it('by step: the same step, each clamped to what it has', () => {
+    expect(alignedSteps(200, a, b, 'step')).toEqual({ a: 200, b: 200 });
+    expect(alignedSteps(400, a, b, 'step')).toEqual({ a: 400, b: 279 });
+    expect(cursorSpan(a, b, 'step')).toEqual({ planned: 560, last: 559 });
+  });
+
+  it('by epoch fraction: batch 128 takes half the steps of batch 64', () => {
+    expect(stepRatio(a, b, 'epoch')).toBe(0.5);
+    expect(alignedSteps(280, a, b, 'epoch')).toEqual({ a: 280, b: 140 });
+    expect(cursorSpan(b, a, 'epoch')).toEqual({ planned: 280, last: 279 });
+    expect(Array.from(resampleToA(Float32Array.from([0, 1, 2]), 6, 0.5))).toEqual([0, 1, 1, 2, 2, Number.NaN]);
+  });
+
+  it('falls back to steps when a run has no whole epoch', () => {
+    expect(stepRatio(a, { ...b, stepsPerEpoch: 0 }, 'epoch')).toBe(1);
+  });
+});
+
+describe('following a live run', () => {
+  it('is live while run.json changes, stalled when it stops, finished with the status', () => {
+    expect(followState('recording', 900)).toEqual({ state: 'recording' });
+    expect(followState('recording', STALLED_AFTER_MS + 1000)).toMatchObject({
+      state: 'stalled',
+      message: expect.stringMatching(/No new data for 11 s/),
+    });
+    expect(followState('complete', 0)).toEqual({ state: 'finished', status: 'complete', message: 'The recording finished.' });
+    expect(followState('failed', 0)).toMatchObject({ state: 'finished', status: 'failed' });
+  });
+});
+
+describe('compare links', () => {
+  it('round-trip two names and the alignment, commas kept readable', () => {
+    const state = { ...DEFAULT_VIEW_STATE, compare: ['run a', 'b'] as [string, string], align: 'epoch' as const, step: 3 };
+    const query = formatViewState(state);
+    expect(query).toBe('?compare=run+a,b&align=epoch&step=3');
+    expect(parseViewState(new URLSearchParams(query))).toEqual({ state, problems: [] });
+  });
+
+  it('keep names that hold commas apart', () => {
+    const state = { ...DEFAULT_VIEW_STATE, compare: ['a,1', 'b,2'] as [string, string] };
+    expect(parseViewState(new URLSearchParams(formatViewState(state))).state.compare).toEqual(['a,1', 'b,2']);
+  });
+
+  it('report a malformed compare parameter', () => {
+    expect(parseViewState(new URLSearchParams('compare=onlyone&align=sideways')).problems).toEqual([
+      'compare="onlyone" is not two run names separated by a comma',
+      'align="sideways" is not one of step, epoch',
+    ]);
+  });
+});

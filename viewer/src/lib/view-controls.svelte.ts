@@ -1,0 +1,61 @@
+/**
+ * What the user has chosen to look at — view, scale, neuron, probe, step — shared by the single-run
+ * and the compare page. Scrubbing requests steps; the drawn step follows on animation frames, the
+ * newest request winning (`LatestOnly`), so a fast drag never queues stale frames.
+ */
+import { LatestOnly } from '$core/view/latest-only';
+import type { ScaleMode } from '$core/view/normalize';
+import type { View, ViewState } from '$core/view/url-state';
+
+/** Edges drawn per layer while the scrubber is held or playing (level of detail); all on release. */
+export const INTERACTIVE_EDGE_LIMIT = 4000;
+
+export class ViewControls {
+  view = $state<View>('activation');
+  scale = $state<ScaleMode>('layer');
+  selected = $state<{ layer: number; index: number } | undefined>(undefined);
+  probe = $state<number | undefined>(undefined);
+  /** The step last asked for (the scrubber's position). */
+  requested = $state(0);
+  /** The step drawn. */
+  step = $state(0);
+  /** The scrubber is held or playback runs: draw the cheap level of detail. */
+  interacting = $state(false);
+  readonly #latest: LatestOnly<number>;
+
+  constructor(initial: ViewState, schedule: (tick: () => void) => void = (tick) => requestAnimationFrame(() => tick())) {
+    this.view = initial.view;
+    this.scale = initial.scale;
+    this.selected = initial.neuron;
+    this.probe = initial.probe;
+    this.requested = this.step = initial.step;
+    this.#latest = new LatestOnly(schedule, (step) => (this.step = step));
+  }
+
+  get edgeLimit(): number | undefined {
+    return this.interacting ? INTERACTIVE_EDGE_LIMIT : undefined;
+  }
+
+  request(step: number): void {
+    this.requested = step;
+    this.#latest.request(step);
+  }
+
+  /** ←/→ one step, Shift ten, Home, End; true when the key was one of these. */
+  handleKey(event: KeyboardEvent, shownStep: number, lastStep: number): boolean {
+    if (event.target instanceof HTMLInputElement && event.target.type !== 'range') return false;
+    if (event.target instanceof HTMLSelectElement) return false;
+    const jump = event.shiftKey ? 10 : 1;
+    if (event.key === 'ArrowRight') this.request(Math.min(lastStep, shownStep + jump));
+    else if (event.key === 'ArrowLeft') this.request(Math.max(0, shownStep - jump));
+    else if (event.key === 'Home') this.request(0);
+    else if (event.key === 'End') this.request(lastStep);
+    else return false;
+    event.preventDefault();
+    return true;
+  }
+
+  cancel(): void {
+    this.#latest.cancel();
+  }
+}
