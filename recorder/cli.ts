@@ -4,7 +4,7 @@
  * 130 interrupted by Ctrl-C (run kept, marked interrupted), 143 by SIGTERM.
  */
 import { SingleBar } from 'cli-progress';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { relative } from 'node:path';
 
 /** A path as the user would type it from here: relative inside the working folder, absolute outside. */
@@ -73,10 +73,18 @@ function buildProgram(): Command {
         .choices(ENGINES)
         .default(defaults.engine),
     )
+    .option('--pace <steps/s>', 'train at most this many steps per second, to watch the run live (default: flat out)', pace)
     .option('--force', 'replace an existing run of the same name', false)
     .option('--quiet', 'no progress bar', false)
     .allowExcessArguments(false)
     .exitOverride();
+}
+
+function pace(value: string): number {
+  const parsed = Number(value);
+  if (!(parsed > 0) || !Number.isFinite(parsed))
+    throw new InvalidArgumentError(`expected a positive number of steps per second, got "${value}"`);
+  return parsed;
 }
 
 /** Flags the user typed, mapped onto config fields (commander fills defaults; those do not override a config file). */
@@ -146,7 +154,7 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     throw error;
   }
-  const options = program.opts<{ config?: string; name?: string; out: string; force: boolean; quiet: boolean }>();
+  const options = program.opts<{ config?: string; name?: string; out: string; force: boolean; quiet: boolean; pace?: number }>();
   let config: Config;
   try {
     const fromFile = options.config ? (readConfigFile(options.config) as Record<string, unknown>) : {};
@@ -189,6 +197,7 @@ export async function main(argv: string[]): Promise<number> {
       force: options.force,
       reproduce: (engine) => reproduceCommand(config, name, engine),
       stopSignal,
+      pace: options.pace,
       onStart: ({ directory, plannedSteps, engine, dataset }) => {
         const engineText = `${engine.name}${engine.simd ? ' (SIMD)' : ''}`;
         console.log(

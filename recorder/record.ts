@@ -31,6 +31,8 @@ export interface RecordOptions {
   force?: boolean;
   /** The command line that reproduces this run with the engine that ran it, stored in run.json. */
   reproduce: (engine: EngineName) => string;
+  /** At most this many steps per second, so that a person can watch the run live; undefined = flat out. */
+  pace?: number | undefined;
   /** Set to stop after the current step; the run is marked interrupted. */
   stopSignal?: { stop: boolean; reason?: string };
   onStart?: (info: { directory: string; plannedSteps: number; engine: EngineInfo; dataset: Dataset }) => void;
@@ -220,8 +222,10 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
           break training;
         }
         await writer.waitBelow();
+        const early = options.pace ? trainingStarted + (step / options.pace) * 1000 - performance.now() : 0;
+        if (early > 0) await new Promise<void>((resolve) => setTimeout(resolve, early));
         // Let signals and the writer's messages through now and then.
-        if (step % YIELD_EVERY_STEPS === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        else if (step % YIELD_EVERY_STEPS === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
     const final = model.snapshot();

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -69,6 +69,10 @@ describe('the CLI on bad input', () => {
     const unknown = await runRecorder(['--out', out, '--activation', 'swish']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("option '--activation <name>' argument 'swish' is invalid");
+    const pace = await runRecorder(['--out', out, '--pace', '0']);
+    expect(pace.code).toBe(2);
+    expect(pace.stderr).toContain('expected a positive number of steps per second, got "0"');
+    expect(readdirSync(out)).toEqual([]);
   });
 
   it('reads YAML and JSON config files, flags win, and names the file on errors', async () => {

@@ -2,24 +2,20 @@
  * The built viewer in Debian's Chromium, against runs recorded for the test and served by the
  * same server as `npm run view`. Run `npm run build` first (the test command does).
  */
-import { cpSync, existsSync, mkdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { cpSync, mkdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { layoutNetwork } from '../../core/view/layout.js';
 import { launchChromium } from '../../viewer/headless.js';
-import { createViewerServer } from '../../viewer/server.js';
-import { ROOT, runRecorder, tempDir, TINY } from '../helpers.js';
-
-const SITE = join(ROOT, 'build');
+import { runRecorder, tempDir, TINY } from '../helpers.js';
+import { openPage, paintedPixels, serveRuns } from './harness.js';
 
 let browser: Browser;
 let origin = '';
 const server = { close: () => undefined as void } as { close: () => void };
 
 beforeAll(async () => {
-  if (!existsSync(join(SITE, 'index.html'))) throw new Error(`no built viewer in ${SITE}: run \`npm run build\` first`);
   const runs = tempDir('browser');
   const recorded = await runRecorder([...TINY, '--out', runs, '--name', 'tiny', '--max-steps', '60']);
   expect(recorded.code).toBe(0);
@@ -29,10 +25,9 @@ beforeAll(async () => {
   truncateSync(chunk, statSync(chunk).size - 5000);
   mkdirSync(join(runs, 'broken'));
   writeFileSync(join(runs, 'broken', 'run.json'), '{"schemaVersion": 99}');
-  const http = createViewerServer({ site: SITE, runs });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  server.close = () => http.close();
+  const served = await serveRuns(runs);
+  origin = served.origin;
+  server.close = served.close;
   browser = await launchChromium();
 }, 90_000);
 
@@ -41,29 +36,7 @@ afterAll(async () => {
   server.close();
 });
 
-async function open(path: string): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(`${origin}${path}`);
-  expect(errors).toEqual([]);
-  return page;
-}
-
-/** Non-background pixels of the network canvas. */
-async function paintedPixels(page: Page): Promise<{ count: number; digest: string }> {
-  return page.evaluate(() => {
-    const canvas = document.querySelector('[data-testid="network"] canvas') as HTMLCanvasElement;
-    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-    let count = 0;
-    let hash = 0;
-    for (let index = 0; index < data.length; index += 4) {
-      if (data[index + 3]! > 0) count++;
-      hash = (hash * 31 + data[index]! + data[index + 1]! * 7 + data[index + 2]! * 13) | 0;
-    }
-    return { count, digest: String(hash) };
-  });
-}
+const open = (path: string): Promise<Page> => openPage(browser, `${origin}${path}`);
 
 describe('the viewer', () => {
   it('lists the runs, with unreadable ones marked', async () => {

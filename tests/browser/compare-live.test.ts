@@ -1,0 +1,127 @@
+/**
+ * Two runs side by side with one cursor, and a run watched while it records, in Debian's Chromium
+ * against the built viewer (`npm run build` first; the test command does).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { layerColumnName } from '../../core/format/columns.js';
+import { layoutNetwork } from '../../core/view/layout.js';
+import { openRunFolder } from '../../recorder/open-run.js';
+import { launchChromium } from '../../viewer/headless.js';
+import { runRecorder, startRecorder, tempDir, TINY, waitFor } from '../helpers.js';
+import { openPage, paintedPixels, serveRuns } from './harness.js';
+
+let browser: Browser;
+let runs = '';
+let origin = '';
+const server = { close: () => undefined as void } as { close: () => void };
+
+beforeAll(async () => {
+  runs = tempDir('compare');
+  const recorded = await Promise.all([
+    runRecorder([...TINY, '--out', runs, '--name', 'a', '--max-steps', '40', '--seed', '1']),
+    runRecorder([...TINY, '--out', runs, '--name', 'b', '--max-steps', '40', '--seed', '2']),
+    runRecorder([...TINY, '--out', runs, '--name', 'wide', '--max-steps', '40', '--layers', '24,8', '--batch-size', '64']),
+  ]);
+  expect(recorded.map((run) => run.code)).toEqual([0, 0, 0]);
+  const served = await serveRuns(runs);
+  origin = served.origin;
+  server.close = served.close;
+  browser = await launchChromium();
+}, 90_000);
+
+afterAll(async () => {
+  await browser?.close();
+  server.close();
+});
+
+const open = (path: string): Promise<Page> => openPage(browser, `${origin}${path}`);
+
+/** Mean activation of one neuron at one step, read from the run's files by the format reader. */
+async function meanActivation(run: string, step: number, layer: number, neuron: number): Promise<number> {
+  const reader = await openRunFolder(join(runs, run));
+  const chunk = await reader.readSteps(0);
+  const size = reader.manifest.layers[layer]!.size;
+  return (chunk.columns[layerColumnName(layer, 'meanActivation')] as Float32Array)[(step - chunk.firstStep) * size + neuron]!;
+}
+
+describe('comparing two runs', () => {
+  it('draws both, moves both with one cursor, and shows A − B per neuron', async () => {
+    const page = await open('/?compare=a,b&step=10&neuron=2.3');
+    await page.getByTestId('compare-steps').filter({ hasText: 'A at step 10, B at step 10' }).waitFor();
+    await page.locator('[data-testid="difference"] [data-testid="network"] canvas').waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="network"] canvas').length === 3);
+    const before = [await paintedPixels(page, '[data-testid="compare-a"]'), await paintedPixels(page, '[data-testid="compare-b"]')];
+    expect(before.every((side) => side.count > 5000)).toBe(true);
+    await page.keyboard.press('ArrowRight');
+    await page.getByTestId('compare-steps').filter({ hasText: 'A at step 11, B at step 11' }).waitFor();
+    await page.waitForFunction(() => window.location.search.includes('step=11') && window.location.search.includes('compare=a,b'));
+    const after = [await paintedPixels(page, '[data-testid="compare-a"]'), await paintedPixels(page, '[data-testid="compare-b"]')];
+    expect(after[0]!.digest).not.toBe(before[0]!.digest);
+    expect(after[1]!.digest).not.toBe(before[1]!.digest);
+
+    // The difference panel's tooltip for neuron 2.3 against the values in the two runs' files.
+    const canvas = page.locator('[data-testid="difference"] [data-testid="network"] canvas');
+    await canvas.scrollIntoViewIfNeeded();
+    const box = (await canvas.boundingBox())!;
+    const column = layoutNetwork([784, 16, 8, 10], box.width, box.height).columns[1]!;
+    await page.mouse.move(box.x + column.x, box.y + column.y[3]!);
+    const tooltip = await page.getByRole('tooltip').filter({ hasText: 'A − B activation' }).textContent();
+    const expected = (await meanActivation('a', 11, 2, 3)) - (await meanActivation('b', 11, 2, 3));
+    expect(tooltip).toContain(`neuron 2.3\nA − B activation: ${expected.toPrecision(6)}`);
+    // The inspector overlays both runs' histories of the selected neuron.
+    await page.getByRole('heading', { name: 'Neuron 2.3, both runs' }).waitFor();
+    expect(await page.locator('.u-legend').getByText('B: mean activation').count()).toBe(1);
+    await page.close();
+  });
+
+  it('says why there is no difference view for different shapes, and aligns by epoch', async () => {
+    const page = await open('/?compare=a,wide&align=epoch&step=20');
+    await page.getByTestId('difference-unavailable').filter({ hasText: 'these runs are 784-16-8-10 and 784-24-8-10' }).waitFor();
+    // Batch 32 against batch 64: one step of B is two of A.
+    await page.getByTestId('compare-steps').filter({ hasText: 'A at step 20, B at step 10' }).waitFor();
+    await page.getByLabel('Align by').selectOption('step');
+    await page.getByTestId('compare-steps').filter({ hasText: 'A at step 20, B at step 20' }).waitFor();
+    await page.close();
+  });
+
+  it('is reached from the run list by ticking two runs', async () => {
+    const page = await open('/');
+    await page.getByRole('checkbox', { name: 'Compare a' }).check();
+    await page.getByRole('checkbox', { name: 'Compare wide' }).check();
+    await page.getByTestId('compare-link').click();
+    await page.getByRole('heading', { name: 'A: a' }).waitFor();
+    await page.getByRole('heading', { name: 'B: wide' }).waitFor();
+    expect(new URL(page.url()).search).toBe('?compare=a,wide');
+    await page.close();
+  });
+});
+
+describe('a run that is recording', () => {
+  it('grows on the timeline while it records, then says it finished', async () => {
+    const recorder = startRecorder([...TINY, '--out', runs, '--name', 'growing', '--max-steps', '240', '--pace', '40']);
+    await waitFor(() => existsSync(join(runs, 'growing', 'run.json')), 30_000, 'the recorder to start');
+    const page = await open('/?run=growing');
+    const live = page.getByTestId('live');
+    await live.and(page.locator('[data-state="recording"]')).waitFor();
+    const loaded = async () => Number(await page.getByTestId('run-header').getAttribute('data-loaded-steps'));
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="run-header"]')?.getAttribute('data-loaded-steps')) > 0);
+    const first = await loaded();
+    // New steps reach the page while the recorder is still going.
+    await page.waitForFunction(
+      (first) => Number(document.querySelector('[data-testid="run-header"]')?.getAttribute('data-loaded-steps')) >= first + 32,
+      first,
+      { timeout: 10_000 },
+    );
+    expect(existsSync(join(runs, 'growing', 'run.json'))).toBe(true);
+    const finished = await recorder.done;
+    expect(finished.code).toBe(0);
+    await live.and(page.locator('[data-state="finished"]')).filter({ hasText: 'The recording finished.' }).waitFor({ timeout: 10_000 });
+    expect(await loaded()).toBe(240);
+    // Pinned to the newest step while live: the cursor ends on the last step.
+    await page.getByText('step 239 of 239').waitFor();
+    await page.close();
+  }, 60_000);
+});

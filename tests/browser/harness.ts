@@ -1,0 +1,45 @@
+/**
+ * What the browser tests share: the built viewer served over a runs folder by the same server as
+ * `npm run view`, pages that fail on uncaught errors, and a digest of what a canvas shows.
+ */
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { expect } from 'vitest';
+import { createViewerServer } from '../../viewer/server.js';
+import { ROOT } from '../helpers.js';
+
+export const SITE = join(ROOT, 'build');
+
+export async function serveRuns(runs: string): Promise<{ origin: string; close: () => void }> {
+  if (!existsSync(join(SITE, 'index.html'))) throw new Error(`no built viewer in ${SITE}: run \`npm run build\` first`);
+  const http = createViewerServer({ site: SITE, runs });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  return { origin: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, close: () => http.close() };
+}
+
+/** Opens a page; an uncaught error in it fails the test. */
+export async function openPage(browser: Browser, url: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(url);
+  expect(errors).toEqual([]);
+  return page;
+}
+
+/** Non-background pixels of the network canvas inside `scope` (a CSS selector), and a digest of them. */
+export async function paintedPixels(page: Page, scope = 'body'): Promise<{ count: number; digest: string }> {
+  return page.evaluate((scope) => {
+    const canvas = document.querySelector(`${scope} [data-testid="network"] canvas`) as HTMLCanvasElement;
+    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    let count = 0;
+    let hash = 0;
+    for (let index = 0; index < data.length; index += 4) {
+      if (data[index + 3]! > 0) count++;
+      hash = (hash * 31 + data[index]! + data[index + 1]! * 7 + data[index + 2]! * 13) | 0;
+    }
+    return { count, digest: String(hash) };
+  }, scope);
+}
