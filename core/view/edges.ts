@@ -37,6 +37,11 @@ export function bucketEdges(values: Float32Array, buckets = EDGE_BUCKETS, floor 
   return { positive, negative, largest, nonFinite };
 }
 
+/** Dense layers would turn into a solid block: opacity thins with the number of edges between two columns. */
+export function edgeDensity(fromNeurons: number, toNeurons: number): number {
+  return Math.max(0.15, Math.min(1, 1500 / (fromNeurons * toNeurons)));
+}
+
 /** Opacity of a bucket: from faint to opaque. */
 export function bucketAlpha(bucket: number, buckets = EDGE_BUCKETS): number {
   return 0.08 + (0.92 * (bucket + 1)) / buckets;

@@ -2,7 +2,7 @@
  * The built viewer in Debian's Chromium, against runs recorded for the test and served by the
  * same server as `npm run view`. Run `npm run build` first (the test command does).
  */
-import { cpSync, mkdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,6 +106,26 @@ describe('the viewer', () => {
     await page.getByRole('heading', { name: 'Neuron 2.4' }).waitFor();
     await page.getByText('step 7 of 59').waitFor();
     expect(await page.getByLabel('Scale').inputValue()).toBe('log');
+    await page.close();
+  });
+
+  it('saves the picture as SVG and as a print-resolution PNG, legend included', async () => {
+    const page = await open('/?run=tiny&step=12');
+    await page.locator('[data-testid="network"] canvas').waitFor();
+    const [svgDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'SVG' }).click()]);
+    expect(svgDownload.suggestedFilename()).toBe('tiny_at_step_12.svg');
+    const svg = readFileSync((await svgDownload.path())!, 'utf8');
+    expect(svg.match(/<circle /g)).toHaveLength(16 + 8 + 10);
+    expect(svg).toContain('>tiny at step 12</text>');
+    expect(svg).toContain('>layer 1, mean activation</text>');
+    expect(svg).toContain('fill="#fff"');
+    const width = Number(/^<svg [^>]*width="(\d+)"/.exec(svg)![1]);
+    await page.getByLabel('transparent background').check();
+    const [pngDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'PNG' }).click()]);
+    const png = readFileSync((await pngDownload.path())!);
+    expect(png.subarray(1, 4).toString('ascii')).toBe('PNG');
+    // IHDR: width and height, big-endian, at bytes 16–23; 3 pixels per CSS pixel.
+    expect(png.readUInt32BE(16)).toBe(3 * width);
     await page.close();
   });
 
