@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PerLayerField } from '../core/format/columns.js';
 import { alignedSteps, cursorSpan, resampleToA, stepRatio } from '../core/view/align.js';
-import { bucketEdges, limitEdges } from '../core/view/edges.js';
+import { bucketEdges, type EdgeBuckets } from '../core/view/edges.js';
 import { computeFrame, differenceFrame, differenceUnavailable, type FrameSource, type Snapshot } from '../core/view/frame.js';
 import { LatestOnly } from '../core/view/latest-only.js';
 import { followState, STALLED_AFTER_MS } from '../core/view/live.js';
@@ -94,22 +94,28 @@ describe('frames', () => {
 
 describe('level of detail', () => {
   it('keeps the strongest edges up to the limit and counts the rest', () => {
-    const values = Float32Array.from({ length: 100 }, (_, edge) => (edge % 2 ? 1 : -1) * (edge + 1));
+    const values = Float32Array.from({ length: 1000 }, (_, edge) => (edge % 2 ? 1 : -1) * (edge + 1));
+    const drawn = (buckets: EdgeBuckets) => [...buckets.positive, ...buckets.negative].flat();
     const all = bucketEdges(values);
-    const drawn = (buckets: typeof all) => [...buckets.positive, ...buckets.negative].flat();
-    const limited = limitEdges(all, 30);
-    expect(drawn(limited.buckets)).toHaveLength(30);
-    expect(limited.omitted).toBe(drawn(all).length - 30);
-    // Nothing left out is stronger than anything kept.
-    const kept = new Set(drawn(limited.buckets));
-    const weakestKept = Math.min(...[...kept].map((edge) => Math.abs(values[edge]!)));
+    expect(all.omitted).toBe(0);
+    const limited = bucketEdges(values, undefined, undefined, 300);
+    const kept = drawn(limited);
+    expect(kept).toHaveLength(300);
+    expect(limited.omitted).toBe(drawn(all).length - kept.length);
+    // Nothing left out is stronger than anything kept by more than one bin of the strength histogram.
+    const keptSet = new Set(kept);
+    const weakestKept = Math.min(...kept.map((edge) => Math.abs(values[edge]!)));
     const strongestOmitted = Math.max(
       ...drawn(all)
-        .filter((edge) => !kept.has(edge))
+        .filter((edge) => !keptSet.has(edge))
         .map((edge) => Math.abs(values[edge]!)),
     );
-    expect(strongestOmitted).toBeLessThanOrEqual(weakestKept + 100 / 8);
-    expect(limitEdges(all, 10_000).omitted).toBe(0);
+    expect(strongestOmitted).toBeLessThanOrEqual(weakestKept + (1000 * (1 - 0.05)) / 256);
+    expect(bucketEdges(values, undefined, undefined, 0).omitted).toBe(drawn(all).length);
+    // Equal weights (a constant initialisation) all fall in one bin: the limit still holds.
+    const constant = bucketEdges(new Float32Array(1000).fill(0.3), undefined, undefined, 100);
+    expect(drawn(constant)).toHaveLength(100);
+    expect(constant.omitted).toBe(900);
   });
 
   it('applies to frames while scrubbing', () => {

@@ -5,7 +5,7 @@
  */
 import type { PerLayerField } from '../format/columns.js';
 import type { View } from './url-state.js';
-import { bucketEdges, limitEdges, type EdgeBuckets } from './edges.js';
+import { bucketEdges, type EdgeBuckets } from './edges.js';
 import { EMPTY_DOMAIN, extendDomain, type Domain, type DomainTracker, type ScaleMode } from './normalize.js';
 
 /** One kept snapshot of a layer: W and ∂L/∂W, row-major [input × neuron]. */
@@ -88,10 +88,9 @@ export function computeFrame(source: FrameSource, options: FrameOptions): Frame 
     const snapshot = source.snapshotAt(layer, step);
     if (!snapshot) continue;
     if (snapshot.step !== step) staleWeights.push({ layer, step: snapshot.step });
-    const buckets = bucketEdges(view === 'activation' ? snapshot.weight : snapshot.weightGrad);
-    const limited = options.edgeLimit === undefined ? { buckets, omitted: 0 } : limitEdges(buckets, options.edgeLimit);
-    edgesOmitted += limited.omitted;
-    edges.push({ layer, buckets: limited.buckets });
+    const buckets = bucketEdges(view === 'activation' ? snapshot.weight : snapshot.weightGrad, undefined, undefined, options.edgeLimit);
+    edgesOmitted += buckets.omitted;
+    edges.push({ layer, buckets });
   }
   return { step, values, domains, input: probe ? probe.input : source.meanInput(step), edges, staleWeights, edgesOmitted };
 }
