@@ -254,9 +254,9 @@ export function exportSite(options: ExportOptions): ExportResult {
 
   const everywhere: Place[] = ['is', 'is inside', 'holds'];
   const outProblem = checkOut(options.out, options.force ?? false, [
+    { what: 'the project folder', folder: projectRoot, places: ['is', 'holds'] },
     { what: 'the runs folder', folder: options.runsDirectory, places: everywhere },
     { what: "the project's runs folder", folder: join(projectRoot, 'runs'), places: everywhere },
-    { what: 'the project folder', folder: projectRoot, places: ['is', 'holds'] },
     { what: 'the built viewer', folder: site, places: everywhere },
   ]);
   if (outProblem) problems.push(outProblem);
