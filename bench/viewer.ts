@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { launchChromium } from '../viewer/headless.js';
-import { createViewerServer, listRuns } from '../viewer/server.js';
+import { listRuns } from '../viewer/run-list.js';
+import { createViewerServer } from '../viewer/server.js';
 import { recordRun } from '../recorder/record.js';
 import { resolveConfig } from '../core/config.js';
 

@@ -31,6 +31,13 @@ export function parseByteSize(value: unknown): unknown {
   return match && scale !== undefined ? Math.round(Number(match[1]) * scale) : value;
 }
 
+/** Bytes for people: "512 B", "340 KiB", "12.3 MiB", "1.20 GiB". */
+export function formatByteSize(bytes: number): string {
+  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  return bytes >= 1024 ? `${(bytes / 1024).toFixed(0)} KiB` : `${bytes} B`;
+}
+
 const integer = (min: number, max: number) => z.number().int().min(min).max(max);
 const finite = z.number().refine(Number.isFinite, 'expected a finite number');
 

@@ -18,6 +18,7 @@ import {
   DATASETS,
   DEFAULT_LEARNING_RATE,
   ENGINES,
+  formatByteSize,
   INITS,
   OPTIMIZERS,
   resolveConfig,
@@ -142,10 +143,6 @@ function reproduceCommand(config: Config, name: string, engine: EngineName): str
   return `npm run record -- ${flags.join(' ')}`;
 }
 
-function formatBytes(bytes: number): string {
-  return bytes >= 1024 ** 2 ? `${(bytes / 1024 ** 2).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(0)} KiB`;
-}
-
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
@@ -247,7 +244,7 @@ export async function main(argv: string[]): Promise<number> {
   const held_out = result.finalEval ? `, held-out accuracy ${(result.finalEval.accuracy * 100).toFixed(1)}%` : '';
   console.log(
     `${result.status === 'complete' ? 'Recorded' : `Stopped (${result.status})`}: ${result.stepCount} steps in ${result.seconds.toFixed(1)} s` +
-      `, ${formatBytes(result.bytesWritten)}${held_out}\n  → ${where}`,
+      `, ${formatByteSize(result.bytesWritten)}${held_out}\n  → ${where}`,
   );
   if (result.message) console.error(result.status === 'failed' ? `error: ${result.message}` : result.message);
   if (result.status === 'interrupted') return exitForSignal;

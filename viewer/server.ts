@@ -3,32 +3,15 @@
  * 127.0.0.1. `runs/index.json` is computed on every request, so new runs appear without a rebuild.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sirv from 'sirv';
-import { FILE_NAMES } from '../core/format/columns.js';
-import { parseManifest } from '../core/format/manifest.js';
-import { RUN_INDEX_FILE, summarizeRun, unreadableRun, type RunSummary } from '../core/format/run-index.js';
+import { RUN_INDEX_FILE } from '../core/format/run-index.js';
+import { listRuns } from './run-list.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-export function listRuns(runsDirectory: string): RunSummary[] {
-  if (!existsSync(runsDirectory)) return [];
-  return readdirSync(runsDirectory)
-    .filter((name) => !name.startsWith('.') && statSync(join(runsDirectory, name)).isDirectory())
-    .map((name) => {
-      const file = join(runsDirectory, name, FILE_NAMES.manifest);
-      try {
-        // The folder name is what links open, even if run.json was copied from another run.
-        return { ...summarizeRun(parseManifest(file, JSON.parse(readFileSync(file, 'utf8')))), name };
-      } catch (error) {
-        return unreadableRun(name, error instanceof Error ? error.message : String(error));
-      }
-    })
-    .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt) || a.name.localeCompare(b.name));
-}
 
 export function createViewerServer(options: { site: string; runs: string }) {
   const site = sirv(options.site, { dev: false, etag: true, single: false });

@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { FILE_NAMES } from '../core/format/columns.js';
 import { defaultRunName } from '../recorder/run-folder.js';
-import { listRuns, serveViewer } from './server.js';
+import { listRuns } from './run-list.js';
+import { serveViewer } from './server.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = join(ROOT, 'runs');
