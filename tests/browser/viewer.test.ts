@@ -109,6 +109,15 @@ describe('the viewer', () => {
     await page.close();
   });
 
+  it('shows a first-layer neuron’s incoming weights and their gradients as images', async () => {
+    const page = await open('/?run=tiny&step=7&neuron=1.4');
+    await page.getByRole('heading', { name: 'Neuron 1.4' }).waitFor();
+    // The default budget keeps every step of this small run.
+    await page.getByRole('img', { name: 'Incoming weights of neuron 1.4 at step 7', exact: true }).waitFor();
+    await page.getByRole('img', { name: 'Gradients of the incoming weights of neuron 1.4 at step 7' }).waitFor();
+    await page.close();
+  });
+
   it('saves the picture as SVG and as a print-resolution PNG, legend included', async () => {
     const page = await open('/?run=tiny&step=12');
     await page.locator('[data-testid="network"] canvas').waitFor();

@@ -314,13 +314,19 @@ export class RunData implements FrameSource {
     return this.#probes;
   }
 
-  /** Layer 1's incoming weights of one neuron at the nearest kept step at or before `step`, as a 28×28 image. */
-  async incomingWeights(neuron: number, step: number): Promise<{ step: number; weights: Float32Array } | undefined> {
+  /**
+   * Layer 1's incoming weights of one neuron and their gradients ∂L/∂W, at the nearest kept step at
+   * or before `step`, each as a 28×28 image.
+   */
+  async incomingWeights(
+    neuron: number,
+    step: number,
+  ): Promise<{ step: number; weights: Float32Array; weightGrads: Float32Array } | undefined> {
     const manifest = this.manifest;
     if (!manifest || !this.#reader) return undefined;
     const fanIn = manifest.layers[0]!.size;
     const fanOut = manifest.layers[1]!.size;
-    let best: { step: number; weights: Float32Array } | undefined;
+    let best: { chunk: WeightChunk; row: number; step: number } | undefined;
     for (let index = 0; index < manifest.chunks.length && manifest.chunks[index]!.firstStep <= step; index++) {
       const entry = manifest.chunks[index]!.weights.find((weights) => weights.layer === 1);
       if (!entry || !entry.steps.some((kept) => kept <= step)) continue;
@@ -328,15 +334,17 @@ export class RunData implements FrameSource {
       const decoded = await this.#layer1[index];
       if (!decoded) continue;
       const steps = decoded.columns.step as Int32Array;
-      const weight = decoded.columns.weight as Float32Array;
-      for (let row = 0; row < decoded.rows; row++) {
-        if (steps[row]! > step) break;
-        const column = new Float32Array(fanIn);
-        for (let input = 0; input < fanIn; input++) column[input] = weight[row * fanIn * fanOut + input * fanOut + neuron]!;
-        best = { step: steps[row]!, weights: column };
-      }
+      for (let row = 0; row < decoded.rows && steps[row]! <= step; row++) best = { chunk: decoded, row, step: steps[row]! };
     }
-    return best;
+    if (!best) return undefined;
+    const { chunk, row } = best;
+    const column = (matrix: Float32Array) =>
+      Float32Array.from({ length: fanIn }, (_, input) => matrix[row * fanIn * fanOut + input * fanOut + neuron]!);
+    return {
+      step: best.step,
+      weights: column(chunk.columns.weight as Float32Array),
+      weightGrads: column(chunk.columns.weightGrad as Float32Array),
+    };
   }
 
   scalar(step: number, column: 'loss' | 'accuracy'): number | undefined {
