@@ -79,11 +79,11 @@ export class RunData implements FrameSource {
           this.manifest = reader.manifest;
           await this.#readChunks();
         }
+        this.live = followState(reader.manifest.status, now() - lastChange);
       } catch (error) {
-        // A run.json caught mid-replace or a network hiccup: try again at the next tick.
-        this.live = { state: 'unreachable', message: messageOf(error) };
+        // The server went away or run.json became unreadable: say so, and try again at the next tick.
+        this.live = { state: 'unreachable', message: `Cannot follow the run: ${messageOf(error)}` };
       }
-      if (this.manifest) this.live = followState(this.manifest.status, now() - lastChange);
       if (this.live?.state === 'recording' || this.live?.state === 'stalled' || this.live?.state === 'unreachable')
         timer = setTimeout(() => void poll(), interval);
     };
