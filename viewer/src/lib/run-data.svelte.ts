@@ -3,7 +3,7 @@
  * run still recording, the chunks it adds or grows (`follow`). Large decoded arrays live in
  * `$state.raw`; nothing here touches the DOM.
  */
-import { layerColumnName, type PerLayerField } from '$core/format/columns';
+import { FILE_NAMES, layerColumnName, type PerLayerField } from '$core/format/columns';
 import { fetchRunSource } from '$core/format/fetch-source';
 import type { NullableValues } from '$core/format/ipc';
 import type { RunManifest } from '$core/format/manifest';
@@ -50,6 +50,22 @@ export class RunData implements FrameSource {
     this.loading = true;
     try {
       this.#source = fetchRunSource(runUrl);
+      // The first chunk's name is fixed by the format: fetch it while run.json is read and checked.
+      const source = this.#source;
+      const firstChunk = FILE_NAMES.steps(0);
+      let early: Promise<Uint8Array> | undefined = source.read(firstChunk);
+      early.catch(() => undefined);
+      this.#source = {
+        label: source.label,
+        read: (file) => {
+          if (file === firstChunk && early) {
+            const bytes = early;
+            early = undefined;
+            return bytes;
+          }
+          return source.read(file);
+        },
+      };
       this.#reader = await openRun(this.#source);
       this.manifest = this.#reader.manifest;
       await this.#readChunks();
