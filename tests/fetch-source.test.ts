@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import sirv from 'sirv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fetchRunSource } from '../core/format/fetch-source.js';
+import { fetchPrefix, fetchRunSource } from '../core/format/fetch-source.js';
 import { openRun } from '../core/format/reader.js';
 import { openRunFolder } from '../recorder/open-run.js';
 import { runRecorder, tempDir, TINY } from './helpers.js';
@@ -42,5 +43,33 @@ describe('reading a run over HTTP', () => {
     await expect(openRun(fetchRunSource(`${base}/missing`))).rejects.toThrowError(
       `${base}/missing/run.json: cannot be read (does the run exist?)`,
     );
+  });
+
+  it('paints early from a prefix: whole batches from a Range request, the whole file where Range is ignored', async () => {
+    const file = join(out, 'served', 'steps-0000.arrows');
+    const half = Math.floor(statSync(file).size / 2);
+    const files = sirv(out, { dev: true });
+    const ranged = createServer((request, response) => files(request, response, () => ((response.statusCode = 404), response.end())));
+    await new Promise<void>((resolve) => ranged.listen(0, '127.0.0.1', resolve));
+    try {
+      const rangedBase = `http://127.0.0.1:${(ranged.address() as AddressInfo).port}/served`;
+      const head = await fetchPrefix(rangedBase, 'steps-0000.arrows', half);
+      expect(head.partial).toBe(true);
+      expect(head.bytes.length).toBe(half);
+      const reader = await openRun(fetchRunSource(rangedBase));
+      const prefix = reader.decodeStepsPrefix(0, head.bytes);
+      const whole = await reader.readSteps(0);
+      // Record batches hold 16 steps: the prefix holds the whole ones that fit.
+      expect(prefix.rows % 16).toBe(0);
+      expect(prefix.rows).toBeGreaterThan(0);
+      expect(prefix.rows).toBeLessThan(40);
+      expect(prefix.problems).toEqual([]);
+      expect(prefix.columns.loss).toEqual((whole.columns.loss as Float32Array).subarray(0, prefix.rows));
+    } finally {
+      ranged.close();
+    }
+    const ignored = await fetchPrefix(`${base}/served`, 'steps-0000.arrows', half);
+    expect(ignored.partial).toBe(false);
+    expect(ignored.bytes.length).toBe(statSync(file).size);
   });
 });

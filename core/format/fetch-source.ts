@@ -14,6 +14,22 @@ export class HttpError extends Error {
   }
 }
 
+/**
+ * The first `bytes` bytes of a file by an HTTP Range request, or the whole file from a server that
+ * ignores Range (`partial` false).
+ */
+export async function fetchPrefix(
+  runUrl: string,
+  file: string,
+  bytes: number,
+  fetcher: typeof fetch = fetch,
+): Promise<{ bytes: Uint8Array; partial: boolean }> {
+  const url = `${runUrl.endsWith('/') ? runUrl.slice(0, -1) : runUrl}/${encodeURIComponent(file)}`;
+  const response = await fetcher(url, { cache: 'no-store', headers: { range: `bytes=0-${bytes - 1}` } });
+  if (!response.ok) throw new HttpError(url, response.status);
+  return { bytes: new Uint8Array(await response.arrayBuffer()), partial: response.status === 206 };
+}
+
 /** @param runUrl the run folder's URL, e.g. `runs/my-run` relative to the page or absolute */
 export function fetchRunSource(runUrl: string, fetcher: typeof fetch = fetch): RunSource {
   const base = runUrl.endsWith('/') ? runUrl.slice(0, -1) : runUrl;

@@ -30,6 +30,11 @@ export interface RunReader {
   manifest: RunManifest;
   shape: RunShape;
   readSteps(chunkIndex: number): Promise<StepChunk>;
+  /**
+   * The whole record batches in the first bytes of a chunk (a prefix fetched early to paint
+   * sooner); the rest of the chunk comes from `readSteps`. Being cut short is expected here.
+   */
+  decodeStepsPrefix(chunkIndex: number, prefix: Uint8Array): StepChunk;
   readWeights(chunkIndex: number, layer: number): Promise<WeightChunk | undefined>;
   readProbes(): Promise<DecodedStream | undefined>;
 }
@@ -70,6 +75,12 @@ export async function openRun(source: RunSource): Promise<RunReader> {
       const decoded = decodeStream(where(entry.file), await readFile(entry.file), steps);
       const problems = checkChunk(where(entry.file), decoded, entry.firstStep, entry.stepCount, entry.complete);
       return { ...decoded, index: chunkIndex, firstStep: entry.firstStep, problems };
+    },
+    decodeStepsPrefix(chunkIndex, prefix) {
+      const entry = manifest.chunks[chunkIndex];
+      if (!entry) throw new RangeError(`${manifestFile}: no chunk ${chunkIndex} (the run has ${manifest.chunks.length})`);
+      const decoded = decodeStream(where(entry.file), prefix, steps);
+      return { ...decoded, index: chunkIndex, firstStep: entry.firstStep, problems: [] };
     },
     async readWeights(chunkIndex, layer) {
       const entry = manifest.chunks[chunkIndex]?.weights.find((weights) => weights.layer === layer);

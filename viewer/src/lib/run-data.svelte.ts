@@ -4,7 +4,7 @@
  * `$state.raw`; nothing here touches the DOM.
  */
 import { FILE_NAMES, layerColumnName, type PerLayerField } from '$core/format/columns';
-import { fetchRunSource } from '$core/format/fetch-source';
+import { fetchPrefix, fetchRunSource } from '$core/format/fetch-source';
 import type { NullableValues } from '$core/format/ipc';
 import type { RunManifest } from '$core/format/manifest';
 import { openRun, type RunReader, type RunSource, type StepChunk, type WeightChunk } from '$core/format/reader';
@@ -12,6 +12,9 @@ import type { FrameSource, Snapshot } from '$core/view/frame';
 import { followState, type FollowState } from '$core/view/live';
 import { DomainTracker } from '$core/view/normalize';
 import type { View } from '$core/view/url-state';
+
+/** Bytes of the first chunk fetched first to paint from: one 16-step batch of the default network (~0.5 MiB). */
+const FIRST_PAINT_BYTES = 640 * 1024;
 
 /** How often a recording run's run.json is read again. */
 export const FOLLOW_INTERVAL_MS = 1000;
@@ -50,29 +53,32 @@ export class RunData implements FrameSource {
     this.loading = true;
     try {
       this.#source = fetchRunSource(runUrl);
-      // The first chunk's name is fixed by the format: fetch it while run.json is read and checked.
-      const source = this.#source;
+      // The first chunk's name is fixed by the format: while run.json is read and checked, fetch the
+      // chunk's first record batches (a Range request) to paint from, then the whole chunk.
       const firstChunk = FILE_NAMES.steps(0);
-      let early: Promise<Uint8Array> | undefined = source.read(firstChunk);
-      early.catch(() => undefined);
-      this.#source = {
-        label: source.label,
-        read: (file) => {
-          if (file === firstChunk && early) {
-            const bytes = early;
-            early = undefined;
-            return bytes;
-          }
-          return source.read(file);
-        },
-      };
+      const prefix = fetchPrefix(runUrl, firstChunk, FIRST_PAINT_BYTES).catch(() => undefined);
       this.#reader = await openRun(this.#source);
       this.manifest = this.#reader.manifest;
+      const head = await prefix;
+      if (head?.partial && this.manifest.chunks.length > 0) this.#showPrefix(head.bytes);
       await this.#readChunks();
     } catch (error) {
       this.error = messageOf(error);
     } finally {
       this.loading = false;
+    }
+  }
+
+  /** Shows the whole batches of the first chunk's prefix; anything wrong is for the full read to report. */
+  #showPrefix(bytes: Uint8Array): void {
+    try {
+      const chunk = this.#reader!.decodeStepsPrefix(0, bytes);
+      if (chunk.rows === 0) return;
+      this.#track(chunk);
+      this.chunks = [chunk];
+      this.#rebuildSeries();
+    } catch {
+      return;
     }
   }
 
