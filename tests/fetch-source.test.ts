@@ -49,7 +49,12 @@ describe('reading a run over HTTP', () => {
     const file = join(out, 'served', 'steps-0000.arrows');
     const half = Math.floor(statSync(file).size / 2);
     const files = sirv(out, { dev: true });
-    const ranged = createServer((request, response) => files(request, response, () => ((response.statusCode = 404), response.end())));
+    const ranged = createServer((request, response) =>
+      files(request, response, () => {
+        response.statusCode = 404;
+        response.end();
+      }),
+    );
     await new Promise<void>((resolve) => ranged.listen(0, '127.0.0.1', resolve));
     try {
       const rangedBase = `http://127.0.0.1:${(ranged.address() as AddressInfo).port}/served`;
