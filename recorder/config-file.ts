@@ -11,6 +11,11 @@ export function readConfigFile(path: string): unknown {
   } catch (error) {
     throw new ConfigError([`--config ${path}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`]);
   }
+  return parseConfigText(path, text);
+}
+
+/** A config file's text (JSON for `.json`, YAML for `.yaml`/`.yml`) into a mapping for `resolveConfig`. */
+export function parseConfigText(path: string, text: string): Record<string, unknown> {
   const extension = extname(path).toLowerCase();
   if (!['.json', '.yaml', '.yml'].includes(extension)) {
     throw new ConfigError([`--config ${path}: expected a .json, .yaml or .yml file`]);
@@ -28,5 +33,5 @@ export function readConfigFile(path: string): unknown {
       `--config ${path}: expected a mapping of config fields, found ${Array.isArray(parsed) ? 'a list' : JSON.stringify(parsed)}`,
     ]);
   }
-  return parsed;
+  return parsed as Record<string, unknown>;
 }

@@ -7,7 +7,6 @@
  */
 import {
   Data,
-  Message,
   Field,
   FixedSizeList,
   Float32,
@@ -23,6 +22,12 @@ import {
   Utf8,
   type DataType,
 } from 'apache-arrow';
+import { Field as FieldTable } from 'apache-arrow/fb/field';
+import { Message as MessageTable } from 'apache-arrow/fb/message';
+import { MessageHeader } from 'apache-arrow/fb/message-header';
+import { RecordBatch as RecordBatchTable } from 'apache-arrow/fb/record-batch';
+import { Schema as SchemaTable } from 'apache-arrow/fb/schema';
+import { ByteBuffer } from 'flatbuffers';
 import { columnWidth, type ColumnSpec, type ValueType } from './columns.js';
 
 export type NumericArray = Float32Array | Int32Array | Uint8Array;
@@ -173,9 +178,19 @@ function checkSchema(file: string, schema: Schema, columns: readonly ColumnSpec[
   for (const [index, spec] of columns.entries()) {
     const found = schema.fields.find((field) => field.name === spec.name);
     if (!found) throw new RunFormatError(file, `missing column "${spec.name}" (expected ${describeType(spec)})`);
-    if (String(found.type) !== String(expected.fields[index]!.type)) {
-      throw new RunFormatError(file, `column "${spec.name}" has type ${String(found.type)}, expected ${describeType(spec)}`);
+    const foundType = typeName(found.type);
+    if (foundType !== String(expected.fields[index]!.type)) {
+      throw new RunFormatError(file, `column "${spec.name}" has type ${foundType}, expected ${describeType(spec)}`);
     }
+  }
+}
+
+/** A type's name; a damaged schema can hold types that cannot even name themselves. */
+function typeName(type: DataType | undefined): string {
+  try {
+    return String(type);
+  } catch {
+    return 'an unreadable type';
   }
 }
 
@@ -196,6 +211,24 @@ function concat<T extends NumericArray>(parts: T[], make: (length: number) => T)
   return out;
 }
 
+/** Whether a column's buffers hold every value of its `rows` rows (and offsets in range, for strings). */
+function holdsRows(spec: ColumnSpec, data: Data, rows: number): boolean {
+  if (data.length !== rows) return false;
+  if (spec.type === 'utf8') {
+    const offsets = data.valueOffsets as Int32Array | undefined;
+    const values = data.values as Uint8Array | undefined;
+    if (!offsets || !values || offsets.length < data.offset + rows + 1) return false;
+    for (let row = 0; row <= rows; row++) {
+      const offset = offsets[data.offset + row]!;
+      if (offset < 0 || offset > values.length || (row > 0 && offset < offsets[data.offset + row - 1]!)) return false;
+    }
+    return true;
+  }
+  const values = spec.shape ? data.children[0]?.values : data.values;
+  const start = spec.shape ? (data.children[0]?.offset ?? 0) + data.offset * columnWidth(spec) : data.offset;
+  return values !== undefined && values.length >= start + rows * columnWidth(spec);
+}
+
 function numericParts(spec: ColumnSpec, data: Data): NumericArray {
   if (spec.shape) {
     const width = columnWidth(spec);
@@ -213,6 +246,56 @@ const ARRAY_OF: Record<Exclude<ValueType, 'utf8'>, (length: number) => NumericAr
 };
 
 /** Where the whole messages of a stream end, found from their framing without decoding them. */
+/** Rows a record batch may claim; ours hold 16. */
+const MAX_BATCH_ROWS = 1 << 20;
+
+/**
+ * A message's body length, after checking the counts in its metadata against the metadata's own
+ * size. Arrow's decoder trusts them: a corrupt count of 33 million field nodes makes it loop for
+ * minutes (found by tests/fuzz), so implausible messages are refused before Arrow sees them.
+ */
+function checkedBodyLength(metadata: Uint8Array): number {
+  const message = MessageTable.getRootAsMessage(new ByteBuffer(metadata));
+  const bodyLength = Number(message.bodyLength());
+  if (!Number.isSafeInteger(bodyLength) || bodyLength < 0) throw new Error(`implausible body length ${bodyLength}`);
+  switch (message.headerType()) {
+    case MessageHeader.RecordBatch: {
+      const batch = message.header(new RecordBatchTable()) as RecordBatchTable;
+      // FieldNode and Buffer are 16-byte structs stored inside the metadata.
+      const structs = batch.nodesLength() + batch.buffersLength();
+      if (structs * 16 > metadata.length) throw new Error(`implausible ${structs} nodes and buffers in ${metadata.length} bytes`);
+      const rows = Number(batch.length());
+      if (!(rows >= 0 && rows <= MAX_BATCH_ROWS)) throw new Error(`implausible batch of ${rows} rows`);
+      for (let node = 0; node < batch.nodesLength(); node++) {
+        const length = Number(batch.nodes(node)!.length());
+        if (!(length >= 0 && length <= MAX_BATCH_ROWS * 4096)) throw new Error(`implausible field of ${length} values`);
+      }
+      for (let buffer = 0; buffer < batch.buffersLength(); buffer++) {
+        const entry = batch.buffers(buffer)!;
+        if (Number(entry.offset()) + Number(entry.length()) > bodyLength) throw new Error('implausible buffer outside the body');
+      }
+      return bodyLength;
+    }
+    case MessageHeader.Schema: {
+      const schema = message.header(new SchemaTable()) as SchemaTable;
+      // Every vector holds ≥ 4-byte entries (offsets or 8-byte features) inside the metadata.
+      const fits = (count: number) => count >= 0 && count * 4 <= metadata.length;
+      if (!fits(schema.fieldsLength()) || !fits(schema.customMetadataLength()) || !fits(schema.featuresLength()))
+        throw new Error('implausible schema vector lengths');
+      const checkField = (field: FieldTable | null, depth: number): void => {
+        if (!field) throw new Error('implausible missing field');
+        if (depth > 8 || !fits(field.childrenLength()) || !fits(field.customMetadataLength()))
+          throw new Error('implausible field nesting or lengths');
+        for (let child = 0; child < field.childrenLength(); child++) checkField(field.children(child), depth + 1);
+      };
+      for (let field = 0; field < schema.fieldsLength(); field++) checkField(schema.fields(field), 0);
+      return bodyLength;
+    }
+    default:
+      return bodyLength;
+  }
+}
+
 export function scanStream(bytes: Uint8Array): { wholeBytes: number; ended: boolean; problem?: string } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let position = 0;
@@ -232,9 +315,10 @@ export function scanStream(bytes: Uint8Array): { wholeBytes: number; ended: bool
     }
     let bodyLength: number;
     try {
-      bodyLength = Message.decode(bytes.subarray(position + 8, position + 8 + metadataLength)).bodyLength;
-    } catch {
-      return { wholeBytes: position, ended: false, problem: `byte ${position}: unreadable message metadata` };
+      bodyLength = checkedBodyLength(bytes.subarray(position + 8, position + 8 + metadataLength));
+    } catch (error) {
+      const reason = error instanceof Error && error.message.startsWith('implausible') ? ` (${error.message})` : '';
+      return { wholeBytes: position, ended: false, problem: `byte ${position}: unreadable message metadata${reason}` };
     }
     const end = position + 8 + metadataLength + bodyLength;
     if (end > bytes.length) return { wholeBytes: position, ended: false, problem: `byte ${position}: message body cut short` };
@@ -267,7 +351,14 @@ export function decodeStream(file: string, bytes: Uint8Array, columns: readonly 
   let truncation = scan.problem;
   try {
     for (const batch of reader) {
-      for (const spec of columns) parts.get(spec.name)!.push(batch.getChild(spec.name)!.data[0]!);
+      const datas = columns.map((spec) => batch.getChild(spec.name)!.data[0]!);
+      // A damaged batch can claim more rows than its buffers hold: stop before it.
+      const short = columns.findIndex((spec, index) => !holdsRows(spec, datas[index]!, batch.numRows));
+      if (short >= 0) {
+        truncation = `record batch after row ${rows}: column "${columns[short]!.name}" holds fewer values than its ${batch.numRows} rows`;
+        break;
+      }
+      columns.forEach((spec, index) => parts.get(spec.name)!.push(datas[index]!));
       rows += batch.numRows;
     }
   } catch (error) {

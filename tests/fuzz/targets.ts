@@ -1,0 +1,264 @@
+/**
+ * Fuzz targets: what reads untrusted input — chunk files, run.json, config files and values — fed
+ * mutations of valid input and arbitrary values. Every input must end as either accepted or
+ * refused with the error type that names the file or field (RunFormatError, ManifestError,
+ * ConfigError); any other exception is a bug. Shared by the suite (tests/fuzz.test.ts) and the long
+ * run (bench/fuzz.ts).
+ */
+import fc from 'fast-check';
+import { stringify as toYaml } from 'yaml';
+import { ConfigError, resolveConfig } from '../../core/config.js';
+import { stepColumns, type ColumnSpec, columnWidth, FILE_NAMES } from '../../core/format/columns.js';
+import { decodeStream, encodeStream, RunFormatError, type BatchValues } from '../../core/format/ipc.js';
+import { ManifestError } from '../../core/format/manifest.js';
+import { openRun } from '../../core/format/reader.js';
+import { parseConfigText } from '../../recorder/config-file.js';
+
+export type Verdict = 'accepted' | 'refused';
+
+export interface FuzzTarget<T> {
+  name: string;
+  inputs: fc.Arbitrary<T>;
+  /** Accepts or refuses the input; throws only on a bug. */
+  run: (input: T) => Verdict | Promise<Verdict>;
+}
+
+/** Errors that are a clear refusal of bad input. */
+function refusal(error: unknown, ...expected: (abstract new (...args: never[]) => Error)[]): Verdict {
+  if (expected.some((type) => error instanceof type)) return 'refused';
+  throw error;
+}
+
+const SHAPE = { inputSize: 16, layerSizes: [6, 4, 3], batchSize: 4, probeCount: 2 };
+export const STEP_COLUMNS = stepColumns(SHAPE);
+
+/** A valid chunk of `rows` steps with values that depend on the row, for SHAPE. */
+export function validChunk(rows = 20): Uint8Array {
+  // One batch per 10 rows, as a recorder appends them.
+  const parts: Uint8Array[] = [];
+  for (let start = 0; start < rows; start += 10) {
+    const count = Math.min(10, rows - start);
+    const slice: BatchValues = {};
+    for (const spec of STEP_COLUMNS) slice[spec.name] = columnValues(spec, count, start);
+    const stream = encodeStream(STEP_COLUMNS, slice, count);
+    // Keep the schema message only once: later batches are appended without it.
+    parts.push(start === 0 ? stream.subarray(0, stream.length - 8) : batchMessageOf(stream));
+  }
+  parts.push(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]));
+  return concatBytes(parts);
+}
+
+function batchMessageOf(stream: Uint8Array): Uint8Array {
+  const view = new DataView(stream.buffer, stream.byteOffset);
+  const schemaEnd = 8 + view.getInt32(4, true);
+  return stream.subarray(schemaEnd, stream.length - 8);
+}
+
+function columnValues(spec: ColumnSpec, rows: number, first = 0): BatchValues[string] {
+  const length = rows * columnWidth(spec);
+  if (spec.type === 'utf8') return Array.from({ length: rows }, (_, row) => `row ${first + row}`);
+  if (spec.name === 'step') return Int32Array.from({ length: rows }, (_, row) => first + row);
+  const pattern = (index: number) => (first * 7 + index) % 97;
+  const numbers =
+    spec.type === 'float32'
+      ? Float32Array.from({ length }, (_, index) => pattern(index))
+      : spec.type === 'int32'
+        ? Int32Array.from({ length }, (_, index) => pattern(index))
+        : Uint8Array.from({ length }, (_, index) => pattern(index));
+  return spec.nullable ? { values: Float32Array.from(numbers), valid: Uint8Array.from({ length: rows }, (_, row) => row % 2) } : numbers;
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/** Byte-level mutations of a valid file: cuts, flipped bytes, insertions, overwritten ranges, or noise. */
+export function mutatedBytes(base: Uint8Array): fc.Arbitrary<Uint8Array> {
+  const position = fc.nat({ max: base.length });
+  return fc.oneof(
+    position.map((at) => base.slice(0, at)),
+    fc.array(fc.tuple(fc.nat({ max: base.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 12 }).map((flips) => {
+      const copy = base.slice();
+      for (const [at, value] of flips) copy[at] = value;
+      return copy;
+    }),
+    fc
+      .tuple(position, fc.uint8Array({ minLength: 1, maxLength: 64 }))
+      .map(([at, bytes]) => concatBytes([base.subarray(0, at), bytes, base.subarray(at)])),
+    fc.tuple(position, position, fc.integer({ min: 0, max: 255 })).map(([from, to, value]) => {
+      const copy = base.slice();
+      copy.fill(value, Math.min(from, to), Math.max(from, to));
+      return copy;
+    }),
+    // A 32-bit field (a length, an offset, a count) set to an extreme value.
+    fc
+      .tuple(fc.nat({ max: Math.max(0, base.length - 4) }), fc.constantFrom(0, 1, 0x7fffffff, 0xffffffff, 0x80000000))
+      .map(([at, value]) => {
+        const copy = base.slice();
+        new DataView(copy.buffer).setUint32(at, value, true);
+        return copy;
+      }),
+    fc.uint8Array({ maxLength: 2048 }),
+  );
+}
+
+export function chunkTarget(base = validChunk()): FuzzTarget<Uint8Array> {
+  return {
+    name: 'chunk decoder (decodeStream)',
+    inputs: mutatedBytes(base),
+    run: (bytes) => {
+      try {
+        const decoded = decodeStream('fuzz.arrows', bytes, STEP_COLUMNS);
+        // What it returns must be consistent: every column holds `rows` rows.
+        for (const spec of STEP_COLUMNS) {
+          const values = decoded.columns[spec.name]!;
+          const length = Array.isArray(values) ? values.length : 'valid' in values ? values.values.length : values.length;
+          const expected = spec.type === 'utf8' ? decoded.rows : decoded.rows * columnWidth(spec);
+          if (length !== expected) throw new Error(`column ${spec.name}: ${length} values for ${decoded.rows} rows`);
+        }
+        return 'accepted';
+      } catch (error) {
+        return refusal(error, RunFormatError);
+      }
+    },
+  };
+}
+
+/** JSON-level mutations of an object: a value somewhere replaced by anything, or a key removed. */
+export function mutatedJson(base: unknown): fc.Arbitrary<unknown> {
+  const paths = jsonPaths(base);
+  const replace = fc.tuple(fc.constantFrom(...paths), fc.anything({ maxDepth: 2 })).map(([path, value]) => setAt(base, path, value, false));
+  const remove = fc.constantFrom(...paths.filter((path) => path.length > 0)).map((path) => setAt(base, path, undefined, true));
+  return fc.oneof(replace, remove, fc.anything({ maxDepth: 3 }));
+}
+
+function jsonPaths(value: unknown, prefix: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
+  out.push(prefix);
+  if (Array.isArray(value)) value.slice(0, 3).forEach((item, index) => jsonPaths(item, [...prefix, index], out));
+  else if (value !== null && typeof value === 'object')
+    for (const [key, item] of Object.entries(value)) jsonPaths(item, [...prefix, key], out);
+  return out;
+}
+
+function setAt(base: unknown, path: (string | number)[], value: unknown, remove: boolean): unknown {
+  if (path.length === 0) return value;
+  const copy = structuredClone(base) as Record<string | number, unknown>;
+  let node = copy;
+  for (const key of path.slice(0, -1)) node = node[key] as Record<string | number, unknown>;
+  const last = path.at(-1)!;
+  if (remove) {
+    if (Array.isArray(node)) node.splice(Number(last), 1);
+    else delete node[last];
+  } else node[last] = value;
+  return copy;
+}
+
+/** run.json: JSON mutations and text mutations, read by `openRun` as the viewer does. */
+export function manifestTarget(base: { manifest: unknown; chunk: Uint8Array }): FuzzTarget<string> {
+  const text = JSON.stringify(base.manifest);
+  const textMutations = fc.oneof(
+    fc.nat({ max: text.length }).map((at) => text.slice(0, at)),
+    fc
+      .tuple(fc.nat({ max: text.length - 1 }), fc.string({ minLength: 1, maxLength: 4 }))
+      .map(([at, insert]) => text.slice(0, at) + insert + text.slice(at + 1)),
+  );
+  return {
+    name: 'run.json validator (openRun)',
+    inputs: fc.oneof(
+      mutatedJson(base.manifest).map((value) => JSON.stringify(value) ?? 'undefined'),
+      textMutations,
+    ),
+    run: async (manifestText) => {
+      const files: Record<string, Uint8Array> = {
+        [FILE_NAMES.manifest]: new TextEncoder().encode(manifestText),
+        [FILE_NAMES.steps(0)]: base.chunk,
+      };
+      try {
+        const reader = await openRun({
+          label: 'fuzz',
+          read: async (file) => {
+            const bytes = files[file];
+            if (!bytes) throw new Error(`no ${file}`);
+            return bytes;
+          },
+        });
+        // A manifest that passed validation must be safe to read chunks from.
+        for (let index = 0; index < Math.min(2, reader.manifest.chunks.length); index++) {
+          try {
+            await reader.readSteps(index);
+          } catch (error) {
+            refusal(error, RunFormatError);
+          }
+        }
+        return 'accepted';
+      } catch (error) {
+        return refusal(error, ManifestError, RunFormatError);
+      }
+    },
+  };
+}
+
+const CONFIG_EXAMPLE = { layers: [128, 64], activation: 'relu', init: 'he', optimizer: 'sgd', learningRate: 0.1, batchSize: 64, epochs: 4 };
+
+/** Config values (as a file would give them) and config file texts, YAML and JSON. */
+export function configTarget(): FuzzTarget<{ kind: 'value'; value: unknown } | { kind: 'text'; path: string; text: string }> {
+  const yaml = toYaml(CONFIG_EXAMPLE);
+  const json = JSON.stringify(CONFIG_EXAMPLE);
+  const mutateText = (text: string) =>
+    fc.oneof(
+      fc.nat({ max: text.length }).map((at) => text.slice(0, at)),
+      fc
+        .tuple(fc.nat({ max: text.length - 1 }), fc.string({ minLength: 1, maxLength: 6 }))
+        .map(([at, insert]) => text.slice(0, at) + insert + text.slice(at + 1)),
+      fc.string({ maxLength: 200 }),
+    );
+  return {
+    name: 'config (parseConfigText + resolveConfig)',
+    inputs: fc.oneof(
+      mutatedJson(CONFIG_EXAMPLE).map((value) => ({ kind: 'value' as const, value })),
+      mutateText(yaml).map((text) => ({ kind: 'text' as const, path: 'fuzz.yaml', text })),
+      mutateText(json).map((text) => ({ kind: 'text' as const, path: 'fuzz.json', text })),
+    ),
+    run: (input) => {
+      try {
+        const value = input.kind === 'value' ? input.value : parseConfigText(input.path, input.text);
+        resolveConfig(value, 'fuzz');
+        return 'accepted';
+      } catch (error) {
+        return refusal(error, ConfigError);
+      }
+    },
+  };
+}
+
+export interface FuzzCounts {
+  inputs: number;
+  accepted: number;
+  refused: number;
+  /** Exceptions other than the clear refusals: bugs. */
+  unexpected: { input: unknown; error: string }[];
+  /** Inputs that took longer than `slowMs` (a hang would stop the run; its outer timeout catches that). */
+  slow: number;
+}
+
+/** Runs `count` generated inputs through a target and counts the outcomes. */
+export async function fuzz<T>(target: FuzzTarget<T>, count: number, seed: number, slowMs = 1000): Promise<FuzzCounts> {
+  const counts: FuzzCounts = { inputs: 0, accepted: 0, refused: 0, unexpected: [], slow: 0 };
+  for (const input of fc.sample(target.inputs, { numRuns: count, seed })) {
+    const started = performance.now();
+    try {
+      counts[await target.run(input)]++;
+    } catch (error) {
+      counts.unexpected.push({ input, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+    }
+    if (performance.now() - started > slowMs) counts.slow++;
+    counts.inputs++;
+  }
+  return counts;
+}
