@@ -11,6 +11,9 @@ import { launchChromium } from '../../viewer/headless.js';
 import { runRecorder, tempDir, TINY } from '../helpers.js';
 import { openPage, paintedPixels, serveRuns } from './harness.js';
 
+/** A folder name that is markup (the recorder refuses such names; a renamed folder can have one). */
+const HOSTILE_FOLDER = 'x"><img src=y onerror="window.__pwned=4">';
+
 let browser: Browser;
 let origin = '';
 const server = { close: () => undefined as void } as { close: () => void };
@@ -23,6 +26,15 @@ beforeAll(async () => {
   cpSync(join(runs, 'tiny'), join(runs, 'cut'), { recursive: true });
   const chunk = join(runs, 'cut', 'steps-0000.arrows');
   truncateSync(chunk, statSync(chunk).size - 5000);
+  // A run whose folder name and run.json text carry markup and script: a hand-edited or hostile run.
+  cpSync(join(runs, 'tiny'), join(runs, 'hostile'), { recursive: true });
+  const manifestFile = join(runs, 'hostile', 'run.json');
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
+  manifest.name = '<img src=x onerror="window.__pwned=1">';
+  manifest.dataset.name = '<script>window.__pwned=2</script>';
+  manifest.dataset.classNames[3] = '<b onmouseover="window.__pwned=3">three</b>';
+  writeFileSync(manifestFile, JSON.stringify(manifest));
+  cpSync(join(runs, 'hostile'), join(runs, HOSTILE_FOLDER), { recursive: true });
   mkdirSync(join(runs, 'broken'));
   writeFileSync(join(runs, 'broken', 'run.json'), '{"schemaVersion": 99}');
   const served = await serveRuns(runs);
@@ -147,6 +159,25 @@ describe('the viewer', () => {
     await page.getByText('step 20 of 47').waitFor();
     expect((await paintedPixels(page)).count).toBeGreaterThan(5000);
     await page.close();
+  });
+
+  it('shows markup from run names and run.json as text and runs none of it', async () => {
+    const list = await open('/');
+    await list.getByRole('link', { name: HOSTILE_FOLDER }).waitFor();
+    await list.getByRole('cell', { name: '<script>window.__pwned=2</script>' }).first().waitFor();
+    const page = await open('/?run=hostile');
+    await page.getByRole('heading', { name: '<img src=x onerror="window.__pwned=1">' }).waitFor();
+    await page.getByText('<script>window.__pwned=2</script>, 784-16-8-10').waitFor();
+    await page.getByText('<b onmouseover="window.__pwned=3">three</b>→', { exact: false }).first().waitFor();
+    // A folder name that needs escaping in a URL: the static server may not find it, and says so as text.
+    const folder = await open(`/?run=${encodeURIComponent(HOSTILE_FOLDER)}`);
+    await folder.getByRole('alert').first().waitFor();
+    for (const view of [list, page, folder]) {
+      await view.mouse.move(10, 10);
+      expect(await view.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+      expect(await view.locator('main img, main script, main b').count()).toBe(0);
+      await view.close();
+    }
   });
 
   it('names the file and the problem for a broken run and a missing one', async () => {
