@@ -31,8 +31,10 @@ export class SaturationDetector implements Detector {
   observe({ step, layers }: StepStatistics): void {
     const maxDerivative = MAX_DERIVATIVE[this.#activation];
     if (maxDerivative === undefined) return;
+    // f′(z) is max − (a − centre)² for both (sigmoid ¼ − (a − ½)², tanh 1 − a²), so f′ < limit ⇔ |a − centre| > √(max − limit).
     const derivativeLimit = this.#thresholds.derivativeFraction * maxDerivative;
-    const sigmoid = this.#activation === 'sigmoid';
+    const center = this.#activation === 'sigmoid' ? 0.5 : 0;
+    const distance = Math.sqrt(maxDerivative - derivativeLimit);
     const hidden = layers.slice(0, -1);
     this.#layers ??= hidden.map(
       (layer) => new SustainedNeurons(layer.meanActivation.length, this.#thresholds.minSteps, this.#thresholds.minFraction),
@@ -48,9 +50,7 @@ export class SaturationDetector implements Detector {
       for (let sample = 0; sample < samples; sample++) {
         const start = sample * neurons;
         for (let neuron = 0; neuron < neurons; neuron++) {
-          const output = activation[start + neuron]!;
-          const derivative = sigmoid ? output * (1 - output) : 1 - output * output;
-          if (derivative < derivativeLimit) counts[neuron]!++;
+          if (Math.abs(activation[start + neuron]! - center) > distance) counts[neuron]!++;
         }
       }
       const minSamples = this.#thresholds.sampleFraction * samples;
