@@ -33,27 +33,23 @@ export class EpisodeTracker<Detail> {
   /**
    * One observation covering steps [fromStep, toStep] (one step for most detectors, a block of
    * steps for the stalled-loss detector). `immediate` opens an episode without waiting for the
-   * stretch to be long enough (an overflow). Returns true when an episode opened or closed.
+   * stretch to be long enough (an overflow).
    */
-  observe(fromStep: number, toStep: number, holds: boolean, immediate = false): boolean {
+  observe(fromStep: number, toStep: number, holds: boolean, immediate = false): void {
     const open = this.open;
     if (!holds) {
       this.#stretchStart = -1;
       this.#stretchLength = 0;
-      if (open) {
-        open.lastStep = this.#lastHeldStep;
-        return true;
-      }
-      return false;
+      if (open) open.lastStep = this.#lastHeldStep;
+      return;
     }
     if (this.#stretchStart < 0) this.#stretchStart = fromStep;
     this.#stretchLength++;
     this.#lastHeldStep = toStep;
-    if (open || (this.#stretchLength < this.#minLength && !immediate)) return false;
+    if (open || (this.#stretchLength < this.#minLength && !immediate)) return;
     const last = this.#episodes.at(-1);
     if (this.#episodes.length >= MAX_EPISODES && last) last.lastStep = null;
     else this.#episodes.push({ firstStep: this.#stretchStart, lastStep: null, detectedAtStep: toStep, detail: this.#emptyDetail() });
-    return true;
   }
 
   /** The episode still going on, if any. */
