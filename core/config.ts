@@ -4,7 +4,9 @@
  * starts; an invalid value gets a message naming the field, the value and what is allowed.
  */
 import { z } from 'zod';
+import { diagnosticsSchema } from './diagnostics/thresholds.js';
 import { ACTIVATIONS } from './nn/activation.js';
+import { PRESET_NAMES } from './presets.js';
 
 export const DATASETS = ['mnist-embedded', 'mnist', 'fashion-mnist'] as const;
 export type DatasetName = (typeof DATASETS)[number];
@@ -69,14 +71,18 @@ export const configSchema = z
     /** Bytes of weight and weight-gradient snapshots for the whole run. */
     budget: z.preprocess(parseByteSize, integer(0, 2 ** 40)).default(12 * 1024 ** 2),
     engine: z.enum(ENGINES).default('auto'),
+    /** The lesson preset the run started from (core/presets.ts), or null; recorded, it changes nothing by itself. */
+    preset: z.enum(PRESET_NAMES).nullable().default(null),
+    /** Thresholds of the training-problem detectors (config file only). */
+    diagnostics: diagnosticsSchema.prefault({}),
   })
   .strict();
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = Omit<z.output<typeof configSchema>, 'learningRate'> & { learningRate: number };
 
-/** The CLI flag for each config field, for messages. */
-export const CONFIG_FLAGS: Record<keyof Config, string> = {
+/** The CLI flag for each config field, for messages; null for fields only a config file sets. */
+export const CONFIG_FLAGS: Record<keyof Config, string | null> = {
   dataset: '--dataset',
   layers: '--layers',
   activation: '--activation',
@@ -94,6 +100,8 @@ export const CONFIG_FLAGS: Record<keyof Config, string> = {
   probes: '--probes',
   budget: '--budget',
   engine: '--engine',
+  preset: '--preset',
+  diagnostics: null,
 };
 
 export class ConfigError extends Error {
@@ -119,10 +127,23 @@ export function describeConfigIssue(issue: z.core.$ZodIssue, input: unknown, sou
   const flag = CONFIG_FLAGS[topField as keyof Config];
   const where = issue.path.length === 0 ? source : `${source}: field "${field}"${flag ? ` (${flag})` : ''}`;
   if (issue.code === 'unrecognized_keys') {
-    return `${source}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => `"${key}"`).join(', ')}; allowed: ${Object.keys(CONFIG_FLAGS).join(', ')}`;
+    const within = issue.path.length === 0 ? '' : ` in "${field}"`;
+    return `${source}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => `"${key}"`).join(', ')}${within}; allowed: ${allowedFieldsAt(issue.path).join(', ')}`;
   }
   const given = formatGiven(valueAt(input, issue.path));
   return `${where}: got ${given}, expected ${expectation(issue, topField)}`;
+}
+
+/** Field names of the (nested) config object at `path`. */
+function allowedFieldsAt(path: PropertyKey[]): string[] {
+  let schema: z.ZodType = configSchema;
+  for (const key of path) {
+    while (schema instanceof z.ZodPrefault || schema instanceof z.ZodDefault) schema = schema.unwrap() as z.ZodType;
+    if (!(schema instanceof z.ZodObject)) return [];
+    schema = schema.shape[String(key)] as z.ZodType;
+  }
+  while (schema instanceof z.ZodPrefault || schema instanceof z.ZodDefault) schema = schema.unwrap() as z.ZodType;
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
 }
 
 function formatGiven(value: unknown): string {

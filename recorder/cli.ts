@@ -25,6 +25,8 @@ import {
   type Config,
   type ConfigInput,
 } from '../core/config.js';
+import { summarizeFindings } from '../core/diagnostics/summary.js';
+import { isPresetName, PRESET_NAMES, PRESETS, unknownPresetMessage } from '../core/presets.js';
 import { BudgetError } from '../core/snapshots.js';
 import { readConfigFile } from './config-file.js';
 import type { EngineName } from './engine.js';
@@ -50,6 +52,12 @@ function buildProgram(): Command {
     .join(', ');
   return new Command('record')
     .description('Train an MLP and record every step to a run folder of Arrow files.')
+    .addOption(
+      new Option(
+        '--preset <name>',
+        `a lesson that shows one training problem (${PRESET_NAMES.join(', ')}); a config file and flags override it`,
+      ),
+    )
     .addOption(new Option('--config <file>', 'JSON or YAML file of config fields; flags override it'))
     .addOption(new Option('--name <name>', 'run name, the folder under --out (default: <dataset>-<date>-<time>)'))
     .addOption(new Option('--out <dir>', 'folder that holds runs').default('runs'))
@@ -111,6 +119,7 @@ function flagsToConfig(program: Command): ConfigInput {
     ['evalEvery', 'evalEvery', number],
     ['budget', 'budget', String],
     ['engine', 'engine', String],
+    ['preset', 'preset', String],
   ];
   for (const [option, field, convert] of map) {
     const value = options[option];
@@ -119,8 +128,24 @@ function flagsToConfig(program: Command): ConfigInput {
   return fields as ConfigInput;
 }
 
+/**
+ * Preset defaults, then the config file, then flags: each overrides the one before. The preset is
+ * named by `--preset` or by the file's `preset` field (the flag wins).
+ */
+function mergedConfigInput(configFile: string | undefined, flags: ConfigInput): Record<string, unknown> {
+  const fromFile = configFile ? (readConfigFile(configFile) as Record<string, unknown>) : {};
+  const presetName = flags.preset ?? fromFile.preset;
+  if (presetName === undefined || presetName === null) return { ...fromFile, ...flags };
+  if (typeof presetName !== 'string' || !isPresetName(presetName)) {
+    const where = flags.preset === undefined ? `${configFile}: field "preset"` : '--preset';
+    throw new ConfigError([unknownPresetMessage(typeof presetName === 'string' ? presetName : JSON.stringify(presetName), where)]);
+  }
+  return { ...PRESETS[presetName].config, ...fromFile, ...flags, preset: presetName };
+}
+
 function reproduceCommand(config: Config, name: string, engine: EngineName): string {
   const flags = [
+    ...(config.preset !== null ? [`--preset ${config.preset}`] : []),
     `--name ${name}-again`,
     `--dataset ${config.dataset}`,
     `--layers ${config.layers.join(',')}`,
@@ -154,8 +179,10 @@ export async function main(argv: string[]): Promise<number> {
   const options = program.opts<{ config?: string; name?: string; out: string; force: boolean; quiet: boolean; pace?: number }>();
   let config: Config;
   try {
-    const fromFile = options.config ? (readConfigFile(options.config) as Record<string, unknown>) : {};
-    config = resolveConfig({ ...fromFile, ...flagsToConfig(program) }, options.config ? `${options.config} + flags` : 'flags');
+    config = resolveConfig(
+      mergedConfigInput(options.config, flagsToConfig(program)),
+      options.config ? `${options.config} + flags` : 'flags',
+    );
   } catch (error) {
     if (error instanceof ConfigError) {
       for (const problem of error.problems) console.error(`error: ${problem}`);
@@ -198,7 +225,7 @@ export async function main(argv: string[]): Promise<number> {
       onStart: ({ directory, plannedSteps, engine, dataset }) => {
         const engineText = `${engine.name}${engine.simd ? ' (SIMD)' : ''}`;
         console.log(
-          `Recording "${name}": ${dataset.name} (${dataset.train.count} train / ${dataset.test.count} held out), ` +
+          `Recording "${name}"${config.preset ? ` (preset ${config.preset})` : ''}: ${dataset.name} (${dataset.train.count} train / ${dataset.test.count} held out), ` +
             `784-${[...config.layers, 10].join('-')} ${config.activation}, ${config.optimizer} lr ${config.learningRate}, ` +
             `${plannedSteps} steps, engine ${engineText}\n  → ${shown(directory)}`,
         );
@@ -246,6 +273,7 @@ export async function main(argv: string[]): Promise<number> {
     `${result.status === 'complete' ? 'Recorded' : `Stopped (${result.status})`}: ${result.stepCount} steps in ${result.seconds.toFixed(1)} s` +
       `, ${formatByteSize(result.bytesWritten)}${held_out}\n  → ${where}`,
   );
+  for (const line of summarizeFindings(result.findings)) console.log(line);
   if (result.message) console.error(result.status === 'failed' ? `error: ${result.message}` : result.message);
   if (result.status === 'interrupted') return exitForSignal;
   if (result.status === 'failed') return EXIT.diverged;

@@ -3,6 +3,7 @@
  * thread only trains and copies results out of the engine; the writer thread does the rest.
  */
 import { ConfigError, stepsPerEpoch, type Config } from '../core/config.js';
+import type { Finding } from '../core/diagnostics/finding.js';
 import { columnWidth, FILE_NAMES, stepColumns } from '../core/format/columns.js';
 import { SCHEMA_VERSION, type RunManifest, type RunStatus } from '../core/format/manifest.js';
 import { batchLossAccuracy } from '../core/nn/batch-stats.js';
@@ -50,6 +51,8 @@ export interface RecordResult {
   trainingSeconds: number;
   message?: string;
   finalEval: RunManifest['finalEval'];
+  /** What the training-problem detectors found (also in run.json). */
+  findings: Finding[];
 }
 
 /** Steps one epoch has: the last partial batch is dropped, so every step sees batchSize samples. */
@@ -148,6 +151,7 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
     probes: probeIndices.length > 0 ? { file: FILE_NAMES.probes, count: probeIndices.length } : null,
     finalEval: null,
     divergedAtStep: null,
+    findings: [],
   };
   const probeInputs = new Float32Array(probeIndices.length * inputSize);
   probeIndices.forEach((testIndex, probe) =>
@@ -251,6 +255,7 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
       seconds: (performance.now() - started) / 1000,
       trainingSeconds: (performance.now() - trainingStarted) / 1000,
       finalEval: finished.finalEval,
+      findings: finished.findings,
       ...(message ? { message } : {}),
     };
   } catch (error) {

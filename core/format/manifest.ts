@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { configSchema } from '../config.js';
+import { findingSchema } from '../diagnostics/finding.js';
 import { ACTIVATIONS } from '../nn/activation.js';
 import { SNAPSHOT_REASONS } from './columns.js';
 
@@ -80,6 +81,11 @@ export const manifestSchema = z.object({
   finalEval: evalSchema.nullable(),
   /** First step whose loss was NaN or infinite, if training diverged. */
   divergedAtStep: count.nullable(),
+  /**
+   * Training problems the recorder's detectors found (core/diagnostics/), by first step; updated
+   * whenever run.json is written, final when the run ends. Absent in runs recorded before them.
+   */
+  findings: z.array(findingSchema).default([]),
 });
 
 export type RunManifest = z.infer<typeof manifestSchema>;

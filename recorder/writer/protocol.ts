@@ -1,4 +1,5 @@
 /** Messages between the training thread and the writer thread. */
+import type { Finding } from '../../core/diagnostics/finding.js';
 import type { SnapshotReason } from '../../core/format/columns.js';
 import type { RunManifest, RunStatus } from '../../core/format/manifest.js';
 import type { StepReadback } from '../model.js';
@@ -48,5 +49,5 @@ export type ToWriter = StepMessage | FinishMessage;
 export type FromWriter =
   | { type: 'ready' }
   | { type: 'progress'; step: number; evalLoss?: number; evalAccuracy?: number; returned: SharedArrayBuffer[] }
-  | { type: 'finished'; stepCount: number; bytesWritten: number; finalEval: RunManifest['finalEval'] }
+  | { type: 'finished'; stepCount: number; bytesWritten: number; finalEval: RunManifest['finalEval']; findings: Finding[] }
   | { type: 'error'; message: string };

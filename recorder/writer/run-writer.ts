@@ -54,6 +54,8 @@ export class RunWriter {
   #chunk: { entry: ChunkEntry; stream: OpenStream; weights: Map<number, SnapshotStream> } | undefined;
   #bytesWritten = 0;
   #manifestWrittenAt = 0;
+  /** Called just before each write of run.json, to bring fields kept elsewhere up to date. */
+  beforeManifestWrite: (() => void) | undefined;
 
   constructor(directory: string, manifest: RunManifest, flushSteps: number) {
     this.#directory = directory;
@@ -72,6 +74,7 @@ export class RunWriter {
     const now = Date.now();
     if (!force && now - this.#manifestWrittenAt < MANIFEST_INTERVAL_MS) return;
     this.#manifestWrittenAt = now;
+    this.beforeManifestWrite?.();
     this.manifest.updatedAt = new Date(now).toISOString();
     writeJsonAtomic(join(this.#directory, FILE_NAMES.manifest), this.manifest);
   }

@@ -1,10 +1,13 @@
 /**
  * The writer thread. The training thread posts what each step read back from the engine; this
  * thread derives the batch statistics, weight norms, update ratios and the batch-mean input,
- * runs the probe set and held-out evaluation on those weights (on its own engine), encodes Arrow
- * record batches and writes the run folder. Training never waits on disk.
+ * runs the probe set and held-out evaluation on those weights (on its own engine), feeds the
+ * training-problem detectors, encodes Arrow record batches and writes the run folder. Training
+ * never waits on disk.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { Diagnostics } from '../../core/diagnostics/diagnostics.js';
+import type { LayerStepStatistics } from '../../core/diagnostics/step-statistics.js';
 import { layerColumnName, probeColumns } from '../../core/format/columns.js';
 import { neuronStats } from '../../core/nn/batch-stats.js';
 import { selectEngine } from '../engine.js';
@@ -25,6 +28,12 @@ const writer = new RunWriter(init.directory, manifest, init.flushSteps);
 await selectEngine(manifest.engine.name);
 const observer = new TfObserver(manifest.config.activation, layerSizes, init.probes, init.test);
 const probeCount = init.probes.labels.length;
+const diagnostics = new Diagnostics(manifest.config.activation, manifest.config.diagnostics);
+// Findings reach run.json whenever it is written; they may name steps up to a record batch ahead of stepCount.
+writer.beforeManifestWrite = () => {
+  manifest.findings = diagnostics.findings();
+};
+const noProbes = new Float32Array(0);
 
 if (probeCount > 0 && manifest.probes) {
   writer.writeWholeFile(
@@ -72,24 +81,31 @@ function recordStep(message: StepMessage): void {
   rows.cell('accuracy', row)[0] = message.accuracy;
   rows.cell('batchIndices', row).set(batchIndices);
   rows.cell('meanInput', row).set(observed.meanInput);
+  const layerStatistics: LayerStepStatistics[] = [];
   for (let index = 0; index < denseCount; index++) {
     const layer = index + 1;
     const cell = (field: Parameters<typeof layerColumnName>[1]) => rows.cell(layerColumnName(layer, field), row) as Float32Array;
-    neuronStats(
-      message.preActivation[index]!,
-      index < denseCount - 1 ? message.activation[index] : undefined,
-      message.gradPreActivation[index]!,
-      batchIndices.length,
-      { meanActivation: cell('meanActivation'), fractionActive: cell('fractionActive'), gradPreActivation: cell('gradPreActivation') },
-    );
-    cell('weightNorm')[0] = observed.weightNorms[index]!;
-    cell('gradNorm')[0] = message.gradNorms[index]!;
-    cell('updateRatio')[0] = message.updateNorms[index]! / observed.weightNorms[index]!;
+    const activation = index < denseCount - 1 ? message.activation[index] : undefined;
+    const stats = {
+      meanActivation: cell('meanActivation'),
+      fractionActive: cell('fractionActive'),
+      gradPreActivation: cell('gradPreActivation'),
+    };
+    neuronStats(message.preActivation[index]!, activation, message.gradPreActivation[index]!, batchIndices.length, stats);
+    const weightNorm = observed.weightNorms[index]!;
+    const gradNorm = message.gradNorms[index]!;
+    const updateRatio = message.updateNorms[index]! / weightNorm;
+    cell('weightNorm')[0] = weightNorm;
+    cell('gradNorm')[0] = gradNorm;
+    cell('updateRatio')[0] = updateRatio;
     if (probeCount > 0) {
       cell('probeActivation').set(observed.probeActivation[index]!);
       cell('probeGradPreActivation').set(observed.probeGradPreActivation[index]!);
     }
+    const probeActivation = probeCount > 0 ? observed.probeActivation[index]! : noProbes;
+    layerStatistics.push({ weightNorm, gradNorm, updateRatio, ...stats, activation, probeActivation });
   }
+  diagnostics.observe({ step, loss: message.loss, probeLoss: observed.probeLoss, layers: layerStatistics });
   if (probeCount > 0) {
     rows.cell('probePredicted', row).set(observed.probePredicted);
     rows.cell('probeLoss', row).set(observed.probeLoss);
@@ -122,7 +138,13 @@ function finish(message: FinishMessage): void {
   if (message.message) manifest.message = message.message;
   if (message.divergedAtStep !== undefined) manifest.divergedAtStep = message.divergedAtStep;
   writer.writeManifest();
-  post({ type: 'finished', stepCount: manifest.stepCount, bytesWritten: writer.bytesWritten, finalEval: manifest.finalEval });
+  post({
+    type: 'finished',
+    stepCount: manifest.stepCount,
+    bytesWritten: writer.bytesWritten,
+    finalEval: manifest.finalEval,
+    findings: manifest.findings,
+  });
 }
 
 port.on('message', (message: ToWriter) => {

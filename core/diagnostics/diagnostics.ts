@@ -1,0 +1,45 @@
+/**
+ * Every detector of training problems, fed one step at a time by the recorder (the writer thread)
+ * as it records: cheap (O(neurons × (batch or probes)) per step at most), bounded memory, and a
+ * pure `findings()` at any moment. Rules and thresholds: the detectors' files, docs/diagnostics.md.
+ */
+import type { Activation } from '../nn/activation.js';
+import { DeadNeuronsDetector } from './dead-neurons.js';
+import { ExplodingGradientDetector } from './exploding-gradient.js';
+import { compareFindings, type Finding } from './finding.js';
+import { NanInfDetector } from './nan-inf.js';
+import { SaturationDetector } from './saturation.js';
+import { StalledDetector } from './stalled.js';
+import type { Detector, StepStatistics } from './step-statistics.js';
+import { DEFAULT_DIAGNOSTICS, type DiagnosticsConfig } from './thresholds.js';
+import { VanishingGradientDetector } from './vanishing-gradient.js';
+
+export class Diagnostics {
+  readonly #detectors: Detector[];
+  #lastStep = -1;
+
+  constructor(activation: Activation, thresholds: DiagnosticsConfig = DEFAULT_DIAGNOSTICS) {
+    this.#detectors = [
+      new NanInfDetector(),
+      new ExplodingGradientDetector(thresholds.explodingGradient),
+      new VanishingGradientDetector(thresholds.vanishingGradient),
+      new DeadNeuronsDetector(activation, thresholds.deadNeurons),
+      new SaturationDetector(activation, thresholds.saturation),
+      new StalledDetector(thresholds.stalled),
+    ];
+  }
+
+  /** Feeds one step; steps must come in order, one each, from 0 (as the recorder trains them). */
+  observe(statistics: StepStatistics): void {
+    if (statistics.step !== this.#lastStep + 1) {
+      throw new Error(`Diagnostics.observe: expected step ${this.#lastStep + 1}, found step ${statistics.step}`);
+    }
+    this.#lastStep = statistics.step;
+    for (const detector of this.#detectors) detector.observe(statistics);
+  }
+
+  /** Every finding so far, by first step. */
+  findings(): Finding[] {
+    return this.#detectors.flatMap((detector) => detector.findings()).sort(compareFindings);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * A finding: a training problem a detector saw, stored in `run.json` → `findings`. Kinds and
+ * quantities are declared once here; the manifest schema and the detectors both use them.
+ */
+import { z } from 'zod';
+
+export const FINDING_KINDS = ['vanishing-gradient', 'exploding-gradient', 'dead-neurons', 'saturation', 'nan-inf', 'stalled'] as const;
+export type FindingKind = (typeof FINDING_KINDS)[number];
+
+/**
+ * What was measured: the step columns of the run format (`loss`, `layerK.gradNorm`, …) by their
+ * field name, and `activation` for the per-sample f(z) of the batch, which is not stored.
+ */
+export const FINDING_QUANTITIES = [
+  'loss',
+  'weightNorm',
+  'activation',
+  'fractionActive',
+  'gradPreActivation',
+  'gradNorm',
+  'updateRatio',
+  'probeActivation',
+  'probeLoss',
+] as const;
+export type FindingQuantity = (typeof FINDING_QUANTITIES)[number];
+
+const step = z.number().int().min(0);
+
+export const findingSchema = z.object({
+  kind: z.enum(FINDING_KINDS),
+  /** First step of the stretch in which the rule held (for dead neurons: the earliest "dead since" step). */
+  firstStep: step,
+  /** Last step the rule held; null while it still holds (in a finished run: up to its last step). */
+  lastStep: step.nullable(),
+  /** Step at which the stretch was long enough to report: firstStep + the rule's minimum length − 1, or later. */
+  detectedAtStep: step,
+  /** Dense layer (1 = first hidden layer, as in `layerK.*` columns); null for the loss. */
+  layer: z.number().int().min(1).nullable(),
+  /** Neuron indices within the layer, ascending; null where the finding is about a whole layer or the loss. */
+  neurons: z.array(step).nullable(),
+  quantity: z.enum(FINDING_QUANTITIES),
+  /** One line: what was seen, with the numbers that decided it. */
+  explanation: z.string(),
+  /** One line: what usually fixes it. */
+  suggestion: z.string(),
+});
+
+export type Finding = z.infer<typeof findingSchema>;
+
+/** Findings in the order people read them: by first step, then kind, then layer. */
+export function compareFindings(a: Finding, b: Finding): number {
+  return (
+    a.firstStep - b.firstStep ||
+    FINDING_KINDS.indexOf(a.kind) - FINDING_KINDS.indexOf(b.kind) ||
+    (a.layer ?? 0) - (b.layer ?? 0) ||
+    a.detectedAtStep - b.detectedAtStep
+  );
+}
