@@ -16,6 +16,8 @@ export interface RunSummary {
   layers: number[];
   activation: string;
   finalAccuracy: number | null;
+  /** Kinds of the stored findings, one entry per finding. */
+  findings: string[];
   updatedAt: string;
   /** Why run.json could not be read, for `unreadable`. */
   problem?: string;
@@ -31,6 +33,7 @@ export function summarizeRun(manifest: RunManifest): RunSummary {
     layers: manifest.layers.map((layer) => layer.size),
     activation: manifest.config.activation,
     finalAccuracy: manifest.finalEval?.accuracy ?? null,
+    findings: manifest.findings.map((finding) => finding.kind),
     updatedAt: manifest.updatedAt,
   };
 }
@@ -45,6 +48,7 @@ export function unreadableRun(name: string, problem: string): RunSummary {
     layers: [],
     activation: '',
     finalAccuracy: null,
+    findings: [],
     updatedAt: '',
     problem,
   };

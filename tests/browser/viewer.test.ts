@@ -20,8 +20,12 @@ const server = { close: () => undefined as void } as { close: () => void };
 
 beforeAll(async () => {
   const runs = tempDir('browser');
-  const recorded = await runRecorder([...TINY, '--out', runs, '--name', 'tiny', '--max-steps', '60']);
+  const [recorded, lesson] = await Promise.all([
+    runRecorder([...TINY, '--out', runs, '--name', 'tiny', '--max-steps', '60']),
+    runRecorder(['--preset', 'dying-relu', '--max-steps', '60', '--out', runs, '--name', 'lesson', '--quiet']),
+  ]);
   expect(recorded.code).toBe(0);
+  expect(lesson.code).toBe(0);
   // A copy of the run whose only chunk is cut in the middle of its last record batch.
   cpSync(join(runs, 'tiny'), join(runs, 'cut'), { recursive: true });
   const chunk = join(runs, 'cut', 'steps-0000.arrows');
@@ -158,6 +162,34 @@ describe('the viewer', () => {
       .waitFor();
     await page.getByText('step 20 of 47').waitFor();
     expect((await paintedPixels(page)).count).toBeGreaterThan(5000);
+    await page.close();
+  });
+
+  it('shows the stored findings: bookmarks that jump and select, a panel, marked neurons', async () => {
+    const page = await open('/?run=lesson&step=50');
+    const panel = page.getByTestId('findings');
+    await panel.getByRole('button', { name: /^dead neurons — layer 1, \d+ neurons, from step 1 to the end$/ }).waitFor();
+    await panel.getByText(/were inactive on every batch sample and every probe for at least 20 steps: dead since step 1\./).waitFor();
+    await page.locator('[data-testid="network"] canvas').waitFor();
+    // Marks in the findings' amber on the network at a step where the neurons are dead.
+    const amber = await page.evaluate(() => {
+      const canvas = document.querySelector('[data-testid="network"] canvas') as HTMLCanvasElement;
+      const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      let count = 0;
+      for (let index = 0; index < data.length; index += 4)
+        if (Math.abs(data[index]! - 245) < 12 && Math.abs(data[index + 1]! - 158) < 16 && data[index + 2]! < 60) count++;
+      return count;
+    });
+    expect(amber).toBeGreaterThan(50);
+    // The bookmark jumps to the finding's first step and selects the first neuron it names.
+    const manifest = JSON.parse(await (await page.request.get(`${origin}/runs/lesson/run.json`)).text());
+    const dead = manifest.findings.find(
+      (finding: { kind: string; layer: number }) => finding.kind === 'dead-neurons' && finding.layer === 1,
+    );
+    await page.getByRole('button', { name: /^dead neurons, layer 1, \d+ neurons at step 1$/ }).click();
+    await page.getByText('step 1 of 59').waitFor();
+    await page.getByRole('heading', { name: `Neuron 1.${dead.neurons[0]}` }).waitFor();
+    await page.waitForFunction((neuron) => window.location.search.includes(`neuron=1.${neuron}`), dead.neurons[0]);
     await page.close();
   });
 

@@ -18,3 +18,6 @@ export function divergingColorOf(value: Normalized): string {
   if (typeof value === 'string') return NON_FINITE_COLORS[value];
   return interpolateRdBu(0.5 + value / 2);
 }
+
+/** Marks of stored findings (dead or saturated neurons, timeline bookmarks): amber, apart from both ramps. */
+export const FINDING_COLOR = '#f59e0b';
