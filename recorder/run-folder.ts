@@ -46,6 +46,19 @@ export function createRunFolder(out: string, name: string, force: boolean): stri
     }
     rmSync(directory, { recursive: true, force: true });
   }
-  mkdirSync(join(directory), { recursive: true });
+  try {
+    mkdirSync(join(directory), { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOTDIR'
+        ? 'a part of the path is a file, not a folder'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EROFS'
+            ? 'read-only file system'
+            : (error as Error).message;
+    throw new RunFolderError(`cannot create the run folder ${directory}: ${reason}${code ? ` (${code})` : ''}; choose another --out`);
+  }
   return directory;
 }

@@ -19,10 +19,14 @@ export interface Finished {
 }
 
 /** Starts the recorder CLI as a user would (through tsx), without a TTY. */
-export function startRecorder(args: string[]): { child: ChildProcess; done: Promise<Finished>; output: () => string } {
+export function startRecorder(
+  args: string[],
+  env: Record<string, string> = {},
+): { child: ChildProcess; done: Promise<Finished>; output: () => string } {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'recorder', 'cli.ts'), ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   let stdout = '';
   let stderr = '';
@@ -32,8 +36,8 @@ export function startRecorder(args: string[]): { child: ChildProcess; done: Prom
   return { child, done, output: () => stdout + stderr };
 }
 
-export function runRecorder(args: string[]): Promise<Finished> {
-  return startRecorder(args).done;
+export function runRecorder(args: string[], env: Record<string, string> = {}): Promise<Finished> {
+  return startRecorder(args, env).done;
 }
 
 /** Small, fast runs: the embedded digits, a small network, few steps. */

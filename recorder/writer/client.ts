@@ -43,6 +43,10 @@ export class WriterClient {
       };
       worker.on('message', onMessage);
       worker.once('error', reject);
+    }).catch(async (error: unknown) => {
+      // A writer that could not start (e.g. a full disk) must not keep the process alive.
+      await worker.terminate();
+      throw error;
     });
     return client;
   }

@@ -5,7 +5,7 @@
  * rename) at chunk boundaries and at most every MANIFEST_INTERVAL_MS between them, and only ever
  * after the bytes it lists, so at any moment it describes files that hold at least what it says.
  */
-import { closeSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { FILE_NAMES, stepColumns, weightColumns, type ColumnSpec, type SnapshotReason } from '../../core/format/columns.js';
 import { snapshotBytes } from '../../core/snapshots.js';
@@ -15,13 +15,58 @@ import { RowBuffer } from './row-buffer.js';
 
 export function writeJsonAtomic(path: string, value: unknown): void {
   const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(value, null, 2)}\n`);
-  renameSync(temporary, path);
+  try {
+    writeFileSync(temporary, `${JSON.stringify(value, null, 2)}\n`);
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw new RunWriteError(path, error);
+  }
 }
+
+/** A file of the run could not be written: names the file and the reason (e.g. the disk is full). */
+export class RunWriteError extends Error {
+  constructor(
+    readonly path: string,
+    cause: unknown,
+  ) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    super(
+      `cannot write ${path}: ${REASONS[code ?? ''] ?? (cause instanceof Error ? cause.message : String(cause))}${code ? ` (${code})` : ''}`,
+      {
+        cause,
+      },
+    );
+    this.name = 'RunWriteError';
+  }
+}
+
+const REASONS: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  EIO: 'input/output error',
+};
+
+/**
+ * Bytes kept free in the run folder (a file deleted on failure), so that a full disk still leaves
+ * room to mark the run failed in run.json.
+ */
+export const SPACE_RESERVE_BYTES = 256 * 1024;
+export const SPACE_RESERVE_FILE = 'space-reserve.tmp';
+
+/**
+ * Tests only: fail writes with ENOSPC once the run has written this many bytes, to exercise a full
+ * disk without one (tests/faults.test.ts).
+ */
+const DISK_LIMIT = Number(process.env.NV_TEST_DISK_LIMIT_BYTES ?? Infinity);
 
 interface OpenStream {
   fd: number;
   columns: readonly ColumnSpec[];
+  path: string;
 }
 
 /** Snapshots of one layer waiting to be written as one record batch. */
@@ -62,7 +107,19 @@ export class RunWriter {
     this.manifest = manifest;
     this.#stepColumns = stepColumns(runShapeOf(manifest));
     this.rows = new RowBuffer(this.#stepColumns, flushSteps);
+    const reserve = join(directory, SPACE_RESERVE_FILE);
+    try {
+      writeFileSync(reserve, new Uint8Array(SPACE_RESERVE_BYTES));
+    } catch (error) {
+      rmSync(reserve, { force: true });
+      throw new RunWriteError(reserve, error);
+    }
     this.writeManifest();
+  }
+
+  /** Frees the reserved space: after a write failed (to mark the run failed), or when the run ends. */
+  releaseReserve(): void {
+    rmSync(join(this.#directory, SPACE_RESERVE_FILE), { force: true });
   }
 
   get bytesWritten(): number {
@@ -81,25 +138,38 @@ export class RunWriter {
 
   writeWholeFile(file: string, columns: readonly ColumnSpec[], values: BatchValues, rows: number): void {
     const bytes = encodeStream(columns, values, rows);
-    writeFileSync(join(this.#directory, file), bytes);
+    const path = join(this.#directory, file);
+    this.#io(path, bytes.length, () => writeFileSync(path, bytes));
     this.#bytesWritten += bytes.length;
   }
 
   #open(file: string, columns: readonly ColumnSpec[]): OpenStream {
-    const fd = openSync(join(this.#directory, file), 'wx');
-    const stream = { fd, columns };
+    const path = join(this.#directory, file);
+    const fd = this.#io(path, 0, () => openSync(path, 'wx'));
+    const stream = { fd, columns, path };
     this.#append(stream, encodeSchemaMessage(columns));
     return stream;
   }
 
   #append(stream: OpenStream, bytes: Uint8Array): void {
-    writeSync(stream.fd, bytes);
+    this.#io(stream.path, bytes.length, () => writeSync(stream.fd, bytes));
     this.#bytesWritten += bytes.length;
   }
 
   #close(stream: OpenStream): void {
     this.#append(stream, STREAM_END);
-    closeSync(stream.fd);
+    this.#io(stream.path, 0, () => closeSync(stream.fd));
+  }
+
+  /** One file operation of `bytes` bytes on `path`; its failure names the file. */
+  #io<T>(path: string, bytes: number, operation: () => T): T {
+    try {
+      if (this.#bytesWritten + bytes > DISK_LIMIT)
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      return operation();
+    } catch (error) {
+      throw error instanceof RunWriteError ? error : new RunWriteError(path, error);
+    }
   }
 
   /** Starts a row for `step`; rolls over to a new chunk file at chunk boundaries and flushes full buffers. */

@@ -35,9 +35,37 @@ writer.beforeManifestWrite = () => {
 };
 const noProbes = new Float32Array(0);
 
+/** Set when a write failed: the run is marked failed, and later steps are not written over it. */
+let failed = false;
+
+/** Marks the run failed in run.json (in the space kept for it) and tells the training thread. */
+function fail(error: unknown): void {
+  failed = true;
+  const text = error instanceof Error ? error.message : String(error);
+  let marked = true;
+  try {
+    // On a full disk the reserve is the room for this last run.json.
+    writer.releaseReserve();
+    manifest.status = 'failed';
+    manifest.message = `writer failed: ${text}`;
+    writer.writeManifest();
+  } catch {
+    marked = false;
+  }
+  post({ type: 'error', message: marked ? `${text}; the run is marked failed` : `${text}; the run could not be marked failed` });
+}
+
 if (probeCount > 0 && manifest.probes) {
+  try {
+    writeProbes(manifest.probes.file);
+  } catch (error) {
+    fail(error);
+  }
+}
+
+function writeProbes(file: string): void {
   writer.writeWholeFile(
-    manifest.probes.file,
+    file,
     probeColumns(inputSize),
     {
       probe: Int32Array.from(init.probes.labels, (_, index) => index),
@@ -138,6 +166,7 @@ function finish(message: FinishMessage): void {
   if (message.message) manifest.message = message.message;
   if (message.divergedAtStep !== undefined) manifest.divergedAtStep = message.divergedAtStep;
   writer.writeManifest();
+  writer.releaseReserve();
   post({
     type: 'finished',
     stepCount: manifest.stepCount,
@@ -148,19 +177,12 @@ function finish(message: FinishMessage): void {
 }
 
 port.on('message', (message: ToWriter) => {
+  if (failed) return;
   try {
     if (message.type === 'step') recordStep(message);
     else finish(message);
   } catch (error) {
-    const text = error instanceof Error ? error.message : String(error);
-    try {
-      manifest.status = 'failed';
-      manifest.message = `writer failed: ${text}`;
-      writer.writeManifest();
-    } catch {
-      // The folder itself is unwritable; the training thread reports the original error.
-    }
-    post({ type: 'error', message: text });
+    fail(error);
   }
 });
-post({ type: 'ready' });
+if (!failed) post({ type: 'ready' });

@@ -1,0 +1,65 @@
+/**
+ * Faults of the place a run is written to: a disk that fills up while recording, and an output
+ * location that cannot hold a run folder. The full disk is simulated (NV_TEST_DISK_LIMIT_BYTES makes
+ * the run's writes fail with ENOSPC past a byte count) so that the test needs no root and no mount;
+ * a real 3 MiB tmpfs gives the same outcome (docs/reliability.md).
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openRunFolder } from '../recorder/open-run.js';
+import { runRecorder, tempDir } from './helpers.js';
+
+describe('a disk that fills up while recording', () => {
+  it('names the file, exits 1, marks the run failed and leaves every listed step readable', async () => {
+    const out = tempDir('full');
+    const result = await runRecorder(['--out', out, '--name', 'full', '--quiet'], { NV_TEST_DISK_LIMIT_BYTES: '3000000' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `error: cannot write ${join(out, 'full')}/[\\w-]+\\.arrows: no space left on the device \\(ENOSPC\\); the run is marked failed`,
+      ),
+    );
+    const manifest = JSON.parse(readFileSync(join(out, 'full', 'run.json'), 'utf8'));
+    expect(manifest.status).toBe('failed');
+    expect(manifest.message).toMatch(/^writer failed: cannot write .*: no space left on the device \(ENOSPC\)$/);
+    const run = await openRunFolder(join(out, 'full'));
+    let rows = 0;
+    for (let chunk = 0; chunk < run.manifest.chunks.length; chunk++) {
+      const steps = await run.readSteps(chunk);
+      expect(steps.problems).toEqual([]);
+      rows += steps.rows;
+      for (const weights of run.manifest.chunks[chunk]!.weights)
+        expect((await run.readWeights(chunk, weights.layer))!.problems).toEqual([]);
+    }
+    expect(rows).toBe(run.manifest.stepCount);
+    expect(rows).toBeGreaterThan(16);
+    // The space reserve that made room for the last run.json, and any temporary file, are gone.
+    expect(readdirSync(join(out, 'full')).filter((file) => file.endsWith('.tmp'))).toEqual([]);
+  }, 60_000);
+
+  it('fails at once, naming the file, when the disk is full from the first data file', async () => {
+    const out = tempDir('full-at-start');
+    const result = await runRecorder(['--out', out, '--name', 'none', '--quiet'], { NV_TEST_DISK_LIMIT_BYTES: '0' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `error: cannot write ${join(out, 'none', 'probes.arrows')}: no space left on the device (ENOSPC); the run is marked failed`,
+    );
+    expect(JSON.parse(readFileSync(join(out, 'none', 'run.json'), 'utf8')).status).toBe('failed');
+  }, 60_000);
+});
+
+describe('an output location that cannot hold a run folder', () => {
+  it('names the path and what is wrong, exits non-zero and writes nothing', async () => {
+    const out = tempDir('unwritable');
+    const file = join(out, 'a-file');
+    writeFileSync(file, 'not a folder');
+    const result = await runRecorder(['--out', file, '--name', 'x', '--quiet']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `error: cannot create the run folder ${join(file, 'x')}: a part of the path is a file, not a folder (ENOTDIR); choose another --out`,
+    );
+    expect(readFileSync(file, 'utf8')).toBe('not a folder');
+    expect(existsSync(join(out, 'x'))).toBe(false);
+  }, 60_000);
+});
