@@ -8,6 +8,7 @@ import { alignedSteps, cursorSpan, resampleToA, stepRatio } from '../core/view/a
 import { bucketEdges, type EdgeBuckets } from '../core/view/edges.js';
 import { computeFrame, differenceFrame, differenceUnavailable, type FrameSource, type Snapshot } from '../core/view/frame.js';
 import { LatestOnly } from '../core/view/latest-only.js';
+import { effectiveStatus, STALE_AFTER_MS, stoppedMessage } from '../core/format/run-status.js';
 import { followState, STALLED_AFTER_MS } from '../core/view/live.js';
 import { DomainTracker } from '../core/view/normalize.js';
 import { formatViewState, parseViewState, DEFAULT_VIEW_STATE } from '../core/view/url-state.js';
@@ -176,6 +177,21 @@ describe('following a live run', () => {
     });
     expect(followState('complete', 0)).toEqual({ state: 'finished', status: 'complete', message: 'The recording finished.' });
     expect(followState('failed', 0)).toMatchObject({ state: 'finished', status: 'failed' });
+    // No heartbeat for longer than STALE_AFTER_MS: the recorder is gone, the run is interrupted.
+    expect(followState('recording', STALE_AFTER_MS + 1, '2026-11-24T10:00:00.000Z')).toEqual({
+      state: 'finished',
+      status: 'interrupted',
+      message: stoppedMessage('2026-11-24T10:00:00.000Z'),
+    });
+  });
+
+  it('judges a recording run.json by its heartbeat', () => {
+    const updatedAt = '2026-11-24T10:00:00.000Z';
+    const at = (seconds: number) => Date.parse(updatedAt) + seconds * 1000;
+    expect(effectiveStatus({ status: 'recording', updatedAt }, at(5))).toEqual({ status: 'recording', stopped: false });
+    expect(effectiveStatus({ status: 'recording', updatedAt }, at(31))).toEqual({ status: 'interrupted', stopped: true });
+    expect(effectiveStatus({ status: 'complete', updatedAt }, at(3600))).toEqual({ status: 'complete', stopped: false });
+    expect(effectiveStatus({ status: 'recording', updatedAt: 'not a date' }, at(3600))).toEqual({ status: 'recording', stopped: false });
   });
 });
 

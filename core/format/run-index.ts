@@ -3,6 +3,7 @@
  * as a file when runs are exported as a static site.
  */
 import type { RunManifest, RunStatus } from './manifest.js';
+import { effectiveStatus } from './run-status.js';
 
 export const RUN_INDEX_FILE = 'index.json';
 
@@ -23,10 +24,11 @@ export interface RunSummary {
   problem?: string;
 }
 
-export function summarizeRun(manifest: RunManifest): RunSummary {
+/** @param now for a `recording` run whose recorder stopped without finishing, shown as interrupted */
+export function summarizeRun(manifest: RunManifest, now = Date.now()): RunSummary {
   return {
     name: manifest.name,
-    status: manifest.status,
+    status: effectiveStatus(manifest, now).status,
     stepCount: manifest.stepCount,
     plannedSteps: manifest.plannedSteps,
     dataset: manifest.dataset.name,

@@ -102,7 +102,8 @@ export class RunWriter {
   /** Called just before each write of run.json, to bring fields kept elsewhere up to date. */
   beforeManifestWrite: (() => void) | undefined;
 
-  constructor(directory: string, manifest: RunManifest, flushSteps: number) {
+  /** @param options.deferManifest leave the first run.json to the caller (files it lists must be written first) */
+  constructor(directory: string, manifest: RunManifest, flushSteps: number, options: { deferManifest?: boolean } = {}) {
     this.#directory = directory;
     this.manifest = manifest;
     this.#stepColumns = stepColumns(runShapeOf(manifest));
@@ -114,7 +115,7 @@ export class RunWriter {
       rmSync(reserve, { force: true });
       throw new RunWriteError(reserve, error);
     }
-    this.writeManifest();
+    if (!options.deferManifest) this.writeManifest();
   }
 
   /** Frees the reserved space: after a write failed (to mark the run failed), or when the run ends. */

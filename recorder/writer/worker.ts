@@ -9,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Diagnostics } from '../../core/diagnostics/diagnostics.js';
 import type { LayerStepStatistics } from '../../core/diagnostics/step-statistics.js';
 import { layerColumnName, probeColumns } from '../../core/format/columns.js';
+import { HEARTBEAT_MS } from '../../core/format/run-status.js';
 import { neuronStats } from '../../core/nn/batch-stats.js';
 import { selectEngine } from '../engine.js';
 import type { FinishMessage, FromWriter, SnapshotGrads, StepMessage, ToWriter, WriterInit } from './protocol.js';
@@ -23,7 +24,8 @@ const { manifest } = init;
 const layerSizes = manifest.layers.map((layer) => layer.size);
 const inputSize = layerSizes[0]!;
 const denseCount = layerSizes.length - 1;
-const writer = new RunWriter(init.directory, manifest, init.flushSteps);
+// run.json lists only files already written: it first appears once the probes file is on disk.
+const writer = new RunWriter(init.directory, manifest, init.flushSteps, { deferManifest: true });
 // The same engine as the training thread, so a run's numbers depend on one engine only.
 await selectEngine(manifest.engine.name);
 const observer = new TfObserver(manifest.config.activation, layerSizes, init.probes, init.test);
@@ -37,6 +39,8 @@ const noProbes = new Float32Array(0);
 
 /** Set when a write failed: the run is marked failed, and later steps are not written over it. */
 let failed = false;
+/** Until the probes file is on disk, run.json must not list it. */
+let probesWritten = false;
 
 /** Marks the run failed in run.json (in the space kept for it) and tells the training thread. */
 function fail(error: unknown): void {
@@ -48,6 +52,7 @@ function fail(error: unknown): void {
     writer.releaseReserve();
     manifest.status = 'failed';
     manifest.message = `writer failed: ${text}`;
+    if (!probesWritten) manifest.probes = null;
     writer.writeManifest();
   } catch {
     marked = false;
@@ -55,12 +60,12 @@ function fail(error: unknown): void {
   post({ type: 'error', message: marked ? `${text}; the run is marked failed` : `${text}; the run could not be marked failed` });
 }
 
-if (probeCount > 0 && manifest.probes) {
-  try {
-    writeProbes(manifest.probes.file);
-  } catch (error) {
-    fail(error);
-  }
+try {
+  if (probeCount > 0 && manifest.probes) writeProbes(manifest.probes.file);
+  probesWritten = true;
+  writer.writeManifest();
+} catch (error) {
+  fail(error);
 }
 
 function writeProbes(file: string): void {
@@ -165,6 +170,7 @@ function finish(message: FinishMessage): void {
   manifest.status = message.status;
   if (message.message) manifest.message = message.message;
   if (message.divergedAtStep !== undefined) manifest.divergedAtStep = message.divergedAtStep;
+  clearInterval(heartbeat);
   writer.writeManifest();
   writer.releaseReserve();
   post({
@@ -175,6 +181,18 @@ function finish(message: FinishMessage): void {
     findings: manifest.findings,
   });
 }
+
+// A heartbeat: run.json stays fresh while recording, even when steps come slowly (--pace, large
+// networks), so that readers can tell a killed recorder's run from a live one (core/format/run-status.ts).
+const heartbeat = setInterval(() => {
+  if (failed || manifest.status !== 'recording') return;
+  try {
+    writer.writeManifest(false);
+  } catch (error) {
+    fail(error);
+  }
+}, HEARTBEAT_MS);
+heartbeat.unref();
 
 port.on('message', (message: ToWriter) => {
   if (failed) return;

@@ -37,6 +37,8 @@ export class RunData implements FrameSource {
   evalLoss = $state.raw<{ step: number; loss: number }[]>([]);
   /** Kept weight snapshots per dense layer (from 2: layer 1's 784 inputs are loaded on demand), in step order. */
   snapshots = $state.raw<Map<number, Snapshot[]>>(new Map());
+  /** The run's status, with a `recording` run whose recorder stopped shown as interrupted. */
+  readonly status = $derived(this.live?.state === 'finished' ? this.live.status : this.manifest?.status);
   readonly layerSizes = $derived(this.manifest ? this.manifest.layers.map((layer) => layer.size) : []);
   readonly activations = new DomainTracker();
   readonly gradients = new DomainTracker();
@@ -88,7 +90,9 @@ export class RunData implements FrameSource {
    */
   follow(interval = FOLLOW_INTERVAL_MS, now: () => number = Date.now): () => void {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    let lastChange = now();
+    // From run.json's own time stamp at first (a run killed long ago is stopped at once), then by our clock.
+    const stamped = Date.parse(this.manifest?.updatedAt ?? '');
+    let lastChange = Number.isFinite(stamped) ? Math.min(now(), stamped) : now();
     let lastSeen = this.manifest?.updatedAt;
     const poll = async () => {
       if (this.#stopped || !this.#source) return;
@@ -101,7 +105,7 @@ export class RunData implements FrameSource {
           this.manifest = reader.manifest;
           await this.#readChunks();
         }
-        this.live = followState(reader.manifest.status, now() - lastChange);
+        this.live = followState(reader.manifest.status, now() - lastChange, reader.manifest.updatedAt);
       } catch (error) {
         // The server went away or run.json became unreadable: say so, and try again at the next tick.
         this.live = { state: 'unreachable', message: `Cannot follow the run: ${messageOf(error)}` };
@@ -110,8 +114,8 @@ export class RunData implements FrameSource {
         timer = setTimeout(() => void poll(), interval);
     };
     if (this.manifest?.status === 'recording') {
-      this.live = followState('recording', 0);
-      timer = setTimeout(() => void poll(), interval);
+      this.live = followState('recording', now() - lastChange, this.manifest.updatedAt);
+      if (this.live.state !== 'finished') timer = setTimeout(() => void poll(), interval);
     }
     return () => {
       this.#stopped = true;
@@ -326,13 +330,17 @@ export class RunData implements FrameSource {
     return Float32Array.from({ length: count }, (_, probe) => values[rowStart + probe * size + neuron]!);
   }
 
-  /** The probe inputs and labels (loaded once, on first use). */
+  /** The probe inputs and labels (loaded once, on first use); a probes file that cannot be read is a problem shown, not an error. */
   async probes(): Promise<{ inputs: Float32Array; labels: Uint8Array } | undefined> {
     this.#probes ??= this.#reader
       ?.readProbes()
       .then((decoded) =>
         decoded ? { inputs: decoded.columns.input as Float32Array, labels: decoded.columns.label as Uint8Array } : undefined,
-      );
+      )
+      .catch((error: unknown) => {
+        this.problems = [...this.problems, messageOf(error)];
+        return undefined;
+      });
     return this.#probes;
   }
 
