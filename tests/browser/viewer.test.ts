@@ -141,6 +141,8 @@ describe('the viewer', () => {
     expect(svgDownload.suggestedFilename()).toBe('tiny_at_step_12.svg');
     const svg = readFileSync((await svgDownload.path())!, 'utf8');
     expect(svg.match(/<circle /g)).toHaveLength(16 + 8 + 10);
+    // Edges between the hidden layers, from the weight snapshots.
+    expect(svg.match(/<path d="M/g)?.length ?? 0).toBeGreaterThan(2);
     expect(svg).toContain('>tiny at step 12</text>');
     expect(svg).toContain('>layer 1, mean activation</text>');
     expect(svg).toContain('fill="#fff"');

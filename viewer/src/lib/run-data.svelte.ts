@@ -131,7 +131,11 @@ export class RunData implements FrameSource {
     const problems: string[] = [];
     for (let index = 0; index < entries.length; index++) {
       const loaded = chunks[index];
-      if (loaded && loaded.rows >= entries[index]!.stepCount && loaded.problems.length === 0) continue;
+      if (loaded && loaded.rows >= entries[index]!.stepCount && loaded.problems.length === 0) {
+        // A chunk whole from the first-paint prefix still needs its weight snapshots.
+        if (this.#chunkSnapshots[index] === undefined) await this.#loadSnapshots(index, problems);
+        continue;
+      }
       let chunk: StepChunk;
       try {
         chunk = await reader.readSteps(index);
