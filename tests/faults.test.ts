@@ -63,3 +63,19 @@ describe('an output location that cannot hold a run folder', () => {
     expect(existsSync(join(out, 'x'))).toBe(false);
   }, 60_000);
 });
+
+describe('run names that are unsafe as file names', () => {
+  it.each(['../escape', '/abs', 'a/b', '.hidden', '<script>', 'x'.repeat(101), ''])(
+    'refuses --name %j before writing anything',
+    async (name) => {
+      const out = tempDir('unsafe-name');
+      const result = await runRecorder(['--out', out, '--name', name, '--quiet', '--max-steps', '1']);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        `error: --name ${JSON.stringify(name)} is not a safe run name: use 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit`,
+      );
+      expect(readdirSync(out)).toEqual([]);
+    },
+    60_000,
+  );
+});
