@@ -10,6 +10,7 @@ import {
   type BatchValues,
 } from '../core/format/ipc.js';
 import { RowBuffer } from '../recorder/writer/row-buffer.js';
+import { concatBytes } from './helpers.js';
 
 const columns: ColumnSpec[] = [
   { name: 'step', type: 'int32', unit: 'index', doc: '' },
@@ -32,19 +33,9 @@ function batch(firstStep: number, rows: number): BatchValues {
   };
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 describe('Arrow stream encoding', () => {
   it('round-trips every column type exactly across appended batches', () => {
-    const bytes = concat(
+    const bytes = concatBytes(
       encodeSchemaMessage(columns),
       encodeBatchMessage(columns, batch(0, 3), 3),
       encodeBatchMessage(columns, batch(3, 2), 2),
@@ -68,9 +59,9 @@ describe('Arrow stream encoding', () => {
   });
 
   it('reads every whole batch of a stream cut at any byte, and flags the cut', () => {
-    const head = concat(encodeSchemaMessage(columns), encodeBatchMessage(columns, batch(0, 3), 3));
+    const head = concatBytes(encodeSchemaMessage(columns), encodeBatchMessage(columns, batch(0, 3), 3));
     const tail = encodeBatchMessage(columns, batch(3, 2), 2);
-    const whole = concat(head, tail);
+    const whole = concatBytes(head, tail);
     for (const cut of [head.length + 1, head.length + 8, head.length + Math.floor(tail.length / 2), whole.length - 1]) {
       const decoded = decodeStream('cut.arrows', whole.subarray(0, cut), columns);
       expect(decoded.rows, `cut at ${cut}`).toBe(3);

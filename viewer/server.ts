@@ -40,7 +40,8 @@ export function createViewerServer(options: { site: string; runs: string }) {
   });
 }
 
-function port(value: string): number {
+/** Commander parser of a --port value. */
+export function parsePort(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new InvalidArgumentError('expected an integer port from 0 to 65535');
   return parsed;
@@ -72,7 +73,7 @@ export async function serveViewer(options: { port: number; runs: string; site: s
 async function main(): Promise<void> {
   const program = new Command('view')
     .description('Serve the viewer and the recorded runs on 127.0.0.1.')
-    .option('--port <n>', 'port (0 picks a free one)', port, 5173)
+    .option('--port <n>', 'port (0 picks a free one)', parsePort, 5173)
     .option('--runs <dir>', 'folder of runs', 'runs')
     .option('--site <dir>', 'built viewer (npm run build)', join(ROOT, 'build'))
     .parse(process.argv);

@@ -11,7 +11,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { FILE_NAMES } from '../core/format/columns.js';
 import { defaultRunName } from '../recorder/run-folder.js';
 import { listRuns } from './run-list.js';
-import { serveViewer } from './server.js';
+import { parsePort, serveViewer } from './server.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = join(ROOT, 'runs');
@@ -24,17 +24,11 @@ function nonNegative(value: string): number {
   return parsed;
 }
 
-function port(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new InvalidArgumentError('expected an integer port from 0 to 65535');
-  return parsed;
-}
-
 const program = new Command('start')
   .description('Record the default run and watch it live in the viewer (or, with --no-record, view the runs there are).')
   .option('--no-record', 'serve the runs in runs/ without recording a new one')
   .option('--pace <steps/s>', 'recording speed for watching live; 0 = as fast as the machine goes', nonNegative, DEFAULT_PACE)
-  .option('--port <n>', 'port (0 picks a free one; also PORT=…)', port, Number(process.env.PORT ?? 5173))
+  .option('--port <n>', 'port (0 picks a free one; also PORT=…)', parsePort, Number(process.env.PORT ?? 5173))
   .parse(process.argv);
 const options = program.opts<{ record: boolean; pace: number; port: number }>();
 const site = join(ROOT, 'build');

@@ -24,7 +24,7 @@ export async function fetchPrefix(
   bytes: number,
   fetcher: typeof fetch = fetch,
 ): Promise<{ bytes: Uint8Array; partial: boolean }> {
-  const url = `${runUrl.endsWith('/') ? runUrl.slice(0, -1) : runUrl}/${encodeURIComponent(file)}`;
+  const url = fileUrl(runUrl, file);
   const response = await fetcher(url, { cache: 'no-store', headers: { range: `bytes=0-${bytes - 1}` } });
   if (!response.ok) throw new HttpError(url, response.status);
   return { bytes: new Uint8Array(await response.arrayBuffer()), partial: response.status === 206 };
@@ -32,14 +32,18 @@ export async function fetchPrefix(
 
 /** @param runUrl the run folder's URL, e.g. `runs/my-run` relative to the page or absolute */
 export function fetchRunSource(runUrl: string, fetcher: typeof fetch = fetch): RunSource {
-  const base = runUrl.endsWith('/') ? runUrl.slice(0, -1) : runUrl;
   return {
-    label: base,
+    label: runUrl.endsWith('/') ? runUrl.slice(0, -1) : runUrl,
     async read(file) {
-      const url = `${base}/${encodeURIComponent(file)}`;
+      const url = fileUrl(runUrl, file);
       const response = await fetcher(url, { cache: 'no-store' });
       if (!response.ok) throw new HttpError(url, response.status);
       return new Uint8Array(await response.arrayBuffer());
     },
   };
+}
+
+/** A file of the run folder at `runUrl` (with or without a trailing slash). */
+function fileUrl(runUrl: string, file: string): string {
+  return `${runUrl.endsWith('/') ? runUrl.slice(0, -1) : runUrl}/${encodeURIComponent(file)}`;
 }

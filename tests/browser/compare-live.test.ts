@@ -4,19 +4,16 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { layerColumnName } from '../../core/format/columns.js';
 import { layoutNetwork } from '../../core/view/layout.js';
 import { openRunFolder } from '../../recorder/open-run.js';
-import { launchChromium } from '../../viewer/headless.js';
 import { runRecorder, startRecorder, tempDir, TINY, waitFor } from '../helpers.js';
-import { openPage, paintedPixels, serveRuns } from './harness.js';
+import { openPage, paintedPixels, serveRuns, startSession, type ViewerSession } from './harness.js';
 
-let browser: Browser;
+let session: ViewerSession;
 let runs = '';
-let origin = '';
-const server = { close: () => undefined as void } as { close: () => void };
 
 beforeAll(async () => {
   runs = tempDir('compare');
@@ -26,18 +23,14 @@ beforeAll(async () => {
     runRecorder([...TINY, '--out', runs, '--name', 'wide', '--max-steps', '40', '--layers', '24,8', '--batch-size', '64']),
   ]);
   expect(recorded.map((run) => run.code)).toEqual([0, 0, 0]);
-  const served = await serveRuns(runs);
-  origin = served.origin;
-  server.close = served.close;
-  browser = await launchChromium();
+  session = await startSession(await serveRuns(runs));
 }, 90_000);
 
 afterAll(async () => {
-  await browser?.close();
-  server.close();
+  await session?.close();
 });
 
-const open = (path: string): Promise<Page> => openPage(browser, `${origin}${path}`);
+const open = (path: string): Promise<Page> => openPage(session.browser, `${session.origin}${path}`);
 
 /** Mean activation of one neuron at one step, read from the run's files by the format reader. */
 async function meanActivation(run: string, step: number, layer: number, neuron: number): Promise<number> {

@@ -3,17 +3,13 @@
  * specific message naming the file, draws what is readable, and never leaves a blank page or throws.
  */
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../../viewer/headless.js';
 import { buildCorpus, type CorpusCase } from '../corpus/build.js';
 import { runRecorder, tempDir, TINY } from '../helpers.js';
-import { openPage, serveRuns } from './harness.js';
+import { openPage, serveRuns, startSession, type ViewerSession } from './harness.js';
 
-let browser: Browser;
-let origin = '';
+let session: ViewerSession;
 let cases: CorpusCase[] = [];
-const server = { close: () => undefined as void } as { close: () => void };
 
 beforeAll(async () => {
   const source = tempDir('browser-corpus-source');
@@ -21,22 +17,18 @@ beforeAll(async () => {
   expect(recorded.code).toBe(0);
   const runs = tempDir('browser-corpus');
   cases = await buildCorpus(join(source, 'tiny'), runs);
-  const served = await serveRuns(runs);
-  origin = served.origin;
-  server.close = served.close;
-  browser = await launchChromium();
+  session = await startSession(await serveRuns(runs));
 }, 90_000);
 
 afterAll(async () => {
-  await browser?.close();
-  server.close();
+  await session?.close();
 });
 
 describe('the viewer on the malformed-input corpus', () => {
   it('shows each damage by file and keeps what is readable', async () => {
     expect(cases.length).toBeGreaterThanOrEqual(10);
     for (const entry of cases) {
-      const page = await openPage(browser, `${origin}/?run=${entry.name}&step=20`);
+      const page = await openPage(session.browser, `${session.origin}/?run=${entry.name}&step=20`);
       if (entry.message !== undefined) {
         await page
           .getByRole('alert')

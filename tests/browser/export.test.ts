@@ -7,19 +7,16 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import sirv from 'sirv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportSite } from '../../viewer/export.js';
-import { launchChromium } from '../../viewer/headless.js';
 import { ROOT, runRecorder, tempDir, TINY } from '../helpers.js';
-import { openPage, paintedPixels } from './harness.js';
+import { openPage, paintedPixels, startSession, type ViewerSession } from './harness.js';
 
 const BASE = '/sub/path';
 
-let browser: Browser;
-let origin = '';
-const server = { close: () => undefined as void } as { close: () => void };
+let session: ViewerSession;
 /** Every path the browser asked for, and the ones the server did not have. */
 const requested: string[] = [];
 const notFound: string[] = [];
@@ -49,17 +46,14 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  server.close = () => http.close();
-  browser = await launchChromium();
+  session = await startSession({ origin: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, close: () => http.close() });
 }, 90_000);
 
 afterAll(async () => {
-  await browser?.close();
-  server.close();
+  await session?.close();
 });
 
-const open = (path: string): Promise<Page> => openPage(browser, `${origin}${path}`);
+const open = (path: string): Promise<Page> => openPage(session.browser, `${session.origin}${path}`);
 
 describe('an exported site under a sub path on a plain static server', () => {
   it('lists the exported runs', async () => {

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../../viewer/headless.js';
 import { expect } from 'vitest';
 import { createViewerServer } from '../../viewer/server.js';
 import { ROOT } from '../helpers.js';
@@ -17,6 +18,26 @@ export async function serveRuns(runs: string): Promise<{ origin: string; close: 
   const http = createViewerServer({ site: SITE, runs });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   return { origin: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, close: () => http.close() };
+}
+
+export interface ViewerSession {
+  browser: Browser;
+  /** Where the site is served, e.g. http://127.0.0.1:41234 */
+  origin: string;
+  close: () => Promise<void>;
+}
+
+/** Chromium, and a served site (`serveRuns` or any static server) to open in it; `close` ends both. */
+export async function startSession(served: { origin: string; close: () => void }): Promise<ViewerSession> {
+  const browser = await launchChromium();
+  return {
+    browser,
+    origin: served.origin,
+    close: async () => {
+      await browser.close();
+      served.close();
+    },
+  };
 }
 
 /** Opens a page; an uncaught error in it fails the test. */

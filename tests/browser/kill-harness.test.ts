@@ -7,13 +7,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, watch } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STALE_AFTER_MS } from '../../core/format/run-status.js';
 import { openRunFolder } from '../../recorder/open-run.js';
-import { launchChromium } from '../../viewer/headless.js';
 import { runRecorder, startRecorder, tempDir, TINY, waitFor } from '../helpers.js';
-import { serveRuns } from './harness.js';
+import { serveRuns, startSession, type ViewerSession } from './harness.js';
 
 /** The default network and run (560 steps, chunks of 64 steps), so that files are large and chunks roll over. */
 const ARGS = ['--quiet'];
@@ -104,10 +102,8 @@ function digest(directory: string): string {
   return hash.digest('hex');
 }
 
-let browser: Browser;
+let session: ViewerSession;
 let out = '';
-let origin = '';
-const server = { close: () => undefined as void } as { close: () => void };
 let bystander = '';
 
 beforeAll(async () => {
@@ -115,15 +111,11 @@ beforeAll(async () => {
   const recorded = await runRecorder([...TINY, '--out', out, '--name', 'bystander', '--max-steps', '30']);
   expect(recorded.code).toBe(0);
   bystander = digest(join(out, 'bystander'));
-  const served = await serveRuns(out);
-  origin = served.origin;
-  server.close = served.close;
-  browser = await launchChromium();
+  session = await startSession(await serveRuns(out));
 }, 90_000);
 
 afterAll(async () => {
-  await browser?.close();
-  server.close();
+  await session?.close();
 });
 
 describe('kill -9 at 22 moments of a run', () => {
@@ -152,11 +144,11 @@ describe('kill -9 at 22 moments of a run', () => {
       expect(rows).toBeGreaterThanOrEqual(run.manifest.stepCount);
 
       // The viewer, with its clock past the heartbeat's limit: a killed recorder's run is interrupted.
-      const view = await browser.newPage();
+      const view = await session.browser.newPage();
       const errors: string[] = [];
       view.on('pageerror', (error) => errors.push(error.message));
       await view.clock.setFixedTime(Date.now() + STALE_AFTER_MS + 5000);
-      await view.goto(`${origin}/?run=${name}`);
+      await view.goto(`${session.origin}/?run=${name}`);
       await view.waitForFunction(() => document.querySelector('[data-testid="run-header"]')?.getAttribute('data-loading') === 'false');
       const expected = run.manifest.status === 'complete' ? 'complete' : 'interrupted';
       await view.getByTestId('status').filter({ hasText: expected }).waitFor();

@@ -4,19 +4,16 @@
  */
 import { cpSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { layoutNetwork } from '../../core/view/layout.js';
-import { launchChromium } from '../../viewer/headless.js';
 import { runRecorder, tempDir, TINY } from '../helpers.js';
-import { openPage, paintedPixels, serveRuns } from './harness.js';
+import { openPage, paintedPixels, serveRuns, startSession, type ViewerSession } from './harness.js';
 
 /** A folder name that is markup (the recorder refuses such names; a renamed folder can have one). */
 const HOSTILE_FOLDER = 'x"><img src=y onerror="window.__pwned=4">';
 
-let browser: Browser;
-let origin = '';
-const server = { close: () => undefined as void } as { close: () => void };
+let session: ViewerSession;
 
 beforeAll(async () => {
   const runs = tempDir('browser');
@@ -41,18 +38,14 @@ beforeAll(async () => {
   cpSync(join(runs, 'hostile'), join(runs, HOSTILE_FOLDER), { recursive: true });
   mkdirSync(join(runs, 'broken'));
   writeFileSync(join(runs, 'broken', 'run.json'), '{"schemaVersion": 99}');
-  const served = await serveRuns(runs);
-  origin = served.origin;
-  server.close = served.close;
-  browser = await launchChromium();
+  session = await startSession(await serveRuns(runs));
 }, 90_000);
 
 afterAll(async () => {
-  await browser?.close();
-  server.close();
+  await session?.close();
 });
 
-const open = (path: string): Promise<Page> => openPage(browser, `${origin}${path}`);
+const open = (path: string): Promise<Page> => openPage(session.browser, `${session.origin}${path}`);
 
 describe('the viewer', () => {
   it('lists the runs, with unreadable ones marked', async () => {
@@ -184,7 +177,7 @@ describe('the viewer', () => {
     });
     expect(amber).toBeGreaterThan(50);
     // The bookmark jumps to the finding's first step and selects the first neuron it names.
-    const manifest = JSON.parse(await (await page.request.get(`${origin}/runs/lesson/run.json`)).text());
+    const manifest = JSON.parse(await (await page.request.get(`${session.origin}/runs/lesson/run.json`)).text());
     const dead = manifest.findings.find(
       (finding: { kind: string; layer: number }) => finding.kind === 'dead-neurons' && finding.layer === 1,
     );

@@ -9,7 +9,15 @@ import fc from 'fast-check';
 import { stringify as toYaml } from 'yaml';
 import { ConfigError, resolveConfig } from '../../core/config.js';
 import { stepColumns, type ColumnSpec, columnWidth, FILE_NAMES } from '../../core/format/columns.js';
-import { decodeStream, encodeStream, RunFormatError, type BatchValues } from '../../core/format/ipc.js';
+import {
+  decodeStream,
+  encodeBatchMessage,
+  encodeSchemaMessage,
+  RunFormatError,
+  STREAM_END,
+  type BatchValues,
+} from '../../core/format/ipc.js';
+import { concatBytes } from '../helpers.js';
 import { ManifestError } from '../../core/format/manifest.js';
 import { openRun } from '../../core/format/reader.js';
 import { parseConfigText } from '../../recorder/config-file.js';
@@ -32,26 +40,16 @@ function refusal(error: unknown, ...expected: (abstract new (...args: never[]) =
 const SHAPE = { inputSize: 16, layerSizes: [6, 4, 3], batchSize: 4, probeCount: 2 };
 export const STEP_COLUMNS = stepColumns(SHAPE);
 
-/** A valid chunk of `rows` steps with values that depend on the row, for SHAPE. */
+/** A valid chunk of `rows` steps for SHAPE, one record batch per 10 rows, as a recorder appends them. */
 export function validChunk(rows = 20): Uint8Array {
-  // One batch per 10 rows, as a recorder appends them.
-  const parts: Uint8Array[] = [];
+  const parts = [encodeSchemaMessage(STEP_COLUMNS)];
   for (let start = 0; start < rows; start += 10) {
     const count = Math.min(10, rows - start);
     const slice: BatchValues = {};
     for (const spec of STEP_COLUMNS) slice[spec.name] = columnValues(spec, count, start);
-    const stream = encodeStream(STEP_COLUMNS, slice, count);
-    // Keep the schema message only once: later batches are appended without it.
-    parts.push(start === 0 ? stream.subarray(0, stream.length - 8) : batchMessageOf(stream));
+    parts.push(encodeBatchMessage(STEP_COLUMNS, slice, count));
   }
-  parts.push(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]));
-  return concatBytes(parts);
-}
-
-function batchMessageOf(stream: Uint8Array): Uint8Array {
-  const view = new DataView(stream.buffer, stream.byteOffset);
-  const schemaEnd = 8 + view.getInt32(4, true);
-  return stream.subarray(schemaEnd, stream.length - 8);
+  return concatBytes(...parts, STREAM_END);
 }
 
 function columnValues(spec: ColumnSpec, rows: number, first = 0): BatchValues[string] {
@@ -68,16 +66,6 @@ function columnValues(spec: ColumnSpec, rows: number, first = 0): BatchValues[st
   return spec.nullable ? { values: Float32Array.from(numbers), valid: Uint8Array.from({ length: rows }, (_, row) => row % 2) } : numbers;
 }
 
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 /** Byte-level mutations of a valid file: cuts, flipped bytes, insertions, overwritten ranges, or noise. */
 export function mutatedBytes(base: Uint8Array): fc.Arbitrary<Uint8Array> {
   const position = fc.nat({ max: base.length });
@@ -90,7 +78,7 @@ export function mutatedBytes(base: Uint8Array): fc.Arbitrary<Uint8Array> {
     }),
     fc
       .tuple(position, fc.uint8Array({ minLength: 1, maxLength: 64 }))
-      .map(([at, bytes]) => concatBytes([base.subarray(0, at), bytes, base.subarray(at)])),
+      .map(([at, bytes]) => concatBytes(base.subarray(0, at), bytes, base.subarray(at))),
     fc.tuple(position, position, fc.integer({ min: 0, max: 255 })).map(([from, to, value]) => {
       const copy = base.slice();
       copy.fill(value, Math.min(from, to), Math.max(from, to));

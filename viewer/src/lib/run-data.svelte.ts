@@ -272,6 +272,17 @@ export class RunData implements FrameSource {
     return history;
   }
 
+  /** A neuron's exact recorded values at `step`, one line each, for tooltips. */
+  neuronSummary(step: number, neuron: { layer: number; index: number }): string[] {
+    const value = (field: 'meanActivation' | 'fractionActive' | 'gradPreActivation') =>
+      this.neuronValues(step, neuron.layer, field)?.[neuron.index]?.toPrecision(6) ?? '–';
+    return [
+      `mean activation ${value('meanActivation')}`,
+      `fraction active ${value('fractionActive')}`,
+      `∂L/∂z ${value('gradPreActivation')}`,
+    ];
+  }
+
   /** A per-layer scalar (weightNorm, gradNorm, updateRatio) of every loaded step. */
   layerHistory(layer: number, field: 'weightNorm' | 'gradNorm' | 'updateRatio'): Float32Array {
     const history = new Float32Array(this.loadedSteps);
