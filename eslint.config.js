@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['build/', '.svelte-kit/', 'node_modules/', 'runs/', 'tests/.tmp/', 'scratch/', 'bench/out/'] },
+  { ignores: ['build/', '.svelte-kit/', 'node_modules/', 'runs/', 'tests/.tmp/', 'scratch/', 'bench/out/', 'recorder/kernel/assembly/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -57,10 +57,7 @@ function plainLoop(recordLike: boolean): number {
         inputs.set(dataset.train.images.subarray(sample * inputSize, (sample + 1) * inputSize), row * inputSize);
         labels[row] = dataset.train.labels[sample]!;
       }
-      if (recordLike) {
-        const { weights, biases } = model.step(inputs, labels, pool);
-        for (const array of [...weights, ...biases]) pool.give(array.buffer as SharedArrayBuffer);
-      } else model.trainStep(inputs, labels);
+      model.trainStep(inputs, labels);
     }
   }
   const seconds = (performance.now() - started) / 1000;

@@ -1,14 +1,17 @@
 /**
- * The MLP trained with TensorFlow.js. Forward and backward passes are written out (not taped):
- * the backward pass yields ∂L/∂z of every layer on the way to ∂L/∂W, which is what the recorder
- * records, and costs nothing extra. Loss: mean softmax cross-entropy over the batch.
+ * The MLP trained with TensorFlow.js, densely, the straightforward way: the plain training loop
+ * the benchmarks compare against, and the reference the recorder's faster model
+ * (recording-model.ts) is tested against. Forward and backward passes are written out (not
+ * taped): the backward pass yields ∂L/∂z of every layer on the way to ∂L/∂W. Loss: mean softmax
+ * cross-entropy over the batch.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Config, Optimizer } from '../core/config.js';
 import type { Activation } from '../core/nn/activation.js';
 import type { DenseLayer } from '../core/nn/mlp.js';
 import { activationOf, derivativeOf } from './activations.js';
-import { BufferPool, readInto, sharedFloat32 } from './readback.js';
+import type { UpdateScalars } from './kernel/first-layer.js';
+import { readInto } from './readback.js';
 
 /** What one step read back from the engine, in buffers from the pool (row-major [sample × neuron]). */
 export interface StepReadback {
@@ -41,54 +44,115 @@ const ADAM_EPSILON = 1e-7;
  * ‖t‖₂ over all entries. (tf.norm and transposed matMul flags are 10–15× slower than these
  * compositions on the wasm backend, measured on 784×128 matrices.)
  */
-function frobenius(tensor: tf.Tensor): tf.Tensor {
+export function frobenius(tensor: tf.Tensor): tf.Tensor {
   return tf.sqrt(tf.sum(tf.square(tensor)));
 }
 
-interface OptimizerState {
-  first: tf.Variable[];
-  second: tf.Variable[];
+/**
+ * The optimizer's update rules on TensorFlow.js variables. The first-layer kernel applies the same
+ * rules, with the same operations in the same order (kernel/assembly/first-layer.ts).
+ */
+export class TfOptimizer {
+  readonly #optimizer: Optimizer;
+  readonly #learningRate: number;
+  readonly #momentum: number;
+  readonly #first: tf.Variable[];
+  readonly #second: tf.Variable[];
+  /** Updates applied so far (Adam's t − 1). */
+  updates = 0;
+
+  constructor(config: Pick<Config, 'optimizer' | 'learningRate' | 'momentum'>, parameters: readonly tf.Variable[]) {
+    this.#optimizer = config.optimizer;
+    this.#learningRate = config.learningRate;
+    this.#momentum = config.momentum;
+    const zerosLike = () => parameters.map((variable) => tf.variable(tf.zerosLike(variable)));
+    this.#first = this.#optimizer === 'sgd' ? [] : zerosLike();
+    this.#second = this.#optimizer === 'adam' ? zerosLike() : [];
+  }
+
+  /** The scalars of the next update, for the first-layer kernel. */
+  scalars(): UpdateScalars {
+    const time = this.updates + 1;
+    const adam = this.#optimizer === 'adam';
+    return {
+      rate: this.#learningRate,
+      momentum: this.#momentum,
+      beta1: ADAM_BETA1,
+      beta2: ADAM_BETA2,
+      epsilon: ADAM_EPSILON,
+      correction1: adam ? 1 - ADAM_BETA1 ** time : 1,
+      correction2: adam ? 1 - ADAM_BETA2 ** time : 1,
+    };
+  }
+
+  /** ΔW per parameter (in the constructor's order), to subtract; advances the optimizer state. Call inside tf.tidy. */
+  deltas(grads: tf.Tensor[]): tf.Tensor[] {
+    const rate = this.#learningRate;
+    switch (this.#optimizer) {
+      case 'sgd':
+        return grads.map((grad) => tf.mul(grad, rate));
+      case 'momentum':
+        return grads.map((grad, index) => {
+          const velocity = tf.add(tf.mul(this.#first[index]!, this.#momentum), grad);
+          this.#first[index]!.assign(velocity);
+          return tf.mul(velocity, rate);
+        });
+      case 'adam': {
+        const { correction1, correction2 } = this.scalars();
+        return grads.map((grad, index) => {
+          const first = tf.add(tf.mul(this.#first[index]!, ADAM_BETA1), tf.mul(grad, 1 - ADAM_BETA1));
+          const second = tf.add(tf.mul(this.#second[index]!, ADAM_BETA2), tf.mul(tf.square(grad), 1 - ADAM_BETA2));
+          this.#first[index]!.assign(first);
+          this.#second[index]!.assign(second);
+          return tf.div(tf.mul(first, rate / correction1), tf.add(tf.sqrt(tf.div(second, correction2)), ADAM_EPSILON));
+        });
+      }
+    }
+  }
+
+  /** parameter ← parameter − Δ. Call once per step, after `deltas` (and the kernel's update). */
+  apply(parameters: readonly tf.Variable[], deltas: readonly tf.Tensor[]): void {
+    parameters.forEach((parameter, index) => parameter.assign(tf.sub(parameter, deltas[index]!)));
+    this.updates++;
+  }
+
+  dispose(): void {
+    tf.dispose([...this.#first, ...this.#second]);
+  }
 }
 
 export class TfMlp {
   readonly #weights: tf.Variable[];
   readonly #biases: tf.Variable[];
-  readonly #state: OptimizerState;
+  readonly #optimizer: TfOptimizer;
   readonly #activation: Activation;
-  readonly #optimizer: Optimizer;
-  readonly #learningRate: number;
-  readonly #momentum: number;
   readonly #inputSize: number;
   readonly #classes: number;
-  #updates = 0;
   /** ∂L/∂W, ∂L/∂b per layer (interleaved) of the latest step. */
   #heldGrads: tf.Tensor[] = [];
 
   constructor(config: Pick<Config, 'activation' | 'optimizer' | 'learningRate' | 'momentum'>, initial: readonly DenseLayer[]) {
     this.#activation = config.activation;
-    this.#optimizer = config.optimizer;
-    this.#learningRate = config.learningRate;
-    this.#momentum = config.momentum;
     this.#inputSize = initial[0]!.fanIn;
     this.#classes = initial[initial.length - 1]!.fanOut;
     this.#weights = initial.map((layer) => tf.variable(tf.tensor2d(layer.weight, [layer.fanIn, layer.fanOut])));
     this.#biases = initial.map((layer) => tf.variable(tf.tensor1d(layer.bias)));
-    const zerosLike = (variables: tf.Variable[]) => variables.map((variable) => tf.variable(tf.zerosLike(variable)));
-    this.#state = {
-      first: this.#optimizer === 'sgd' ? [] : zerosLike([...this.#weights, ...this.#biases]),
-      second: this.#optimizer === 'adam' ? zerosLike([...this.#weights, ...this.#biases]) : [],
-    };
+    this.#optimizer = new TfOptimizer(config, this.#parameters);
+  }
+
+  get #parameters(): tf.Variable[] {
+    return [...this.#weights, ...this.#biases];
   }
 
   /**
    * One training step on a batch: forward, backward, read back the batch measurements and the
    * weights before the update, then apply the optimizer's update. The step's weight gradients
-   * stay on the engine until the next step; `readGrads` copies them out when a snapshot is kept.
+   * stay on the engine until the next step; `readGrads` copies them out.
    * @param inputs batch × inputSize pixels, row-major
    * @param labels batch class indices
    */
-  step(inputs: Float32Array, labels: Int32Array, pool: BufferPool): StepReadback {
-    const read = (tensor: tf.Tensor) => readInto(tensor, pool.take(tensor.size));
+  step(inputs: Float32Array, labels: Int32Array): StepReadback {
+    const read = (tensor: tf.Tensor) => readInto(tensor, new Float32Array(tensor.size));
     const weights = this.#weights.map(read);
     const biases = this.#biases.map(read);
     tf.dispose(this.#heldGrads);
@@ -96,19 +160,15 @@ export class TfMlp {
     this.#heldGrads = tf.tidy(() => {
       const { pre, post, gradients } = this.#forwardBackward(inputs, labels);
       const layerCount = gradients.length;
-      const gradNorms = tf.stack(gradients.map((gradient) => frobenius(gradient.weight)));
-      const deltas = this.#deltas(gradients);
-      // ‖ηg‖ = η‖g‖: for SGD the update norm costs no extra reduction over the 784×128 matrix.
-      const updateNorms =
-        this.#optimizer === 'sgd' ? tf.mul(gradNorms, this.#learningRate) : tf.stack(deltas.slice(0, layerCount).map(frobenius));
+      const deltas = this.#optimizer.deltas(this.#gradientList(gradients));
       readback = {
         preActivation: pre.map(read),
         activation: post.slice(1, -1).map(read),
         gradPreActivation: gradients.map((gradient) => read(gradient.pre)),
-        gradNorms: readInto(gradNorms, new Float32Array(layerCount)),
-        updateNorms: readInto(updateNorms, new Float32Array(layerCount)),
+        gradNorms: read(tf.stack(gradients.map((gradient) => frobenius(gradient.weight)))),
+        updateNorms: read(tf.stack(deltas.slice(0, layerCount).map(frobenius))),
       };
-      this.#apply(deltas);
+      this.#optimizer.apply(this.#parameters, deltas);
       return gradients.flatMap((gradient) => [gradient.weight, gradient.bias]);
     });
     return { ...readback!, weights, biases };
@@ -119,12 +179,20 @@ export class TfMlp {
     const weight = this.#heldGrads[2 * (layer - 1)];
     const bias = this.#heldGrads[2 * (layer - 1) + 1];
     if (!weight || !bias) throw new Error(`TfMlp.readGrads: no gradients held for layer ${layer}`);
-    return { weightGrad: readInto(weight, sharedFloat32(weight.size)), biasGrad: readInto(bias, sharedFloat32(bias.size)) };
+    return { weightGrad: readInto(weight, new Float32Array(weight.size)), biasGrad: readInto(bias, new Float32Array(bias.size)) };
   }
 
   /** The same step with nothing read back: the plain training loop benchmarks compare against. */
   trainStep(inputs: Float32Array, labels: Int32Array): void {
-    tf.tidy(() => this.#apply(this.#deltas(this.#forwardBackward(inputs, labels).gradients)));
+    tf.tidy(() => {
+      const { gradients } = this.#forwardBackward(inputs, labels);
+      this.#optimizer.apply(this.#parameters, this.#optimizer.deltas(this.#gradientList(gradients)));
+    });
+  }
+
+  /** Weight gradients then bias gradients: the order of `#parameters`. */
+  #gradientList(gradients: { weight: tf.Tensor; bias: tf.Tensor }[]): tf.Tensor[] {
+    return [...gradients.map((gradient) => gradient.weight), ...gradients.map((gradient) => gradient.bias)];
   }
 
   /** Forward and backward pass; call inside tf.tidy. `post[0]` is the input, `post[l + 1]` layer l's output. */
@@ -154,41 +222,6 @@ export class TfMlp {
     return { pre, post, gradients };
   }
 
-  /** ΔW and Δb per layer (weights first, then biases), to subtract; advances the optimizer state. */
-  #deltas(gradients: { weight: tf.Tensor; bias: tf.Tensor }[]): tf.Tensor[] {
-    const grads = [...gradients.map((gradient) => gradient.weight), ...gradients.map((gradient) => gradient.bias)];
-    const rate = this.#learningRate;
-    switch (this.#optimizer) {
-      case 'sgd':
-        return grads.map((grad) => tf.mul(grad, rate));
-      case 'momentum':
-        return grads.map((grad, index) => {
-          const velocity = tf.add(tf.mul(this.#state.first[index]!, this.#momentum), grad);
-          this.#state.first[index]!.assign(velocity);
-          return tf.mul(velocity, rate);
-        });
-      case 'adam': {
-        const time = this.#updates + 1;
-        const correction1 = 1 - ADAM_BETA1 ** time;
-        const correction2 = 1 - ADAM_BETA2 ** time;
-        return grads.map((grad, index) => {
-          const first = tf.add(tf.mul(this.#state.first[index]!, ADAM_BETA1), tf.mul(grad, 1 - ADAM_BETA1));
-          const second = tf.add(tf.mul(this.#state.second[index]!, ADAM_BETA2), tf.mul(tf.square(grad), 1 - ADAM_BETA2));
-          this.#state.first[index]!.assign(first);
-          this.#state.second[index]!.assign(second);
-          return tf.div(tf.mul(first, rate / correction1), tf.add(tf.sqrt(tf.div(second, correction2)), ADAM_EPSILON));
-        });
-      }
-    }
-  }
-
-  #apply(deltas: tf.Tensor[]): void {
-    const layers = this.#weights.length;
-    this.#weights.forEach((weight, layer) => weight.assign(tf.sub(weight, deltas[layer]!)));
-    this.#biases.forEach((bias, layer) => bias.assign(tf.sub(bias, deltas[layers + layer]!)));
-    this.#updates++;
-  }
-
   /** Current weights, after the last update. */
   snapshot(): { weights: Float32Array[]; biases: Float32Array[] } {
     return {
@@ -198,6 +231,7 @@ export class TfMlp {
   }
 
   dispose(): void {
-    tf.dispose([...this.#weights, ...this.#biases, ...this.#state.first, ...this.#state.second, ...this.#heldGrads]);
+    tf.dispose([...this.#parameters, ...this.#heldGrads]);
+    this.#optimizer.dispose();
   }
 }

@@ -12,7 +12,8 @@ import { createRandom, shuffleInPlace } from '../core/random.js';
 import { planSnapshots, snapshotBytes, SnapshotPolicy } from '../core/snapshots.js';
 import { loadDataset, type Dataset } from '../datasets/index.js';
 import { selectEngine, type EngineInfo, type EngineName } from './engine.js';
-import { TfMlp } from './model.js';
+import { compressSamples } from './kernel/first-layer.js';
+import { RecordingMlp } from './recording-model.js';
 import { BufferPool } from './readback.js';
 import { createRunFolder } from './run-folder.js';
 import { WriterClient } from './writer/client.js';
@@ -157,6 +158,7 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
   probeIndices.forEach((testIndex, probe) =>
     probeInputs.set(dataset.test.images.subarray(testIndex * inputSize, (testIndex + 1) * inputSize), probe * inputSize),
   );
+  const probeLabels = Uint8Array.from(probeIndices, (index) => dataset.test.labels[index]!);
   const pool = new BufferPool();
   const writer = await WriterClient.start(
     {
@@ -165,7 +167,7 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
       flushSteps: FLUSH_STEPS,
       probes: {
         inputs: probeInputs,
-        labels: Uint8Array.from(probeIndices, (index) => dataset.test.labels[index]!),
+        labels: probeLabels,
         testIndices: probeIndices,
       },
       test: { images: dataset.test.images, labels: dataset.test.labels },
@@ -178,7 +180,12 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
   );
   options.onStart?.({ directory, plannedSteps, engine, dataset });
 
-  const model = new TfMlp(config, initialLayers(config, sizes));
+  const model = new RecordingMlp({
+    config,
+    initial: initialLayers(config, sizes),
+    train: compressSamples(dataset.train.images, inputSize),
+    probes: { samples: compressSamples(probeInputs, inputSize), labels: probeLabels },
+  });
   const order = Int32Array.from({ length: dataset.train.count }, (_, index) => index);
   const random = createRandom((config.seed ^ 0x9e3779b9) >>> 0);
   const labels = new Int32Array(config.batchSize);
@@ -201,12 +208,8 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
           break training;
         }
         const batchIndices = order.slice(start, start + config.batchSize);
-        const inputs = pool.take(config.batchSize * inputSize);
-        batchIndices.forEach((sampleIndex, row) => {
-          inputs.set(dataset.train.images.subarray(sampleIndex * inputSize, (sampleIndex + 1) * inputSize), row * inputSize);
-          labels[row] = dataset.train.labels[sampleIndex]!;
-        });
-        const readback = model.step(inputs, labels, pool);
+        batchIndices.forEach((sampleIndex, row) => (labels[row] = dataset.train.labels[sampleIndex]!));
+        const readback = model.step(batchIndices, labels, pool);
         const { loss, accuracy } = batchLossAccuracy(readback.preActivation.at(-1)!, labels, classCount);
         const ending = step === plannedSteps - 1 || !Number.isFinite(loss);
         const reasons = policy.decide(step, loss, Array.from(readback.gradNorms));
@@ -216,7 +219,7 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
           keptLastStep[index] = kept !== undefined;
           if (kept) snapshots.push({ layer: index + 1, reason: kept, ...model.readGrads(index + 1) });
         });
-        writer.sendStep({ type: 'step', step, epoch, batchIndices, inputs, loss, accuracy, ...readback, snapshots });
+        writer.sendStep({ type: 'step', step, epoch, batchIndices, loss, accuracy, ...readback, snapshots });
         options.onStep?.({ step, loss, accuracy });
         step++;
         if (!Number.isFinite(loss)) {

@@ -1,6 +1,8 @@
 /**
  * The recorded gradients are the math's: compared with central finite differences of an
- * independent float64 implementation of the same network and loss.
+ * independent float64 implementation of the same network and loss, for both the dense
+ * TensorFlow.js reference model and the recorder's model (sparse first-layer kernel, probe rows
+ * in the same pass).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACTIVATIONS, type Activation } from '../core/nn/activation.js';
@@ -8,8 +10,10 @@ import { batchLossAccuracy, neuronStats } from '../core/nn/batch-stats.js';
 import { backwardSample, createTrace, forwardSample, nonZeroIndices, type DenseLayer } from '../core/nn/mlp.js';
 import { createRandom } from '../core/random.js';
 import { selectEngine } from '../recorder/engine.js';
-import { TfMlp } from '../recorder/model.js';
+import { compressSamples } from '../recorder/kernel/first-layer.js';
+import { TfMlp, type LayerGrads } from '../recorder/model.js';
 import { BufferPool } from '../recorder/readback.js';
+import { RecordingMlp } from '../recorder/recording-model.js';
 
 const SIZES = [6, 5, 4, 3];
 const BATCH = 4;
@@ -88,69 +92,135 @@ beforeAll(async () => {
   await selectEngine('wasm');
 });
 
-describe.each(ACTIVATIONS)('gradients with %s', (activation) => {
+const MODELS = ['dense reference', 'recording model'] as const;
+type ModelKind = (typeof MODELS)[number];
+
+interface StepResult {
+  /** Batch rows only. */
+  preActivation: Float32Array[];
+  activation: Float32Array[];
+  gradPreActivation: Float32Array[];
+  weights: Float32Array[];
+  /** The probe rows' ∂ℓ/∂z of their own loss (the recording model, with the batch as its probes). */
+  probeGradPreActivation?: Float32Array[];
+}
+
+/** A model of either kind on `layers`; `step` trains one step on the whole `inputs` batch. */
+function makeModel(
+  kind: ModelKind,
+  config: { activation: Activation; optimizer: 'sgd' | 'momentum' | 'adam'; learningRate: number },
+  layers: DenseLayer[],
+  inputs: Float32Array,
+  labels: Int32Array,
+) {
+  const full = { ...config, momentum: 0.9, batchSize: labels.length };
+  if (kind === 'dense reference') {
+    const model = new TfMlp(full, layers);
+    return {
+      step: (): StepResult => model.step(inputs, labels),
+      readGrads: (layer: number): LayerGrads => model.readGrads(layer),
+      snapshot: () => model.snapshot(),
+      dispose: () => model.dispose(),
+    };
+  }
+  const samples = compressSamples(inputs, SIZES[0]!);
+  const model = new RecordingMlp({ config: full, initial: layers, train: samples, probes: { samples, labels } });
+  const pool = new BufferPool();
+  const batchIndices = Int32Array.from(labels, (_, row) => row);
+  const rows = (values: Float32Array, layer: number, from: number) =>
+    values.slice(from * SIZES[layer + 1]!, (from + BATCH) * SIZES[layer + 1]!);
+  return {
+    step: (): StepResult => {
+      const readback = model.step(batchIndices, labels, pool);
+      return {
+        preActivation: readback.preActivation.map((values, layer) => rows(values, layer, 0)),
+        activation: readback.activation.map((values, layer) => rows(values, layer, 0)),
+        gradPreActivation: readback.gradPreActivation.map((values, layer) => rows(values, layer, 0)),
+        probeGradPreActivation: readback.gradPreActivation.map((values, layer) => rows(values, layer, BATCH)),
+        weights: readback.weights,
+      };
+    },
+    readGrads: (layer: number) => model.readGrads(layer),
+    snapshot: () => model.snapshot(),
+    dispose: () => model.dispose(),
+  };
+}
+
+describe.each(MODELS.flatMap((model) => ACTIVATIONS.map((activation) => [model, activation] as const)))(
+  '%s: gradients with %s',
+  (kind, activation) => {
+    const random = createRandom(7);
+    const inputs = Float32Array.from({ length: BATCH * SIZES[0]! }, () => random.normal());
+    const labels = Int32Array.from({ length: BATCH }, (_, row) => row % SIZES[3]!);
+
+    it('recorded ∂L/∂W, ∂L/∂b and per-neuron ∂L/∂z match central differences', () => {
+      const { layers, net } = makeNet(11);
+      const model = makeModel(kind, { activation, optimizer: 'sgd', learningRate: 0.1 }, layers, inputs, labels);
+      const readback = model.step();
+      const grads = SIZES.slice(1).map((_, index) => model.readGrads(index + 1));
+      model.dispose();
+      expect(Array.from(readback.weights[0]!)).toEqual(Array.from(layers[0]!.weight));
+      const stats = SIZES.slice(1).map((neurons, index) => {
+        const out = {
+          meanActivation: new Float32Array(neurons),
+          fractionActive: new Float32Array(neurons),
+          gradPreActivation: new Float32Array(neurons),
+        };
+        neuronStats(readback.preActivation[index]!, readback.activation[index], readback.gradPreActivation[index]!, BATCH, out);
+        return out;
+      });
+      let compared = 0;
+      net.weights.forEach((weights, layer) => {
+        weights.forEach((original, index) => {
+          weights[index] = original + H;
+          const up = batchLoss64(net, activation, inputs, labels);
+          weights[index] = original - H;
+          const down = batchLoss64(net, activation, inputs, labels);
+          weights[index] = original;
+          const numeric = (up - down) / (2 * H);
+          const recorded = grads[layer]!.weightGrad[index]!;
+          expect(close(recorded, numeric), `layer ${layer + 1} weight ${index}: recorded ${recorded}, numeric ${numeric}`).toBe(true);
+          compared++;
+        });
+        net.biases[layer]!.forEach((original, neuron) => {
+          net.biases[layer]![neuron] = original + H;
+          const up = batchLoss64(net, activation, inputs, labels);
+          net.biases[layer]![neuron] = original - H;
+          const down = batchLoss64(net, activation, inputs, labels);
+          net.biases[layer]![neuron] = original;
+          const numeric = (up - down) / (2 * H);
+          const gradPre = stats[layer]!.gradPreActivation[neuron]!;
+          expect(close(gradPre, numeric), `layer ${layer + 1} neuron ${neuron}: ∂L/∂z ${gradPre}, numeric ${numeric}`).toBe(true);
+          expect(grads[layer]!.biasGrad[neuron]).toBeCloseTo(gradPre, 6);
+          // Each sample's ∂L/∂z, read back from the engine, against a perturbation of that sample's z.
+          for (let row = 0; row < BATCH; row++) {
+            const input = inputs.subarray(row * SIZES[0]!, (row + 1) * SIZES[0]!);
+            const shifted = (delta: number) => sampleLoss64(net, activation, input, labels[row]!, { layer, neuron, delta }) / BATCH;
+            const perSample = (shifted(H) - shifted(-H)) / (2 * H);
+            const engine = readback.gradPreActivation[layer]![row * net.biases[layer]!.length + neuron]!;
+            expect(close(engine, perSample), `sample ${row} layer ${layer + 1} neuron ${neuron}`).toBe(true);
+            // The same sample as a probe: the gradient of its own loss, not divided by the batch size.
+            const probe = readback.probeGradPreActivation?.[layer]![row * net.biases[layer]!.length + neuron];
+            if (probe !== undefined) expect(close(probe / BATCH, perSample), `probe ${row} layer ${layer + 1} neuron ${neuron}`).toBe(true);
+          }
+          compared++;
+        });
+      });
+      expect(compared).toBe(6 * 5 + 5 * 4 + 4 * 3 + 5 + 4 + 3);
+      expect(batchLossAccuracy(readback.preActivation.at(-1)!, labels, SIZES[3]!).loss).toBeCloseTo(
+        batchLoss64(net, activation, inputs, labels),
+        5,
+      );
+    });
+  },
+);
+
+describe.each(ACTIVATIONS)('plain TypeScript pass with %s', (activation) => {
   const random = createRandom(7);
   const inputs = Float32Array.from({ length: BATCH * SIZES[0]! }, () => random.normal());
   const labels = Int32Array.from({ length: BATCH }, (_, row) => row % SIZES[3]!);
 
-  it('recorded ∂L/∂W, ∂L/∂b and per-neuron ∂L/∂z match central differences', () => {
-    const { layers, net } = makeNet(11);
-    const model = new TfMlp({ activation, optimizer: 'sgd', learningRate: 0.1, momentum: 0.9 }, layers);
-    const readback = model.step(inputs, labels, new BufferPool());
-    const grads = SIZES.slice(1).map((_, index) => model.readGrads(index + 1));
-    model.dispose();
-    expect(Array.from(readback.weights[0]!)).toEqual(Array.from(layers[0]!.weight));
-    const stats = SIZES.slice(1).map((neurons, index) => {
-      const out = {
-        meanActivation: new Float32Array(neurons),
-        fractionActive: new Float32Array(neurons),
-        gradPreActivation: new Float32Array(neurons),
-      };
-      neuronStats(readback.preActivation[index]!, readback.activation[index], readback.gradPreActivation[index]!, BATCH, out);
-      return out;
-    });
-    let compared = 0;
-    net.weights.forEach((weights, layer) => {
-      weights.forEach((original, index) => {
-        weights[index] = original + H;
-        const up = batchLoss64(net, activation, inputs, labels);
-        weights[index] = original - H;
-        const down = batchLoss64(net, activation, inputs, labels);
-        weights[index] = original;
-        const numeric = (up - down) / (2 * H);
-        const recorded = grads[layer]!.weightGrad[index]!;
-        expect(close(recorded, numeric), `layer ${layer + 1} weight ${index}: recorded ${recorded}, numeric ${numeric}`).toBe(true);
-        compared++;
-      });
-      net.biases[layer]!.forEach((original, neuron) => {
-        net.biases[layer]![neuron] = original + H;
-        const up = batchLoss64(net, activation, inputs, labels);
-        net.biases[layer]![neuron] = original - H;
-        const down = batchLoss64(net, activation, inputs, labels);
-        net.biases[layer]![neuron] = original;
-        const numeric = (up - down) / (2 * H);
-        const gradPre = stats[layer]!.gradPreActivation[neuron]!;
-        expect(close(gradPre, numeric), `layer ${layer + 1} neuron ${neuron}: ∂L/∂z ${gradPre}, numeric ${numeric}`).toBe(true);
-        expect(grads[layer]!.biasGrad[neuron]).toBeCloseTo(gradPre, 6);
-        // Each sample's ∂L/∂z, read back from the engine, against a perturbation of that sample's z.
-        for (let row = 0; row < BATCH; row++) {
-          const input = inputs.subarray(row * SIZES[0]!, (row + 1) * SIZES[0]!);
-          const shifted = (delta: number) => sampleLoss64(net, activation, input, labels[row]!, { layer, neuron, delta }) / BATCH;
-          const perSample = (shifted(H) - shifted(-H)) / (2 * H);
-          const engine = readback.gradPreActivation[layer]![row * net.biases[layer]!.length + neuron]!;
-          expect(close(engine, perSample), `sample ${row} layer ${layer + 1} neuron ${neuron}`).toBe(true);
-        }
-        compared++;
-      });
-    });
-    expect(compared).toBe(6 * 5 + 5 * 4 + 4 * 3 + 5 + 4 + 3);
-    expect(batchLossAccuracy(readback.preActivation.at(-1)!, labels, SIZES[3]!).loss).toBeCloseTo(
-      batchLoss64(net, activation, inputs, labels),
-      5,
-    );
-  });
-
-  it('probe ∂ℓ/∂z of one sample (plain TypeScript pass) match central differences', () => {
+  it('∂ℓ/∂z of one sample (plain TypeScript pass) match central differences', () => {
     const { layers, net } = makeNet(12);
     const trace = createTrace(layers);
     const grads = layers.map((layer) => new Float32Array(layer.fanOut));
@@ -175,39 +245,41 @@ describe('optimizer updates', () => {
   const inputs = Float32Array.from({ length: BATCH * SIZES[0]! }, () => random.normal());
   const labels = Int32Array.from({ length: BATCH }, (_, row) => row % 3);
 
-  it.each(['sgd', 'momentum', 'adam'] as const)('%s applies the documented update', (optimizer) => {
-    const { layers } = makeNet(5);
-    const rate = 0.05;
-    const model = new TfMlp({ activation: 'tanh', optimizer, learningRate: rate, momentum: 0.9 }, layers);
-    const pool = new BufferPool();
-    model.step(inputs, labels, pool);
-    const firstGrads = model.readGrads(1);
-    const second = model.step(inputs, labels, pool);
-    const secondGrads = model.readGrads(1);
-    const after = model.snapshot();
-    model.dispose();
-    // Replay the update rule in float64 from the recorded gradients.
-    const expectedWeight = Float64Array.from(layers[0]!.weight);
-    const velocity = new Float64Array(expectedWeight.length);
-    const moment1 = new Float64Array(expectedWeight.length);
-    const moment2 = new Float64Array(expectedWeight.length);
-    [firstGrads, secondGrads].forEach((grads, time) => {
-      grads.weightGrad.forEach((grad, index) => {
-        if (optimizer === 'sgd') expectedWeight[index]! -= rate * grad;
-        else if (optimizer === 'momentum') {
-          velocity[index] = 0.9 * velocity[index]! + grad;
-          expectedWeight[index]! -= rate * velocity[index]!;
-        } else {
-          moment1[index] = 0.9 * moment1[index]! + 0.1 * grad;
-          moment2[index] = 0.999 * moment2[index]! + 0.001 * grad * grad;
-          const corrected1 = moment1[index]! / (1 - 0.9 ** (time + 1));
-          const corrected2 = moment2[index]! / (1 - 0.999 ** (time + 1));
-          expectedWeight[index]! -= (rate * corrected1) / (Math.sqrt(corrected2) + 1e-7);
-        }
+  it.each(MODELS.flatMap((model) => (['sgd', 'momentum', 'adam'] as const).map((optimizer) => [model, optimizer] as const)))(
+    '%s: %s applies the documented update',
+    (kind, optimizer) => {
+      const { layers } = makeNet(5);
+      const rate = 0.05;
+      const model = makeModel(kind, { activation: 'tanh', optimizer, learningRate: rate }, layers, inputs, labels);
+      model.step();
+      const firstGrads = model.readGrads(1);
+      const second = model.step();
+      const secondGrads = model.readGrads(1);
+      const after = model.snapshot();
+      model.dispose();
+      // Replay the update rule in float64 from the recorded gradients.
+      const expectedWeight = Float64Array.from(layers[0]!.weight);
+      const velocity = new Float64Array(expectedWeight.length);
+      const moment1 = new Float64Array(expectedWeight.length);
+      const moment2 = new Float64Array(expectedWeight.length);
+      [firstGrads, secondGrads].forEach((grads, time) => {
+        grads.weightGrad.forEach((grad, index) => {
+          if (optimizer === 'sgd') expectedWeight[index]! -= rate * grad;
+          else if (optimizer === 'momentum') {
+            velocity[index] = 0.9 * velocity[index]! + grad;
+            expectedWeight[index]! -= rate * velocity[index]!;
+          } else {
+            moment1[index] = 0.9 * moment1[index]! + 0.1 * grad;
+            moment2[index] = 0.999 * moment2[index]! + 0.001 * grad * grad;
+            const corrected1 = moment1[index]! / (1 - 0.9 ** (time + 1));
+            const corrected2 = moment2[index]! / (1 - 0.999 ** (time + 1));
+            expectedWeight[index]! -= (rate * corrected1) / (Math.sqrt(corrected2) + 1e-7);
+          }
+        });
       });
-    });
-    // The second step's recorded weights are the first update's result.
-    expect(Array.from(second.weights[0]!).length).toBe(expectedWeight.length);
-    after.weights[0]!.forEach((value, index) => expect(value).toBeCloseTo(expectedWeight[index]!, 5));
-  });
+      // The second step's recorded weights are the first update's result.
+      expect(Array.from(second.weights[0]!).length).toBe(expectedWeight.length);
+      after.weights[0]!.forEach((value, index) => expect(value).toBeCloseTo(expectedWeight[index]!, 5));
+    },
+  );
 });

@@ -28,6 +28,36 @@ export function batchLossAccuracy(logits: Float32Array, labels: ArrayLike<number
   return { loss: totalLoss / labels.length, accuracy: correct / labels.length };
 }
 
+/** Per row of logits [row × class]: softmax probabilities, cross-entropy with the row's label (float64 log-sum-exp) and the predicted class. */
+export function softmaxRows(
+  logits: Float32Array,
+  labels: ArrayLike<number>,
+  classes: number,
+): { probabilities: Float32Array; loss: Float32Array; predicted: Uint8Array } {
+  const rows = labels.length;
+  const probabilities = new Float32Array(rows * classes);
+  const loss = new Float32Array(rows);
+  const predicted = new Uint8Array(rows);
+  for (let row = 0; row < rows; row++) {
+    const start = row * classes;
+    let max = -Infinity;
+    let best = 0;
+    for (let j = 0; j < classes; j++) {
+      const value = logits[start + j]!;
+      if (value > max || Number.isNaN(value)) {
+        max = value;
+        best = j;
+      }
+    }
+    let total = 0;
+    for (let j = 0; j < classes; j++) total += Math.exp(logits[start + j]! - max);
+    for (let j = 0; j < classes; j++) probabilities[start + j] = Math.exp(logits[start + j]! - max) / total;
+    loss[row] = Math.log(total) + max - logits[start + labels[row]!]!;
+    predicted[row] = best;
+  }
+  return { probabilities, loss, predicted };
+}
+
 export interface NeuronStats {
   meanActivation: Float32Array;
   fractionActive: Float32Array;

@@ -2,7 +2,7 @@
 import type { Finding } from '../../core/diagnostics/finding.js';
 import type { SnapshotReason } from '../../core/format/columns.js';
 import type { RunManifest, RunStatus } from '../../core/format/manifest.js';
-import type { StepReadback } from '../model.js';
+import type { RecordedStep } from '../recording-model.js';
 
 export interface WriterInit {
   directory: string;
@@ -21,13 +21,11 @@ export interface SnapshotGrads {
 }
 
 /** A step's read-back (shared buffers, returned to the sender once used) and what the trainer decided. */
-export interface StepMessage extends StepReadback {
+export interface StepMessage extends RecordedStep {
   type: 'step';
   step: number;
   epoch: number;
   batchIndices: Int32Array;
-  /** The batch, batch × inputSize pixels. */
-  inputs: Float32Array;
   loss: number;
   accuracy: number;
   snapshots: SnapshotGrads[];

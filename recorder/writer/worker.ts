@@ -1,20 +1,20 @@
 /**
- * The writer thread. The training thread posts what each step read back from the engine; this
- * thread derives the batch statistics, weight norms, update ratios and the batch-mean input,
- * runs the probe set and held-out evaluation on those weights (on its own engine), feeds the
- * training-problem detectors, encodes Arrow record batches and writes the run folder. Training
- * never waits on disk.
+ * The writer thread. The training thread posts what each step read back (the batch and probe
+ * rows of one pass, norms, weights); this thread derives the per-neuron batch statistics, the
+ * probes' predictions and losses and the update ratios, runs the held-out evaluation on the
+ * step's weights (on its own engine), feeds the training-problem detectors, encodes Arrow record
+ * batches and writes the run folder. Training never waits on disk.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Diagnostics } from '../../core/diagnostics/diagnostics.js';
 import type { LayerStepStatistics } from '../../core/diagnostics/step-statistics.js';
 import { layerColumnName, probeColumns } from '../../core/format/columns.js';
 import { HEARTBEAT_MS } from '../../core/format/run-status.js';
-import { neuronStats } from '../../core/nn/batch-stats.js';
+import { neuronStats, softmaxRows } from '../../core/nn/batch-stats.js';
 import { selectEngine } from '../engine.js';
 import type { FinishMessage, FromWriter, SnapshotGrads, StepMessage, ToWriter, WriterInit } from './protocol.js';
 import { RunWriter } from './run-writer.js';
-import { TfObserver } from './tf-observer.js';
+import { TfEvaluator } from './evaluator.js';
 
 const port = parentPort!;
 const init = workerData.init as WriterInit;
@@ -28,14 +28,13 @@ const denseCount = layerSizes.length - 1;
 const writer = new RunWriter(init.directory, manifest, init.flushSteps, { deferManifest: true });
 // The same engine as the training thread, so a run's numbers depend on one engine only.
 await selectEngine(manifest.engine.name);
-const observer = new TfObserver(manifest.config.activation, layerSizes, init.probes, init.test);
+const evaluator = new TfEvaluator(manifest.config.activation, layerSizes, init.test);
 const probeCount = init.probes.labels.length;
 const diagnostics = new Diagnostics(manifest.config.activation, manifest.config.diagnostics);
 // Findings reach run.json whenever it is written; they may name steps up to a record batch ahead of stepCount.
 writer.beforeManifestWrite = () => {
   manifest.findings = diagnostics.findings();
 };
-const noProbes = new Float32Array(0);
 
 /** Set when a write failed: the run is marked failed, and later steps are not written over it. */
 let failed = false;
@@ -98,10 +97,10 @@ function setEval(row: number, result: { loss: number; accuracy: number }): void 
 
 function recordStep(message: StepMessage): void {
   const { step, epoch, batchIndices, weights, biases } = message;
-  const observed = observer.observe(weights, biases, message.inputs);
+  const batch = batchIndices.length;
   const returned = [
     ...(pending ? [...pending.weights, ...pending.biases] : []),
-    message.inputs,
+    message.meanInput,
     ...message.preActivation,
     ...message.activation,
     ...message.gradPreActivation,
@@ -113,39 +112,44 @@ function recordStep(message: StepMessage): void {
   rows.cell('loss', row)[0] = message.loss;
   rows.cell('accuracy', row)[0] = message.accuracy;
   rows.cell('batchIndices', row).set(batchIndices);
-  rows.cell('meanInput', row).set(observed.meanInput);
+  rows.cell('meanInput', row).set(message.meanInput);
+  const classes = layerSizes[denseCount]!;
+  const probeRows = (values: Float32Array, neurons: number) => values.subarray(batch * neurons, (batch + probeCount) * neurons);
+  const probeOutput = softmaxRows(probeRows(message.preActivation[denseCount - 1]!, classes), init.probes.labels, classes);
   const layerStatistics: LayerStepStatistics[] = [];
   for (let index = 0; index < denseCount; index++) {
     const layer = index + 1;
+    const neurons = layerSizes[layer]!;
     const cell = (field: Parameters<typeof layerColumnName>[1]) => rows.cell(layerColumnName(layer, field), row) as Float32Array;
-    const activation = index < denseCount - 1 ? message.activation[index] : undefined;
+    const activation = index < denseCount - 1 ? message.activation[index]!.subarray(0, batch * neurons) : undefined;
     const stats = {
       meanActivation: cell('meanActivation'),
       fractionActive: cell('fractionActive'),
       gradPreActivation: cell('gradPreActivation'),
     };
-    neuronStats(message.preActivation[index]!, activation, message.gradPreActivation[index]!, batchIndices.length, stats);
-    const weightNorm = observed.weightNorms[index]!;
+    neuronStats(message.preActivation[index]!, activation, message.gradPreActivation[index]!, batch, stats);
+    const weightNorm = message.weightNorms[index]!;
     const gradNorm = message.gradNorms[index]!;
     const updateRatio = message.updateNorms[index]! / weightNorm;
     cell('weightNorm')[0] = weightNorm;
     cell('gradNorm')[0] = gradNorm;
     cell('updateRatio')[0] = updateRatio;
+    // f(z) of the probes; softmax probabilities for the output layer.
+    const probeActivation = activation ? probeRows(message.activation[index]!, neurons) : probeOutput.probabilities;
     if (probeCount > 0) {
-      cell('probeActivation').set(observed.probeActivation[index]!);
-      cell('probeGradPreActivation').set(observed.probeGradPreActivation[index]!);
+      cell('probeActivation').set(probeActivation);
+      cell('probeGradPreActivation').set(probeRows(message.gradPreActivation[index]!, neurons));
     }
-    const probeActivation = probeCount > 0 ? observed.probeActivation[index]! : noProbes;
     layerStatistics.push({ weightNorm, gradNorm, updateRatio, ...stats, activation, probeActivation });
   }
-  diagnostics.observe({ step, loss: message.loss, probeLoss: observed.probeLoss, layers: layerStatistics });
+  diagnostics.observe({ step, loss: message.loss, probeLoss: probeOutput.loss, layers: layerStatistics });
   if (probeCount > 0) {
-    rows.cell('probePredicted', row).set(observed.probePredicted);
-    rows.cell('probeLoss', row).set(observed.probeLoss);
+    rows.cell('probePredicted', row).set(probeOutput.predicted);
+    rows.cell('probeLoss', row).set(probeOutput.loss);
   }
   let evaluation: { loss: number; accuracy: number } | undefined;
   if (step % manifest.config.evalEvery === 0) {
-    evaluation = observer.evaluate(weights, biases);
+    evaluation = evaluator.evaluate(weights, biases);
     setEval(row, evaluation);
   }
   writeSnapshots(step, weights, biases, message.snapshots);
@@ -156,10 +160,10 @@ function recordStep(message: StepMessage): void {
 function finish(message: FinishMessage): void {
   if (pending) {
     writeSnapshots(pending.step, pending.weights, pending.biases, message.last);
-    if (pending.step % manifest.config.evalEvery !== 0) setEval(pending.row, observer.evaluate(pending.weights, pending.biases));
+    if (pending.step % manifest.config.evalEvery !== 0) setEval(pending.row, evaluator.evaluate(pending.weights, pending.biases));
   }
   if (message.final) {
-    const result = observer.evaluate(message.final.weights, message.final.biases);
+    const result = evaluator.evaluate(message.final.weights, message.final.biases);
     manifest.finalEval = {
       step: pending ? pending.step + 1 : 0,
       loss: Number.isFinite(result.loss) ? result.loss : null,

@@ -1,0 +1,356 @@
+/**
+ * The first-layer kernel: the MLP's first dense layer on compressed sparse input, its weight
+ * gradient and its optimizer update, in WebAssembly SIMD (source: assembly/first-layer.ts).
+ *
+ * On MNIST 81% of the input pixels are exactly zero, and the first layer is most of a step's
+ * arithmetic (784×128 of the default network's 109k weights). A dense engine multiplies every
+ * zero; this kernel visits only the non-zero pixels of each sample. The rest of the network
+ * trains in TensorFlow.js (recorder/recording-model.ts).
+ *
+ * The instance owns its module's memory: the compressed sample sets, uploaded once, the layer's
+ * parameters, gradients and optimizer state, and the rows of the current step. The memory never
+ * grows after construction, so the typed-array views below stay valid.
+ */
+import { readFileSync } from 'node:fs';
+import type { Optimizer } from '../../core/config.js';
+
+/** Samples with only their non-zero pixels: sample i's are pixel[start[i] … start[i + 1]) with values value[…]. */
+export interface CompressedSamples {
+  count: number;
+  inputSize: number;
+  start: Int32Array;
+  pixel: Int32Array;
+  value: Float32Array;
+}
+
+/** Compresses `count` row-major samples of `inputSize` pixels, keeping the non-zero ones. */
+export function compressSamples(images: Float32Array, inputSize: number): CompressedSamples {
+  const count = images.length / inputSize;
+  if (!Number.isInteger(count))
+    throw new RangeError(`compressSamples: ${images.length} values is not a whole number of ${inputSize}-pixel samples`);
+  let nonZero = 0;
+  for (const value of images) if (value !== 0) nonZero++;
+  const start = new Int32Array(count + 1);
+  const pixel = new Int32Array(nonZero);
+  const value = new Float32Array(nonZero);
+  let at = 0;
+  for (let sample = 0; sample < count; sample++) {
+    start[sample] = at;
+    const offset = sample * inputSize;
+    for (let index = 0; index < inputSize; index++) {
+      const x = images[offset + index]!;
+      if (x !== 0) {
+        pixel[at] = index;
+        value[at++] = x;
+      }
+    }
+  }
+  start[count] = at;
+  return { count, inputSize, start, pixel, value };
+}
+
+interface KernelExports {
+  memory: WebAssembly.Memory;
+  sparseForward(
+    start: number,
+    pixel: number,
+    value: number,
+    rows: number,
+    rowCount: number,
+    weight: number,
+    bias: number,
+    width: number,
+    out: number,
+  ): void;
+  sparseWeightGradient(
+    start: number,
+    pixel: number,
+    value: number,
+    rows: number,
+    rowCount: number,
+    grad: number,
+    width: number,
+    inputSize: number,
+    weightGrad: number,
+    biasGrad: number,
+  ): void;
+  sparseColumnSums(
+    start: number,
+    pixel: number,
+    value: number,
+    rows: number,
+    rowCount: number,
+    inputSize: number,
+    scale: number,
+    out: number,
+  ): void;
+  update(
+    kind: number,
+    param: number,
+    grad: number,
+    first: number,
+    second: number,
+    length: number,
+    rate: number,
+    momentum: number,
+    beta1: number,
+    oneMinusBeta1: number,
+    beta2: number,
+    oneMinusBeta2: number,
+    rateOverCorrection1: number,
+    correction2: number,
+    epsilon: number,
+    result: number,
+  ): void;
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+function kernelModule(): WebAssembly.Module {
+  compiled ??= new WebAssembly.Module(readFileSync(new URL('./first-layer.wasm', import.meta.url)));
+  return compiled;
+}
+
+/** Byte offsets handed out in 16-byte steps (SIMD alignment), from 16 so that no region starts at 0. */
+class Layout {
+  bytes = 16;
+  take(bytes: number): number {
+    const offset = this.bytes;
+    this.bytes += Math.ceil(bytes / 16) * 16;
+    return offset;
+  }
+}
+
+interface SampleRegion {
+  count: number;
+  start: number;
+  pixel: number;
+  value: number;
+}
+
+const OPTIMIZER_KIND: Record<Optimizer, number> = { sgd: 0, momentum: 1, adam: 2 };
+
+/** The scalars of one update (see `update` in assembly/first-layer.ts), already rounded to float32 by the module. */
+export interface UpdateScalars {
+  rate: number;
+  momentum: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  /** Adam's bias corrections 1 − β1ᵗ and 1 − β2ᵗ; 1 for the others. */
+  correction1: number;
+  correction2: number;
+}
+
+/** Σ of squares over one parameter array, its gradient and the update applied. */
+export interface UpdateSums {
+  paramSquares: number;
+  gradSquares: number;
+  deltaSquares: number;
+}
+
+export class FirstLayerKernel {
+  readonly inputSize: number;
+  readonly width: number;
+  /** [inputSize × width], the layer's weights; `weight[i * width + j]` connects input i to neuron j. */
+  readonly weight: Float32Array;
+  readonly bias: Float32Array;
+  /** ∂L/∂W and ∂L/∂b of the latest `weightGradient`. */
+  readonly weightGrad: Float32Array;
+  readonly biasGrad: Float32Array;
+  /** [maxRows × width]: z of the rows of the latest `forward` calls. */
+  readonly output: Float32Array;
+  /** [maxRows × width]: ∂L/∂z of the rows, written by the caller before `weightGradient`. */
+  readonly gradOutput: Float32Array;
+  /** [inputSize]: the latest `columnMeans`. */
+  readonly columnMean: Float32Array;
+
+  readonly #exports: KernelExports;
+  readonly #kind: number;
+  readonly #sets: Map<string, SampleRegion>;
+  readonly #maxRows: number;
+  readonly #rows: Int32Array;
+  readonly #result: Float64Array;
+  readonly #at: Record<
+    'weight' | 'bias' | 'weightGrad' | 'biasGrad' | 'output' | 'gradOutput' | 'columnMean' | 'rows' | 'result',
+    number
+  > & { state: { first: number; second: number }[] };
+
+  /**
+   * @param sets the sample sets `forward` and `weightGradient` can refer to by name
+   * @param maxRows the most rows one `forward` call sequence fills
+   */
+  constructor(options: {
+    inputSize: number;
+    width: number;
+    maxRows: number;
+    optimizer: Optimizer;
+    weight: Float32Array;
+    bias: Float32Array;
+    sets: Record<string, CompressedSamples>;
+  }) {
+    const { inputSize, width, maxRows } = options;
+    if (options.weight.length !== inputSize * width || options.bias.length !== width) {
+      throw new RangeError(`FirstLayerKernel: expected ${inputSize}×${width} weights and ${width} biases`);
+    }
+    this.inputSize = inputSize;
+    this.width = width;
+    this.#maxRows = maxRows;
+    this.#kind = OPTIMIZER_KIND[options.optimizer];
+    const layout = new Layout();
+    const floats = (count: number) => layout.take(count * 4);
+    const stateCount = options.optimizer === 'sgd' ? 0 : options.optimizer === 'momentum' ? 1 : 2;
+    const at = {
+      weight: floats(inputSize * width),
+      bias: floats(width),
+      weightGrad: floats(inputSize * width),
+      biasGrad: floats(width),
+      output: floats(maxRows * width),
+      gradOutput: floats(maxRows * width),
+      columnMean: floats(inputSize),
+      rows: floats(maxRows),
+      result: layout.take(3 * 8),
+      // Per parameter array (weight, bias): optimizer state, or a dummy address when the optimizer keeps none.
+      state: [inputSize * width, width].map((length) => ({
+        first: stateCount >= 1 ? floats(length) : 0,
+        second: stateCount >= 2 ? floats(length) : 0,
+      })),
+    };
+    const sets = new Map<string, SampleRegion>();
+    for (const [name, samples] of Object.entries(options.sets)) {
+      if (samples.inputSize !== inputSize)
+        throw new RangeError(`FirstLayerKernel: sample set "${name}" has ${samples.inputSize} pixels, expected ${inputSize}`);
+      sets.set(name, {
+        count: samples.count,
+        start: floats(samples.start.length),
+        pixel: floats(samples.pixel.length),
+        value: floats(samples.value.length),
+      });
+    }
+    const instance = new WebAssembly.Instance(kernelModule(), {});
+    this.#exports = instance.exports as unknown as KernelExports;
+    const memory = this.#exports.memory;
+    const pageBytes = 65536;
+    const needed = Math.ceil(layout.bytes / pageBytes) - memory.buffer.byteLength / pageBytes;
+    if (needed > 0) memory.grow(needed);
+    const buffer = memory.buffer;
+    const view = (offset: number, length: number) => new Float32Array(buffer, offset, length);
+    this.weight = view(at.weight, inputSize * width);
+    this.bias = view(at.bias, width);
+    this.weightGrad = view(at.weightGrad, inputSize * width);
+    this.biasGrad = view(at.biasGrad, width);
+    this.output = view(at.output, maxRows * width);
+    this.gradOutput = view(at.gradOutput, maxRows * width);
+    this.columnMean = view(at.columnMean, inputSize);
+    this.#rows = new Int32Array(buffer, at.rows, maxRows);
+    this.#result = new Float64Array(buffer, at.result, 3);
+    this.#at = at;
+    this.#sets = sets;
+    this.weight.set(options.weight);
+    this.bias.set(options.bias);
+    for (const [name, samples] of Object.entries(options.sets)) {
+      const region = sets.get(name)!;
+      new Int32Array(buffer, region.start, samples.start.length).set(samples.start);
+      new Int32Array(buffer, region.pixel, samples.pixel.length).set(samples.pixel);
+      new Float32Array(buffer, region.value, samples.value.length).set(samples.value);
+    }
+  }
+
+  #select(set: string, samples: ArrayLike<number>, firstRow = 0): SampleRegion {
+    const region = this.#sets.get(set);
+    if (!region) throw new RangeError(`FirstLayerKernel: no sample set "${set}"`);
+    if (firstRow + samples.length > this.#maxRows) throw new RangeError(`FirstLayerKernel: more than ${this.#maxRows} rows`);
+    for (let index = 0; index < samples.length; index++) {
+      const sample = samples[index]!;
+      if (!(sample >= 0 && sample < region.count))
+        throw new RangeError(`FirstLayerKernel: sample ${sample} is not in set "${set}" (${region.count} samples)`);
+      this.#rows[index] = sample;
+    }
+    return region;
+  }
+
+  /** z = x·W + b of `samples` of `set` into `output` rows firstRow … firstRow + samples.length. */
+  forward(set: string, samples: ArrayLike<number>, firstRow = 0): void {
+    const region = this.#select(set, samples, firstRow);
+    const at = this.#at;
+    this.#exports.sparseForward(
+      region.start,
+      region.pixel,
+      region.value,
+      at.rows,
+      samples.length,
+      at.weight,
+      at.bias,
+      this.width,
+      at.output + firstRow * this.width * 4,
+    );
+  }
+
+  /** ∂L/∂W and ∂L/∂b into `weightGrad` and `biasGrad`, from `gradOutput`'s first samples.length rows (∂L/∂z of `samples`). */
+  weightGradient(set: string, samples: ArrayLike<number>): void {
+    const region = this.#select(set, samples);
+    const at = this.#at;
+    this.#exports.sparseWeightGradient(
+      region.start,
+      region.pixel,
+      region.value,
+      at.rows,
+      samples.length,
+      at.gradOutput,
+      this.width,
+      this.inputSize,
+      at.weightGrad,
+      at.biasGrad,
+    );
+  }
+
+  /** The mean input of `samples` into `columnMean`. */
+  columnMeans(set: string, samples: ArrayLike<number>): Float32Array {
+    const region = this.#select(set, samples);
+    const at = this.#at;
+    this.#exports.sparseColumnSums(
+      region.start,
+      region.pixel,
+      region.value,
+      at.rows,
+      samples.length,
+      this.inputSize,
+      1 / samples.length,
+      at.columnMean,
+    );
+    return this.columnMean;
+  }
+
+  /** Applies the optimizer to the weights and the biases with the latest gradients. */
+  update(scalars: UpdateScalars): { weight: UpdateSums; bias: UpdateSums } {
+    const at = this.#at;
+    const f32 = Math.fround;
+    const apply = (param: number, grad: number, state: { first: number; second: number }, length: number): UpdateSums => {
+      this.#exports.update(
+        this.#kind,
+        param,
+        grad,
+        state.first,
+        state.second,
+        length,
+        scalars.rate,
+        scalars.momentum,
+        scalars.beta1,
+        // As the TensorFlow.js model computes them: in float64, then used as float32 scalars.
+        f32(1 - scalars.beta1),
+        scalars.beta2,
+        f32(1 - scalars.beta2),
+        scalars.rate / scalars.correction1,
+        scalars.correction2,
+        scalars.epsilon,
+        at.result,
+      );
+      const [paramSquares, gradSquares, deltaSquares] = this.#result;
+      return { paramSquares: paramSquares!, gradSquares: gradSquares!, deltaSquares: deltaSquares! };
+    };
+    return {
+      weight: apply(at.weight, at.weightGrad, at.state[0]!, this.inputSize * this.width),
+      bias: apply(at.bias, at.biasGrad, at.state[1]!, this.width),
+    };
+  }
+}

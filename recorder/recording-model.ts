@@ -1,0 +1,223 @@
+/**
+ * The MLP the recorder trains: the same network, loss and optimizer as the dense reference
+ * (model.ts), arranged so that one pass computes everything a step records.
+ *
+ * - The first layer runs in the first-layer kernel on the samples' non-zero pixels (kernel/);
+ *   the layers above it train in TensorFlow.js.
+ * - The probe set rides along with the batch: its rows go through the same forward and backward
+ *   pass, each with the gradient of its own loss, and are left out of the weight gradients. The
+ *   probes cost a few more rows of small products instead of a pass of their own.
+ *
+ * Everything read back is row-major [row × neuron] over the batch rows, then the probe rows.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Config } from '../core/config.js';
+import type { DenseLayer } from '../core/nn/mlp.js';
+import { activationOf, derivativeOf } from './activations.js';
+import { FirstLayerKernel, type CompressedSamples } from './kernel/first-layer.js';
+import { frobenius, TfOptimizer, type LayerGrads } from './model.js';
+import { readInto, sharedFloat32, type BufferPool } from './readback.js';
+
+/** What one step read back, in buffers from the pool. Per-row arrays hold batch rows, then probe rows. */
+export interface RecordedStep {
+  /** z of every dense layer; the last is the logits. */
+  preActivation: Float32Array[];
+  /** f(z) of every hidden layer. */
+  activation: Float32Array[];
+  /** ∂L/∂z of every dense layer: batch rows of L, the batch-mean loss; probe rows of each probe's own loss. */
+  gradPreActivation: Float32Array[];
+  /** ‖W‖ per dense layer, before this step's update. */
+  weightNorms: Float32Array;
+  /** ‖∂L/∂W‖ per dense layer. */
+  gradNorms: Float32Array;
+  /** ‖ΔW‖ per dense layer: the norm of the update this step applied. */
+  updateNorms: Float32Array;
+  /** The batch's mean input, [inputSize]. */
+  meanInput: Float32Array;
+  /** Per dense layer, before this step's update. */
+  weights: Float32Array[];
+  biases: Float32Array[];
+}
+
+export interface RecordingMlpOptions {
+  config: Pick<Config, 'activation' | 'optimizer' | 'learningRate' | 'momentum' | 'batchSize'>;
+  initial: readonly DenseLayer[];
+  /** The training samples, compressed; batches name them by index. */
+  train: CompressedSamples;
+  /** The probe inputs, compressed, and their labels. */
+  probes: { samples: CompressedSamples; labels: ArrayLike<number> };
+}
+
+function sumOfSquares(values: Float32Array): number {
+  let sum = 0;
+  for (let index = 0; index < values.length; index++) sum += values[index]! * values[index]!;
+  return sum;
+}
+
+export class RecordingMlp {
+  readonly #kernel: FirstLayerKernel;
+  /** Layers 2 … n. */
+  readonly #weights: tf.Variable[];
+  readonly #biases: tf.Variable[];
+  readonly #optimizer: TfOptimizer;
+  readonly #config: RecordingMlpOptions['config'];
+  readonly #sizes: number[];
+  readonly #probeIndices: Int32Array;
+  /** Row-major [rows × classes], the one-hot targets; probe rows fixed, batch rows set per step. */
+  readonly #targets: Float32Array;
+  /** [rows × 1]: 1 / batch for batch rows (the batch-mean loss), 1 for probe rows (each probe's own loss). */
+  readonly #rowScale: tf.Tensor2D;
+  /** ∂L/∂W, ∂L/∂b of layers 2 … n (interleaved) of the latest step. */
+  #heldGrads: tf.Tensor[] = [];
+
+  constructor(options: RecordingMlpOptions) {
+    const { config, initial } = options;
+    const batch = config.batchSize;
+    const probeCount = options.probes.labels.length;
+    const rows = batch + probeCount;
+    this.#config = config;
+    this.#sizes = [initial[0]!.fanIn, ...initial.map((layer) => layer.fanOut)];
+    this.#kernel = new FirstLayerKernel({
+      inputSize: initial[0]!.fanIn,
+      width: initial[0]!.fanOut,
+      maxRows: rows,
+      optimizer: config.optimizer,
+      weight: initial[0]!.weight,
+      bias: initial[0]!.bias,
+      sets: { train: options.train, probes: options.probes.samples },
+    });
+    this.#weights = initial.slice(1).map((layer) => tf.variable(tf.tensor2d(layer.weight, [layer.fanIn, layer.fanOut])));
+    this.#biases = initial.slice(1).map((layer) => tf.variable(tf.tensor1d(layer.bias)));
+    this.#optimizer = new TfOptimizer(config, this.#parameters);
+    this.#probeIndices = Int32Array.from({ length: probeCount }, (_, index) => index);
+    const classes = this.#sizes.at(-1)!;
+    this.#targets = new Float32Array(rows * classes);
+    for (let probe = 0; probe < probeCount; probe++) this.#targets[(batch + probe) * classes + options.probes.labels[probe]!] = 1;
+    this.#rowScale = tf.tensor2d(
+      Float32Array.from({ length: rows }, (_, row) => (row < batch ? 1 / batch : 1)),
+      [rows, 1],
+    );
+  }
+
+  get #parameters(): tf.Variable[] {
+    return [...this.#weights, ...this.#biases];
+  }
+
+  /**
+   * One training step on the batch `samples` (indices into the training set) with `labels`:
+   * forward and backward over the batch and probe rows, read back, then the optimizer's update.
+   * The step's weight gradients are kept until the next step; `readGrads` copies them out.
+   */
+  step(samples: Int32Array, labels: Int32Array, pool: BufferPool): RecordedStep {
+    const kernel = this.#kernel;
+    // Before the updates below advance the optimizer's step count.
+    const scalars = this.#optimizer.scalars();
+    const batch = samples.length;
+    const probeCount = this.#probeIndices.length;
+    const rows = batch + probeCount;
+    const sizes = this.#sizes;
+    const layerCount = sizes.length - 1;
+    const classes = sizes[layerCount]!;
+    const copy = (values: Float32Array) => {
+      const target = pool.take(values.length);
+      target.set(values);
+      return target;
+    };
+    const read = (tensor: tf.Tensor) => readInto(tensor, pool.take(tensor.size));
+    const weights = [copy(kernel.weight), ...this.#weights.map(read)];
+    const biases = [copy(kernel.bias), ...this.#biases.map(read)];
+    const meanInput = copy(kernel.columnMeans('train', samples));
+
+    kernel.forward('train', samples);
+    if (probeCount > 0) kernel.forward('probes', this.#probeIndices, batch);
+    const targets = this.#targets;
+    targets.fill(0, 0, batch * classes);
+    for (let row = 0; row < batch; row++) targets[row * classes + labels[row]!] = 1;
+
+    tf.dispose(this.#heldGrads);
+    let readback: Pick<RecordedStep, 'preActivation' | 'activation' | 'gradPreActivation'> | undefined;
+    let upperNorms: Float32Array | undefined;
+    const batchRows = (tensor: tf.Tensor) => (probeCount > 0 ? tf.slice(tensor, [0, 0], [batch, -1]) : tensor);
+    this.#heldGrads = tf.tidy(() => {
+      const z1 = tf.tensor2d(kernel.output.subarray(0, rows * sizes[1]!), [rows, sizes[1]!]);
+      const pre: tf.Tensor[] = [z1];
+      // f(z) of the hidden layers: none when the first layer is the output layer.
+      const post: tf.Tensor[] = layerCount > 1 ? [activationOf(this.#config.activation, z1)] : [];
+      this.#weights.forEach((weight, index) => {
+        const z = tf.add(tf.matMul(post[index]!, weight), this.#biases[index]!);
+        pre.push(z);
+        if (index < this.#weights.length - 1) post.push(activationOf(this.#config.activation, z));
+      });
+      // ∂/∂z of softmax cross-entropy: (p − onehot), over the batch for batch rows.
+      const probabilities = tf.softmax(pre[layerCount - 1]!);
+      const grads: tf.Tensor[] = new Array(layerCount);
+      grads[layerCount - 1] = tf.mul(tf.sub(probabilities, tf.tensor2d(targets, [rows, classes])), this.#rowScale);
+      const upper: { weight: tf.Tensor; bias: tf.Tensor }[] = [];
+      for (let layer = layerCount - 1; layer >= 1; layer--) {
+        const grad = grads[layer]!;
+        const batchGrad = batchRows(grad);
+        upper[layer - 1] = { weight: tf.matMul(tf.transpose(batchRows(post[layer - 1]!)), batchGrad), bias: tf.sum(batchGrad, 0) };
+        const gradPost = tf.matMul(grad, tf.transpose(this.#weights[layer - 1]!));
+        grads[layer - 1] = tf.mul(gradPost, derivativeOf(this.#config.activation, pre[layer - 1]!, post[layer - 1]!));
+      }
+      const upperGrads = [...upper.map((gradient) => gradient.weight), ...upper.map((gradient) => gradient.bias)];
+      const deltas = this.#optimizer.deltas(upperGrads);
+      const norms = [...upper.map((gradient) => frobenius(gradient.weight)), ...deltas.slice(0, upper.length).map(frobenius)];
+      readback = {
+        preActivation: pre.map(read),
+        activation: post.map(read),
+        gradPreActivation: grads.map(read),
+      };
+      upperNorms = norms.length > 0 ? readInto(tf.stack(norms), new Float32Array(norms.length)) : new Float32Array(0);
+      readInto(grads[0]!, kernel.gradOutput.subarray(0, rows * sizes[1]!));
+      this.#optimizer.apply(this.#parameters, deltas);
+      return upperGrads;
+    });
+
+    kernel.weightGradient('train', samples);
+    const sums = kernel.update(scalars).weight;
+    const upper = layerCount - 1;
+    const weightNorms = Float32Array.from(weights, (weight, index) => Math.sqrt(index === 0 ? sums.paramSquares : sumOfSquares(weight)));
+    const gradNorms = Float32Array.from({ length: layerCount }, (_, index) =>
+      index === 0 ? Math.sqrt(sums.gradSquares) : upperNorms![index - 1]!,
+    );
+    const updateNorms = Float32Array.from({ length: layerCount }, (_, index) =>
+      index === 0 ? Math.sqrt(sums.deltaSquares) : upperNorms![upper + index - 1]!,
+    );
+    return { ...readback!, weightNorms, gradNorms, updateNorms, meanInput, weights, biases };
+  }
+
+  /** The weight gradients of the latest step for dense layer `layer` (from 1), in new shared buffers. */
+  readGrads(layer: number): LayerGrads {
+    if (layer === 1) {
+      const weightGrad = sharedFloat32(this.#kernel.weightGrad.length);
+      const biasGrad = sharedFloat32(this.#kernel.biasGrad.length);
+      weightGrad.set(this.#kernel.weightGrad);
+      biasGrad.set(this.#kernel.biasGrad);
+      return { weightGrad, biasGrad };
+    }
+    const weight = this.#heldGrads[layer - 2];
+    const bias = this.#heldGrads[this.#weights.length + layer - 2];
+    if (!weight || !bias) throw new Error(`RecordingMlp.readGrads: no gradients held for layer ${layer}`);
+    return { weightGrad: readInto(weight, sharedFloat32(weight.size)), biasGrad: readInto(bias, sharedFloat32(bias.size)) };
+  }
+
+  /** Current weights, after the last update. */
+  snapshot(): { weights: Float32Array[]; biases: Float32Array[] } {
+    return {
+      weights: [
+        Float32Array.from(this.#kernel.weight),
+        ...this.#weights.map((variable) => readInto(variable, new Float32Array(variable.size))),
+      ],
+      biases: [
+        Float32Array.from(this.#kernel.bias),
+        ...this.#biases.map((variable) => readInto(variable, new Float32Array(variable.size))),
+      ],
+    };
+  }
+
+  dispose(): void {
+    tf.dispose([...this.#parameters, ...this.#heldGrads, this.#rowScale]);
+    this.#optimizer.dispose();
+  }
+}
