@@ -1,75 +1,213 @@
 /**
- * Recording overhead: steps/s of the plain training loop (same network, same batches, nothing
- * read back or written) against the recorder recording everything, measured in one process,
- * alternating A/B/A/B so that both see the same machine state. Also bytes per step by kind.
+ * Recorder speed against the plain training loop, measured in one process, alternating A/B/C so
+ * that all three see the same machine state (best of the rounds):
  *
- *   npm run bench:record [-- --layers 128,64 --batch-size 64 --steps 560]
+ *   plain      the plain single-thread TensorFlow.js loop (model.ts, dense, nothing read back)
+ *   training   the recorder's training thread alone (recording-model.ts: first-layer kernel,
+ *              probes in the pass, everything read back), with its per-phase time
+ *   recording  the recorder end to end, recording everything (recordRun), with the writer
+ *              thread's busy time per step
+ *
+ * for each network and batch size asked for; then bytes per step by kind for the first one, and
+ * memory over one long recording (it must stay flat).
+ *
+ *   npm run bench:record [-- --layers 128,64 --layers 512,256,128 --batch-size 64 --batch-size 128]
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { Command } from 'commander';
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { resolveConfig } from '../core/config.js';
+import { resolveConfig, type Config } from '../core/config.js';
 import { columnWidth, stepColumns, type ColumnSpec } from '../core/format/columns.js';
 import { initialLayers } from '../core/nn/init.js';
 import { createRandom, shuffleInPlace } from '../core/random.js';
 import { loadDataset } from '../datasets/index.js';
 import { selectEngine } from '../recorder/engine.js';
+import { compressSamples } from '../recorder/kernel/first-layer.js';
 import { TfMlp } from '../recorder/model.js';
 import { BufferPool } from '../recorder/readback.js';
 import { recordRun } from '../recorder/record.js';
+import { RecordingMlp, type StepPhases } from '../recorder/recording-model.js';
 
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 const program = new Command('bench:record')
-  .option('--layers <sizes>', 'hidden layer sizes', '128,64')
-  .option('--batch-size <n>', 'batch size', '64')
-  .option('--steps <n>', 'steps per measurement', '560')
-  .option('--rounds <n>', 'A/B rounds', '2')
+  .option('--layers <sizes>', 'hidden layer sizes (repeat for several networks)', collect)
+  .option('--batch-size <n>', 'batch size (repeat for several)', collect)
+  .option('--seconds <s>', 'about how long one measurement trains', '1.2')
+  .option('--rounds <n>', 'A/B/C rounds', '2')
+  .option('--long-steps <n>', 'steps of the long recording that checks memory (0: skip)', '6000')
   .parse(process.argv);
-const options = program.opts<{ layers: string; batchSize: string; steps: string; rounds: string }>();
-const steps = Number(options.steps);
-const config = resolveConfig({
-  layers: options.layers.split(',').map(Number),
-  batchSize: Number(options.batchSize),
-  maxSteps: steps,
-  epochs: 1000,
-  engine: 'wasm',
-});
-const dataset = loadDataset(config.dataset);
-const engine = await selectEngine(config.engine);
-const inputSize = 784;
-const sizes = [inputSize, ...config.layers, 10];
+const options = program.opts<{ layers?: string[]; batchSize?: string[]; seconds: string; rounds: string; longSteps: string }>();
+const networks = (options.layers ?? ['128,64', '512,256,128']).map((sizes) => sizes.split(',').map(Number));
+const batchSizes = (options.batchSize ?? ['64', '128']).map(Number);
+const rounds = Number(options.rounds);
 const out = join(import.meta.dirname, 'out');
 
-/** The plain loop: same batches, `trainStep` (forward, backward, update), nothing read back. */
-function plainLoop(recordLike: boolean): number {
-  const model = new TfMlp(config, initialLayers(config, sizes));
+const engine = await selectEngine('wasm');
+const dataset = loadDataset('mnist-embedded');
+const inputSize = dataset.inputShape[0] * dataset.inputShape[1];
+const train = compressSamples(dataset.train.images, inputSize);
+
+/** Calls `step(batchIndices, labels)` on the same shuffled batches as the recorder, `steps` times. */
+function trainLoop(config: Config, steps: number, step: (batch: Int32Array, labels: Int32Array) => void): number {
   const order = Int32Array.from({ length: dataset.train.count }, (_, index) => index);
   const random = createRandom(config.seed);
-  const inputs = new Float32Array(config.batchSize * inputSize);
   const labels = new Int32Array(config.batchSize);
-  const pool = new BufferPool();
   const started = performance.now();
-  let step = 0;
-  while (step < steps) {
+  let done = 0;
+  while (done < steps) {
     shuffleInPlace(order, random);
-    for (let start = 0; start + config.batchSize <= order.length && step < steps; start += config.batchSize, step++) {
-      for (let row = 0; row < config.batchSize; row++) {
-        const sample = order[start + row]!;
-        inputs.set(dataset.train.images.subarray(sample * inputSize, (sample + 1) * inputSize), row * inputSize);
-        labels[row] = dataset.train.labels[sample]!;
-      }
-      model.trainStep(inputs, labels);
+    for (let start = 0; start + config.batchSize <= order.length && done < steps; start += config.batchSize, done++) {
+      const batch = order.subarray(start, start + config.batchSize);
+      batch.forEach((sample, row) => (labels[row] = dataset.train.labels[sample]!));
+      step(batch, labels);
     }
   }
-  const seconds = (performance.now() - started) / 1000;
-  model.dispose();
-  return steps / seconds;
+  return done / ((performance.now() - started) / 1000);
 }
 
-async function recorded(round: number): Promise<{ stepsPerSecond: number; directory: string }> {
-  const name = `bench-${round}`;
-  const result = await recordRun({ config, name, out, force: true, reproduce: () => 'npm run bench:record' });
-  return { stepsPerSecond: result.stepCount / result.trainingSeconds, directory: result.directory };
+/** The plain loop: the batch's pixels copied in, `trainStep` (forward, backward, update), nothing read back. */
+function plainLoop(config: Config, sizes: number[], steps: number): number {
+  const model = new TfMlp(config, initialLayers(config, sizes));
+  const inputs = new Float32Array(config.batchSize * inputSize);
+  const speed = trainLoop(config, steps, (batch, labels) => {
+    batch.forEach((sample, row) =>
+      inputs.set(dataset.train.images.subarray(sample * inputSize, (sample + 1) * inputSize), row * inputSize),
+    );
+    model.trainStep(inputs, labels);
+  });
+  model.dispose();
+  return speed;
 }
+
+/** The recorder's training thread without its writer: every buffer handed straight back. */
+function trainingThread(config: Config, sizes: number[], steps: number, phases: StepPhases): number {
+  const probeIndices = Int32Array.from({ length: config.probes }, (_, index) => index);
+  const probeImages = new Float32Array(config.probes * inputSize);
+  probeIndices.forEach((index) =>
+    probeImages.set(dataset.test.images.subarray(index * inputSize, (index + 1) * inputSize), index * inputSize),
+  );
+  const model = new RecordingMlp({
+    config,
+    initial: initialLayers(config, sizes),
+    train,
+    probes: { samples: compressSamples(probeImages, inputSize), labels: dataset.test.labels.subarray(0, config.probes) },
+  });
+  const pool = new BufferPool();
+  const speed = trainLoop(config, steps, (batch, labels) => {
+    const step = model.step(batch, labels, pool, phases);
+    for (const array of [
+      ...step.weights,
+      ...step.biases,
+      step.meanInput,
+      ...step.preActivation,
+      ...step.activation,
+      ...step.gradPreActivation,
+    ]) {
+      pool.give(array.buffer as SharedArrayBuffer);
+    }
+  });
+  model.dispose();
+  return speed;
+}
+
+async function recording(config: Config, name: string): Promise<{ stepsPerSecond: number; writerMs: number; directory: string }> {
+  const result = await recordRun({ config, name, out, force: true, reproduce: () => 'npm run bench:record' });
+  return {
+    stepsPerSecond: result.stepCount / result.trainingSeconds,
+    writerMs: (result.writerBusySeconds * 1000) / result.stepCount,
+    directory: result.directory,
+  };
+}
+
+const fixed = (value: number, digits = 0) => value.toFixed(digits);
+const best = (values: number[]) => Math.max(...values);
+
+console.log(
+  `engine ${engine.name}${engine.simd ? ' (SIMD)' : ''}, ${dataset.name}, ${rounds} rounds per case (best shown), ` +
+    `16 probes, eval every 50; tfjs ${engine.versions['@tensorflow/tfjs-core'] ?? '?'}`,
+);
+console.log(
+  'network              batch  plain   training  recording  ratio   per step (ms): plain | kernel fwd + engine + kernel bwd | writer',
+);
+let firstDirectory = '';
+for (const layers of networks) {
+  const sizes = [inputSize, ...layers, dataset.classNames.length];
+  for (const batchSize of batchSizes) {
+    const config = resolveConfig({ layers, batchSize, epochs: 1000, engine: 'wasm' });
+    // Size the measurement from a short plain run, so every case trains for about the same time.
+    const probe = plainLoop(config, sizes, 20);
+    const steps = Math.max(100, Math.round((probe * Number(options.seconds)) / 16) * 16);
+    const recordConfig = resolveConfig({ layers, batchSize, epochs: 1000, maxSteps: steps, engine: 'wasm' });
+    const plain: number[] = [];
+    const training: number[] = [];
+    const recorded: number[] = [];
+    let phases: StepPhases = { kernelForward: 0, engine: 0, kernelBackward: 0 };
+    let writerMs = Infinity;
+    for (let round = 0; round < rounds; round++) {
+      plain.push(plainLoop(config, sizes, steps));
+      const roundPhases = { kernelForward: 0, engine: 0, kernelBackward: 0 };
+      training.push(trainingThread(config, sizes, steps, roundPhases));
+      if (training.at(-1) === best(training)) phases = roundPhases;
+      const result = await recording(recordConfig, `bench-${layers.join('-')}-${batchSize}`);
+      recorded.push(result.stepsPerSecond);
+      writerMs = Math.min(writerMs, result.writerMs);
+      if (!firstDirectory) firstDirectory = result.directory;
+    }
+    const perStep = (total: number) => fixed(total / steps, 2);
+    console.log(
+      `${sizes.join('-').padEnd(20)} ${String(batchSize).padStart(5)}  ${fixed(best(plain)).padStart(5)}  ${fixed(best(training)).padStart(8)}  ` +
+        `${fixed(best(recorded)).padStart(9)}  ${fixed(best(recorded) / best(plain), 2).padStart(5)}×  ` +
+        `${fixed(1000 / best(plain), 2)} | ${perStep(phases.kernelForward)} + ${perStep(phases.engine)} + ${perStep(phases.kernelBackward)} | ${fixed(writerMs, 2)}`,
+    );
+  }
+}
+console.log('(steps/s; ratio = recording / plain; writer = the writer thread busy per step, on the other core)');
+
+const first = networks[0]!;
+const firstSizes = [inputSize, ...first, dataset.classNames.length];
+const files = readdirSync(firstDirectory).map((file) => ({ file, bytes: statSync(join(firstDirectory, file)).size }));
+const stepsRecorded = (JSON.parse(readFileSync(join(firstDirectory, 'run.json'), 'utf8')) as { stepCount: number }).stepCount;
+const sum = (filter: (file: string) => boolean) => files.filter(({ file }) => filter(file)).reduce((total, { bytes }) => total + bytes, 0);
+console.log(`\nbytes per step by kind, ${firstSizes.join('-')} batch ${batchSizes[0]} (declared column widths):`);
+for (const [kind, bytes] of Object.entries(
+  bytesPerStepByKind(stepColumns({ inputSize, layerSizes: firstSizes.slice(1), batchSize: batchSizes[0]!, probeCount: 16 })),
+)) {
+  console.log(`  ${kind.padEnd(38)} ${bytes.toLocaleString('en')} B`);
+}
+console.log(`on disk, averaged over the ${stepsRecorded} steps of the run:`);
+console.log(
+  `  step files                             ${Math.round(sum((file) => file.startsWith('steps-')) / stepsRecorded).toLocaleString('en')} B/step`,
+);
+console.log(
+  `  weight snapshots                       ${Math.round(sum((file) => file.startsWith('weights-')) / stepsRecorded).toLocaleString('en')} B/step`,
+);
+
+const longSteps = Number(options.longSteps);
+if (longSteps > 0) {
+  const config = resolveConfig({ layers: first, batchSize: batchSizes[0], epochs: 1000, maxSteps: longSteps, engine: 'wasm' });
+  console.log(`\nmemory over a ${longSteps}-step recording of ${firstSizes.join('-')} (it should stay flat):`);
+  console.log('   step    rss MiB   heap MiB   array buffers MiB   engine tensors   engine bytes MiB');
+  const every = Math.max(1, Math.round(longSteps / 6 / 16) * 16);
+  const mib = (bytes: number) => fixed(bytes / 1024 ** 2, 1);
+  await recordRun({
+    config,
+    name: 'bench-long',
+    out,
+    force: true,
+    reproduce: () => 'npm run bench:record',
+    onStep: ({ step }) => {
+      if (step % every !== every - 1 && step !== longSteps - 1) return;
+      const memory = process.memoryUsage();
+      const engineMemory = tf.memory();
+      console.log(
+        `${String(step + 1).padStart(7)}  ${mib(memory.rss).padStart(9)}  ${mib(memory.heapUsed).padStart(9)}  ${mib(memory.arrayBuffers).padStart(18)}  ` +
+          `${String(engineMemory.numTensors).padStart(15)}  ${mib(engineMemory.numBytes).padStart(17)}`,
+      );
+    },
+  });
+}
+rmSync(out, { recursive: true, force: true });
 
 function bytesPerStepByKind(columns: ColumnSpec[]): Record<string, number> {
   const kinds: Record<string, number> = {};
@@ -85,51 +223,3 @@ function bytesPerStepByKind(columns: ColumnSpec[]): Record<string, number> {
   }
   return kinds;
 }
-
-console.log(
-  `Network ${sizes.join('-')}, batch ${config.batchSize}, ${steps} steps per measurement, engine ${engine.name}` +
-    `${engine.simd ? ' (SIMD)' : ''}, ${config.probes} probes, eval every ${config.evalEvery}`,
-);
-plainLoop(false); // warm-up: compile kernels, fill caches
-const plain: number[] = [];
-const readback: number[] = [];
-const full: number[] = [];
-let lastDirectory = '';
-for (let round = 0; round < Number(options.rounds); round++) {
-  plain.push(plainLoop(false));
-  readback.push(plainLoop(true));
-  const result = await recorded(round);
-  full.push(result.stepsPerSecond);
-  lastDirectory = result.directory;
-}
-const best = (values: number[]) => Math.max(...values);
-const format = (values: number[]) => values.map((value) => value.toFixed(0)).join(', ');
-console.log(`plain training loop (nothing read back)   ${best(plain).toFixed(0)} steps/s   (rounds: ${format(plain)})`);
-console.log(`training thread with its read-back      ${best(readback).toFixed(0)} steps/s   (rounds: ${format(readback)})`);
-console.log(`recording everything (end to end)         ${best(full).toFixed(0)} steps/s   (rounds: ${format(full)})`);
-console.log(
-  `ratio recording / plain                   ${(best(full) / best(plain)).toFixed(3)}  (overhead ${((1 - best(full) / best(plain)) * 100).toFixed(1)}%)`,
-);
-console.log(
-  `per step: plain ${(1000 / best(plain)).toFixed(2)} ms, with read-back ${(1000 / best(readback)).toFixed(2)} ms, recording ${(1000 / best(full)).toFixed(2)} ms`,
-);
-
-const files = readdirSync(lastDirectory).map((file) => ({ file, bytes: statSync(join(lastDirectory, file)).size }));
-const sum = (filter: (file: string) => boolean) => files.filter(({ file }) => filter(file)).reduce((total, { bytes }) => total + bytes, 0);
-console.log('\nbytes per step by kind (declared column widths):');
-for (const [kind, bytes] of Object.entries(
-  bytesPerStepByKind(stepColumns({ inputSize, layerSizes: sizes.slice(1), batchSize: config.batchSize, probeCount: config.probes })),
-)) {
-  console.log(`  ${kind.padEnd(38)} ${bytes.toLocaleString('en')} B`);
-}
-console.log('on disk, averaged over the run:');
-console.log(
-  `  step files                             ${Math.round(sum((file) => file.startsWith('steps-')) / steps).toLocaleString('en')} B/step`,
-);
-console.log(
-  `  weight snapshots                       ${Math.round(sum((file) => file.startsWith('weights-')) / steps).toLocaleString('en')} B/step`,
-);
-console.log(`  whole run folder                       ${(sum(() => true) / 1024 ** 2).toFixed(1)} MiB for ${steps} steps`);
-const memory = process.memoryUsage();
-console.log(`memory at the end: rss ${(memory.rss / 1024 ** 2).toFixed(0)} MiB, JS heap ${(memory.heapUsed / 1024 ** 2).toFixed(0)} MiB`);
-rmSync(out, { recursive: true, force: true });

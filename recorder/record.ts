@@ -54,6 +54,8 @@ export interface RecordResult {
   finalEval: RunManifest['finalEval'];
   /** What the training-problem detectors found (also in run.json). */
   findings: Finding[];
+  /** Time the writer thread spent on steps (see bench/record.ts). */
+  writerBusySeconds: number;
 }
 
 /** Steps one epoch has: the last partial batch is dropped, so every step sees batchSize samples. */
@@ -217,7 +219,7 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
         reasons.forEach((reason, index) => {
           const kept = ending && step > 0 ? 'last' : reason;
           keptLastStep[index] = kept !== undefined;
-          if (kept) snapshots.push({ layer: index + 1, reason: kept, ...model.readGrads(index + 1) });
+          if (kept) snapshots.push({ layer: index + 1, reason: kept, ...model.readGrads(index + 1, pool) });
         });
         writer.sendStep({ type: 'step', step, epoch, batchIndices, loss, accuracy, ...readback, snapshots });
         options.onStep?.({ step, loss, accuracy });
@@ -240,7 +242,7 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
       step === 0
         ? []
         : keptLastStep.flatMap((kept, index) =>
-            kept ? [] : [{ layer: index + 1, reason: 'last' as const, ...model.readGrads(index + 1) }],
+            kept ? [] : [{ layer: index + 1, reason: 'last' as const, ...model.readGrads(index + 1, pool) }],
           );
     const finished = await writer.finish({
       type: 'finish',
@@ -259,6 +261,7 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
       trainingSeconds: (performance.now() - trainingStarted) / 1000,
       finalEval: finished.finalEval,
       findings: finished.findings,
+      writerBusySeconds: finished.busySeconds,
       ...(message ? { message } : {}),
     };
   } catch (error) {

@@ -16,7 +16,7 @@ import type { DenseLayer } from '../core/nn/mlp.js';
 import { activationOf, derivativeOf } from './activations.js';
 import { FirstLayerKernel, type CompressedSamples } from './kernel/first-layer.js';
 import { frobenius, TfOptimizer, type LayerGrads } from './model.js';
-import { readInto, sharedFloat32, type BufferPool } from './readback.js';
+import { readInto, type BufferPool } from './readback.js';
 
 /** What one step read back, in buffers from the pool. Per-row arrays hold batch rows, then probe rows. */
 export interface RecordedStep {
@@ -37,6 +37,16 @@ export interface RecordedStep {
   /** Per dense layer, before this step's update. */
   weights: Float32Array[];
   biases: Float32Array[];
+}
+
+/** Milliseconds spent per phase of `step`, summed over calls (for benchmarks). */
+export interface StepPhases {
+  /** Weight copies for the writer, selecting the batch, mean input, first-layer forward. */
+  kernelForward: number;
+  /** The layers above the first in TensorFlow.js: forward, backward, update, read-back. */
+  engine: number;
+  /** First-layer weight gradient and optimizer update, norms. */
+  kernelBackward: number;
 }
 
 export interface RecordingMlpOptions {
@@ -62,11 +72,13 @@ export class RecordingMlp {
   readonly #optimizer: TfOptimizer;
   readonly #config: RecordingMlpOptions['config'];
   readonly #sizes: number[];
-  readonly #probeIndices: Int32Array;
+  readonly #probeCount: number;
   /** Row-major [rows × classes], the one-hot targets; probe rows fixed, batch rows set per step. */
   readonly #targets: Float32Array;
   /** [rows × 1]: 1 / batch for batch rows (the batch-mean loss), 1 for probe rows (each probe's own loss). */
   readonly #rowScale: tf.Tensor2D;
+  /** [rows × 1]: 1 for batch rows, 0 for probe rows; keeps the probes out of the weight gradients. (A multiply costs a third of slicing the rows out.) */
+  readonly #batchMask: tf.Tensor2D | undefined;
   /** ∂L/∂W, ∂L/∂b of layers 2 … n (interleaved) of the latest step. */
   #heldGrads: tf.Tensor[] = [];
 
@@ -80,19 +92,32 @@ export class RecordingMlp {
     this.#kernel = new FirstLayerKernel({
       inputSize: initial[0]!.fanIn,
       width: initial[0]!.fanOut,
-      maxRows: rows,
       optimizer: config.optimizer,
       weight: initial[0]!.weight,
       bias: initial[0]!.bias,
       sets: { train: options.train, probes: options.probes.samples },
+      groups: { batch, probes: probeCount },
     });
     this.#weights = initial.slice(1).map((layer) => tf.variable(tf.tensor2d(layer.weight, [layer.fanIn, layer.fanOut])));
     this.#biases = initial.slice(1).map((layer) => tf.variable(tf.tensor1d(layer.bias)));
     this.#optimizer = new TfOptimizer(config, this.#parameters);
-    this.#probeIndices = Int32Array.from({ length: probeCount }, (_, index) => index);
+    this.#probeCount = probeCount;
+    // The probes are the same rows at every step.
+    this.#kernel.select(
+      'probes',
+      'probes',
+      Int32Array.from({ length: probeCount }, (_, index) => index),
+    );
     const classes = this.#sizes.at(-1)!;
     this.#targets = new Float32Array(rows * classes);
     for (let probe = 0; probe < probeCount; probe++) this.#targets[(batch + probe) * classes + options.probes.labels[probe]!] = 1;
+    this.#batchMask =
+      probeCount > 0
+        ? tf.tensor2d(
+            Float32Array.from({ length: rows }, (_, row) => (row < batch ? 1 : 0)),
+            [rows, 1],
+          )
+        : undefined;
     this.#rowScale = tf.tensor2d(
       Float32Array.from({ length: rows }, (_, row) => (row < batch ? 1 / batch : 1)),
       [rows, 1],
@@ -108,12 +133,19 @@ export class RecordingMlp {
    * forward and backward over the batch and probe rows, read back, then the optimizer's update.
    * The step's weight gradients are kept until the next step; `readGrads` copies them out.
    */
-  step(samples: Int32Array, labels: Int32Array, pool: BufferPool): RecordedStep {
+  step(samples: Int32Array, labels: Int32Array, pool: BufferPool, phases?: StepPhases): RecordedStep {
+    let mark = phases ? performance.now() : 0;
+    const lap = (phase: keyof StepPhases) => {
+      if (!phases) return;
+      const now = performance.now();
+      phases[phase] += now - mark;
+      mark = now;
+    };
     const kernel = this.#kernel;
     // Before the updates below advance the optimizer's step count.
     const scalars = this.#optimizer.scalars();
     const batch = samples.length;
-    const probeCount = this.#probeIndices.length;
+    const probeCount = this.#probeCount;
     const rows = batch + probeCount;
     const sizes = this.#sizes;
     const layerCount = sizes.length - 1;
@@ -126,18 +158,19 @@ export class RecordingMlp {
     const read = (tensor: tf.Tensor) => readInto(tensor, pool.take(tensor.size));
     const weights = [copy(kernel.weight), ...this.#weights.map(read)];
     const biases = [copy(kernel.bias), ...this.#biases.map(read)];
-    const meanInput = copy(kernel.columnMeans('train', samples));
-
-    kernel.forward('train', samples);
-    if (probeCount > 0) kernel.forward('probes', this.#probeIndices, batch);
+    kernel.select('batch', 'train', samples);
+    const meanInput = copy(kernel.columnMeans('batch'));
+    kernel.forward('batch');
+    if (probeCount > 0) kernel.forward('probes', batch);
     const targets = this.#targets;
     targets.fill(0, 0, batch * classes);
     for (let row = 0; row < batch; row++) targets[row * classes + labels[row]!] = 1;
 
+    lap('kernelForward');
     tf.dispose(this.#heldGrads);
     let readback: Pick<RecordedStep, 'preActivation' | 'activation' | 'gradPreActivation'> | undefined;
     let upperNorms: Float32Array | undefined;
-    const batchRows = (tensor: tf.Tensor) => (probeCount > 0 ? tf.slice(tensor, [0, 0], [batch, -1]) : tensor);
+    const batchMask = this.#batchMask;
     this.#heldGrads = tf.tidy(() => {
       const z1 = tf.tensor2d(kernel.output.subarray(0, rows * sizes[1]!), [rows, sizes[1]!]);
       const pre: tf.Tensor[] = [z1];
@@ -155,14 +188,21 @@ export class RecordingMlp {
       const upper: { weight: tf.Tensor; bias: tf.Tensor }[] = [];
       for (let layer = layerCount - 1; layer >= 1; layer--) {
         const grad = grads[layer]!;
-        const batchGrad = batchRows(grad);
-        upper[layer - 1] = { weight: tf.matMul(tf.transpose(batchRows(post[layer - 1]!)), batchGrad), bias: tf.sum(batchGrad, 0) };
+        const batchGrad = batchMask ? tf.mul(grad, batchMask) : grad;
+        upper[layer - 1] = { weight: tf.matMul(tf.transpose(post[layer - 1]!), batchGrad), bias: tf.sum(batchGrad, 0) };
         const gradPost = tf.matMul(grad, tf.transpose(this.#weights[layer - 1]!));
         grads[layer - 1] = tf.mul(gradPost, derivativeOf(this.#config.activation, pre[layer - 1]!, post[layer - 1]!));
       }
       const upperGrads = [...upper.map((gradient) => gradient.weight), ...upper.map((gradient) => gradient.bias)];
       const deltas = this.#optimizer.deltas(upperGrads);
-      const norms = [...upper.map((gradient) => frobenius(gradient.weight)), ...deltas.slice(0, upper.length).map(frobenius)];
+      const gradNorms = upper.map((gradient) => frobenius(gradient.weight));
+      // ‖ηg‖ = η‖g‖: for SGD the update norms cost no reductions of their own.
+      const norms = [
+        ...gradNorms,
+        ...(this.#config.optimizer === 'sgd'
+          ? gradNorms.map((norm) => tf.mul(norm, this.#config.learningRate))
+          : deltas.slice(0, upper.length).map(frobenius)),
+      ];
       readback = {
         preActivation: pre.map(read),
         activation: post.map(read),
@@ -174,7 +214,8 @@ export class RecordingMlp {
       return upperGrads;
     });
 
-    kernel.weightGradient('train', samples);
+    lap('engine');
+    kernel.weightGradient('batch');
     const sums = kernel.update(scalars).weight;
     const upper = layerCount - 1;
     const weightNorms = Float32Array.from(weights, (weight, index) => Math.sqrt(index === 0 ? sums.paramSquares : sumOfSquares(weight)));
@@ -184,14 +225,15 @@ export class RecordingMlp {
     const updateNorms = Float32Array.from({ length: layerCount }, (_, index) =>
       index === 0 ? Math.sqrt(sums.deltaSquares) : upperNorms![upper + index - 1]!,
     );
+    lap('kernelBackward');
     return { ...readback!, weightNorms, gradNorms, updateNorms, meanInput, weights, biases };
   }
 
-  /** The weight gradients of the latest step for dense layer `layer` (from 1), in new shared buffers. */
-  readGrads(layer: number): LayerGrads {
+  /** The weight gradients of the latest step for dense layer `layer` (from 1), in buffers from the pool. */
+  readGrads(layer: number, pool: BufferPool): LayerGrads {
     if (layer === 1) {
-      const weightGrad = sharedFloat32(this.#kernel.weightGrad.length);
-      const biasGrad = sharedFloat32(this.#kernel.biasGrad.length);
+      const weightGrad = pool.take(this.#kernel.weightGrad.length);
+      const biasGrad = pool.take(this.#kernel.biasGrad.length);
       weightGrad.set(this.#kernel.weightGrad);
       biasGrad.set(this.#kernel.biasGrad);
       return { weightGrad, biasGrad };
@@ -199,7 +241,7 @@ export class RecordingMlp {
     const weight = this.#heldGrads[layer - 2];
     const bias = this.#heldGrads[this.#weights.length + layer - 2];
     if (!weight || !bias) throw new Error(`RecordingMlp.readGrads: no gradients held for layer ${layer}`);
-    return { weightGrad: readInto(weight, sharedFloat32(weight.size)), biasGrad: readInto(bias, sharedFloat32(bias.size)) };
+    return { weightGrad: readInto(weight, pool.take(weight.size)), biasGrad: readInto(bias, pool.take(bias.size)) };
   }
 
   /** Current weights, after the last update. */
@@ -217,7 +259,7 @@ export class RecordingMlp {
   }
 
   dispose(): void {
-    tf.dispose([...this.#parameters, ...this.#heldGrads, this.#rowScale]);
+    tf.dispose([...this.#parameters, ...this.#heldGrads, this.#rowScale, ...(this.#batchMask ? [this.#batchMask] : [])]);
     this.#optimizer.dispose();
   }
 }

@@ -140,7 +140,7 @@ function makeModel(
         weights: readback.weights,
       };
     },
-    readGrads: (layer: number) => model.readGrads(layer),
+    readGrads: (layer: number) => model.readGrads(layer, pool),
     snapshot: () => model.snapshot(),
     dispose: () => model.dispose(),
   };

@@ -51,39 +51,40 @@ export function compressSamples(images: Float32Array, inputSize: number): Compre
 
 interface KernelExports {
   memory: WebAssembly.Memory;
-  sparseForward(
+  compressColumns(
     start: number,
     pixel: number,
     value: number,
     rows: number,
+    rowCount: number,
+    inputSize: number,
+    colStart: number,
+    colRow: number,
+    colValue: number,
+  ): void;
+  columnForward(
+    colStart: number,
+    colRow: number,
+    colValue: number,
+    inputSize: number,
     rowCount: number,
     weight: number,
     bias: number,
     width: number,
     out: number,
   ): void;
-  sparseWeightGradient(
-    start: number,
-    pixel: number,
-    value: number,
-    rows: number,
+  columnWeightGradient(
+    colStart: number,
+    colRow: number,
+    colValue: number,
+    inputSize: number,
     rowCount: number,
     grad: number,
     width: number,
-    inputSize: number,
     weightGrad: number,
     biasGrad: number,
   ): void;
-  sparseColumnSums(
-    start: number,
-    pixel: number,
-    value: number,
-    rows: number,
-    rowCount: number,
-    inputSize: number,
-    scale: number,
-    out: number,
-  ): void;
+  columnSums(colStart: number, colValue: number, inputSize: number, scale: number, out: number): void;
   update(
     kind: number,
     param: number,
@@ -123,14 +124,28 @@ class Layout {
 
 interface SampleRegion {
   count: number;
+  /** The most non-zero pixels one sample has. */
+  widest: number;
   start: number;
   pixel: number;
   value: number;
 }
 
+/** A selection of rows compressed by pixel (see compressColumns): what the products work on. */
+interface RowGroup {
+  maxRows: number;
+  rowCount: number;
+  /** Scratch for the selected sample numbers. */
+  rows: Int32Array;
+  rowsAt: number;
+  colStart: number;
+  colRow: number;
+  colValue: number;
+}
+
 const OPTIMIZER_KIND: Record<Optimizer, number> = { sgd: 0, momentum: 1, adam: 2 };
 
-/** The scalars of one update (see `update` in assembly/first-layer.ts), already rounded to float32 by the module. */
+/** The scalars of one update (see `update` in assembly/first-layer.ts); the module rounds them to float32. */
 export interface UpdateScalars {
   rate: number;
   momentum: number;
@@ -142,11 +157,23 @@ export interface UpdateScalars {
   correction2: number;
 }
 
-/** Σ of squares over one parameter array, its gradient and the update applied. */
+/** Σ of squares over one parameter array (before the update), its gradient and the update applied. */
 export interface UpdateSums {
   paramSquares: number;
   gradSquares: number;
   deltaSquares: number;
+}
+
+export interface FirstLayerKernelOptions {
+  inputSize: number;
+  width: number;
+  optimizer: Optimizer;
+  weight: Float32Array;
+  bias: Float32Array;
+  /** The sample sets rows are selected from, by name. */
+  sets: Record<string, CompressedSamples>;
+  /** The row groups (e.g. the batch, the probes) and the most rows each holds. */
+  groups: Record<string, number>;
 }
 
 export class FirstLayerKernel {
@@ -158,75 +185,76 @@ export class FirstLayerKernel {
   /** ∂L/∂W and ∂L/∂b of the latest `weightGradient`. */
   readonly weightGrad: Float32Array;
   readonly biasGrad: Float32Array;
-  /** [maxRows × width]: z of the rows of the latest `forward` calls. */
+  /** [Σ group rows × width]: z of the rows of the latest `forward` calls. */
   readonly output: Float32Array;
-  /** [maxRows × width]: ∂L/∂z of the rows, written by the caller before `weightGradient`. */
+  /** [Σ group rows × width]: ∂L/∂z of rows, written by the caller before `weightGradient`. */
   readonly gradOutput: Float32Array;
   /** [inputSize]: the latest `columnMeans`. */
   readonly columnMean: Float32Array;
 
   readonly #exports: KernelExports;
   readonly #kind: number;
-  readonly #sets: Map<string, SampleRegion>;
-  readonly #maxRows: number;
-  readonly #rows: Int32Array;
+  readonly #sets = new Map<string, SampleRegion>();
+  readonly #groups = new Map<string, RowGroup>();
   readonly #result: Float64Array;
-  readonly #at: Record<
-    'weight' | 'bias' | 'weightGrad' | 'biasGrad' | 'output' | 'gradOutput' | 'columnMean' | 'rows' | 'result',
-    number
-  > & { state: { first: number; second: number }[] };
+  readonly #at: Record<'weight' | 'bias' | 'weightGrad' | 'biasGrad' | 'output' | 'gradOutput' | 'columnMean' | 'result', number> & {
+    state: { first: number; second: number }[];
+  };
 
-  /**
-   * @param sets the sample sets `forward` and `weightGradient` can refer to by name
-   * @param maxRows the most rows one `forward` call sequence fills
-   */
-  constructor(options: {
-    inputSize: number;
-    width: number;
-    maxRows: number;
-    optimizer: Optimizer;
-    weight: Float32Array;
-    bias: Float32Array;
-    sets: Record<string, CompressedSamples>;
-  }) {
-    const { inputSize, width, maxRows } = options;
+  constructor(options: FirstLayerKernelOptions) {
+    const { inputSize, width } = options;
     if (options.weight.length !== inputSize * width || options.bias.length !== width) {
       throw new RangeError(`FirstLayerKernel: expected ${inputSize}×${width} weights and ${width} biases`);
     }
     this.inputSize = inputSize;
     this.width = width;
-    this.#maxRows = maxRows;
     this.#kind = OPTIMIZER_KIND[options.optimizer];
     const layout = new Layout();
     const floats = (count: number) => layout.take(count * 4);
+    const totalRows = Object.values(options.groups).reduce((sum, rows) => sum + rows, 0);
     const stateCount = options.optimizer === 'sgd' ? 0 : options.optimizer === 'momentum' ? 1 : 2;
     const at = {
       weight: floats(inputSize * width),
       bias: floats(width),
       weightGrad: floats(inputSize * width),
       biasGrad: floats(width),
-      output: floats(maxRows * width),
-      gradOutput: floats(maxRows * width),
+      output: floats(totalRows * width),
+      gradOutput: floats(totalRows * width),
       columnMean: floats(inputSize),
-      rows: floats(maxRows),
       result: layout.take(3 * 8),
-      // Per parameter array (weight, bias): optimizer state, or a dummy address when the optimizer keeps none.
+      // Per parameter array (weight, bias): the optimizer's state; address 0 where it keeps none (never touched).
       state: [inputSize * width, width].map((length) => ({
         first: stateCount >= 1 ? floats(length) : 0,
         second: stateCount >= 2 ? floats(length) : 0,
       })),
     };
-    const sets = new Map<string, SampleRegion>();
-    for (const [name, samples] of Object.entries(options.sets)) {
-      if (samples.inputSize !== inputSize)
+    const sets = Object.entries(options.sets).map(([name, samples]) => {
+      if (samples.inputSize !== inputSize) {
         throw new RangeError(`FirstLayerKernel: sample set "${name}" has ${samples.inputSize} pixels, expected ${inputSize}`);
-      sets.set(name, {
+      }
+      let widest = 0;
+      for (let sample = 0; sample < samples.count; sample++) widest = Math.max(widest, samples.start[sample + 1]! - samples.start[sample]!);
+      const region = {
         count: samples.count,
+        widest,
         start: floats(samples.start.length),
         pixel: floats(samples.pixel.length),
         value: floats(samples.value.length),
-      });
-    }
+      };
+      this.#sets.set(name, region);
+      return { samples, region };
+    });
+    const widest = Math.max(0, ...sets.map(({ region }) => region.widest));
+    const groups = Object.entries(options.groups).map(([name, maxRows]) => {
+      const group = {
+        maxRows,
+        rowsAt: floats(maxRows),
+        colStart: floats(inputSize + 1),
+        colRow: floats(maxRows * widest),
+        colValue: floats(maxRows * widest),
+      };
+      return { name, group };
+    });
     const instance = new WebAssembly.Instance(kernelModule(), {});
     this.#exports = instance.exports as unknown as KernelExports;
     const memory = this.#exports.memory;
@@ -239,46 +267,69 @@ export class FirstLayerKernel {
     this.bias = view(at.bias, width);
     this.weightGrad = view(at.weightGrad, inputSize * width);
     this.biasGrad = view(at.biasGrad, width);
-    this.output = view(at.output, maxRows * width);
-    this.gradOutput = view(at.gradOutput, maxRows * width);
+    this.output = view(at.output, totalRows * width);
+    this.gradOutput = view(at.gradOutput, totalRows * width);
     this.columnMean = view(at.columnMean, inputSize);
-    this.#rows = new Int32Array(buffer, at.rows, maxRows);
     this.#result = new Float64Array(buffer, at.result, 3);
     this.#at = at;
-    this.#sets = sets;
     this.weight.set(options.weight);
     this.bias.set(options.bias);
-    for (const [name, samples] of Object.entries(options.sets)) {
-      const region = sets.get(name)!;
+    for (const { samples, region } of sets) {
       new Int32Array(buffer, region.start, samples.start.length).set(samples.start);
       new Int32Array(buffer, region.pixel, samples.pixel.length).set(samples.pixel);
       new Float32Array(buffer, region.value, samples.value.length).set(samples.value);
     }
+    for (const { name, group } of groups) {
+      this.#groups.set(name, { ...group, rowCount: 0, rows: new Int32Array(buffer, group.rowsAt, group.maxRows) });
+    }
   }
 
-  #select(set: string, samples: ArrayLike<number>, firstRow = 0): SampleRegion {
+  #group(name: string): RowGroup {
+    const group = this.#groups.get(name);
+    if (!group) throw new RangeError(`FirstLayerKernel: no row group "${name}"`);
+    return group;
+  }
+
+  /** Makes `samples` of `set` the rows of `group`, for the calls below. */
+  select(group: string, set: string, samples: ArrayLike<number>): void {
+    const rows = this.#group(group);
     const region = this.#sets.get(set);
     if (!region) throw new RangeError(`FirstLayerKernel: no sample set "${set}"`);
-    if (firstRow + samples.length > this.#maxRows) throw new RangeError(`FirstLayerKernel: more than ${this.#maxRows} rows`);
+    if (samples.length > rows.maxRows)
+      throw new RangeError(`FirstLayerKernel: ${samples.length} rows, row group "${group}" holds ${rows.maxRows}`);
     for (let index = 0; index < samples.length; index++) {
       const sample = samples[index]!;
-      if (!(sample >= 0 && sample < region.count))
+      if (!(Number.isInteger(sample) && sample >= 0 && sample < region.count)) {
         throw new RangeError(`FirstLayerKernel: sample ${sample} is not in set "${set}" (${region.count} samples)`);
-      this.#rows[index] = sample;
+      }
+      rows.rows[index] = sample;
     }
-    return region;
-  }
-
-  /** z = x·W + b of `samples` of `set` into `output` rows firstRow … firstRow + samples.length. */
-  forward(set: string, samples: ArrayLike<number>, firstRow = 0): void {
-    const region = this.#select(set, samples, firstRow);
-    const at = this.#at;
-    this.#exports.sparseForward(
+    rows.rowCount = samples.length;
+    this.#exports.compressColumns(
       region.start,
       region.pixel,
       region.value,
-      at.rows,
+      rows.rowsAt,
       samples.length,
+      this.inputSize,
+      rows.colStart,
+      rows.colRow,
+      rows.colValue,
+    );
+  }
+
+  /** z = x·W + b of `group`'s rows into `output`, from row firstRow on. */
+  forward(group: string, firstRow = 0): void {
+    const rows = this.#group(group);
+    const at = this.#at;
+    if ((firstRow + rows.rowCount) * this.width > this.output.length)
+      throw new RangeError(`FirstLayerKernel: rows past the end of the output`);
+    this.#exports.columnForward(
+      rows.colStart,
+      rows.colRow,
+      rows.colValue,
+      this.inputSize,
+      rows.rowCount,
       at.weight,
       at.bias,
       this.width,
@@ -286,38 +337,27 @@ export class FirstLayerKernel {
     );
   }
 
-  /** ∂L/∂W and ∂L/∂b into `weightGrad` and `biasGrad`, from `gradOutput`'s first samples.length rows (∂L/∂z of `samples`). */
-  weightGradient(set: string, samples: ArrayLike<number>): void {
-    const region = this.#select(set, samples);
+  /** ∂L/∂W and ∂L/∂b into `weightGrad` and `biasGrad`, from `gradOutput`'s first rows (∂L/∂z of `group`'s rows, in order). */
+  weightGradient(group: string): void {
+    const rows = this.#group(group);
     const at = this.#at;
-    this.#exports.sparseWeightGradient(
-      region.start,
-      region.pixel,
-      region.value,
-      at.rows,
-      samples.length,
+    this.#exports.columnWeightGradient(
+      rows.colStart,
+      rows.colRow,
+      rows.colValue,
+      this.inputSize,
+      rows.rowCount,
       at.gradOutput,
       this.width,
-      this.inputSize,
       at.weightGrad,
       at.biasGrad,
     );
   }
 
-  /** The mean input of `samples` into `columnMean`. */
-  columnMeans(set: string, samples: ArrayLike<number>): Float32Array {
-    const region = this.#select(set, samples);
-    const at = this.#at;
-    this.#exports.sparseColumnSums(
-      region.start,
-      region.pixel,
-      region.value,
-      at.rows,
-      samples.length,
-      this.inputSize,
-      1 / samples.length,
-      at.columnMean,
-    );
+  /** The mean input of `group`'s rows, into `columnMean`. */
+  columnMeans(group: string): Float32Array {
+    const rows = this.#group(group);
+    this.#exports.columnSums(rows.colStart, rows.colValue, this.inputSize, 1 / rows.rowCount, this.#at.columnMean);
     return this.columnMean;
   }
 

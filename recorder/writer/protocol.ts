@@ -47,5 +47,13 @@ export type ToWriter = StepMessage | FinishMessage;
 export type FromWriter =
   | { type: 'ready' }
   | { type: 'progress'; step: number; evalLoss?: number; evalAccuracy?: number; returned: SharedArrayBuffer[] }
-  | { type: 'finished'; stepCount: number; bytesWritten: number; finalEval: RunManifest['finalEval']; findings: Finding[] }
+  | {
+      type: 'finished';
+      stepCount: number;
+      bytesWritten: number;
+      finalEval: RunManifest['finalEval'];
+      findings: Finding[];
+      /** Time this thread spent on steps (statistics, evaluation, encoding, writing), for benchmarks. */
+      busySeconds: number;
+    }
   | { type: 'error'; message: string };

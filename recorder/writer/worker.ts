@@ -36,6 +36,9 @@ writer.beforeManifestWrite = () => {
   manifest.findings = diagnostics.findings();
 };
 
+/** Time spent in recordStep. */
+let busyMs = 0;
+
 /** Set when a write failed: the run is marked failed, and later steps are not written over it. */
 let failed = false;
 /** Until the probes file is on disk, run.json must not list it. */
@@ -104,6 +107,8 @@ function recordStep(message: StepMessage): void {
     ...message.preActivation,
     ...message.activation,
     ...message.gradPreActivation,
+    // Copied into the snapshot rows as they are added.
+    ...message.snapshots.flatMap((snapshot) => [snapshot.weightGrad, snapshot.biasGrad]),
   ].map((array) => array.buffer as SharedArrayBuffer);
   const row = writer.beginRow(step);
   const rows = writer.rows;
@@ -183,6 +188,7 @@ function finish(message: FinishMessage): void {
     bytesWritten: writer.bytesWritten,
     finalEval: manifest.finalEval,
     findings: manifest.findings,
+    busySeconds: busyMs / 1000,
   });
 }
 
@@ -201,8 +207,11 @@ heartbeat.unref();
 port.on('message', (message: ToWriter) => {
   if (failed) return;
   try {
-    if (message.type === 'step') recordStep(message);
-    else finish(message);
+    if (message.type === 'step') {
+      const started = performance.now();
+      recordStep(message);
+      busyMs += performance.now() - started;
+    } else finish(message);
   } catch (error) {
     fail(error);
   }

@@ -11,18 +11,216 @@
  * Build: npm run build:kernel (the .wasm is committed; tests check it matches this source).
  */
 
-/** y[0 … width) += scale × x[0 … width). */
-function axpy(y: usize, x: usize, scale: f32, width: i32): void {
-  const scales = f32x4.splat(scale);
-  const vectorEnd = width & ~3;
-  let j = 0;
-  for (; j < vectorEnd; j += 4) {
-    const at = (<usize>j) << 2;
-    v128.store(y + at, f32x4.add(v128.load(y + at), f32x4.mul(v128.load(x + at), scales)));
+/** Neurons per register block: eight float32x4 vectors stay in registers across a column's samples. */
+const BLOCK: i32 = 32;
+
+/**
+ * Sorts the non-zero pixels of sample rows[0 … rowCount) by pixel (a counting sort): column p's
+ * entries are colRow[colStart[p] … colStart[p + 1]) (row numbers r, ascending) with values
+ * colValue[…]. Pixel-major order lets the products below read each weight row once per batch
+ * (not once per sample) and keep it in registers.
+ */
+export function compressColumns(
+  start: usize,
+  pixel: usize,
+  value: usize,
+  rows: usize,
+  rowCount: i32,
+  inputSize: i32,
+  colStart: usize,
+  colRow: usize,
+  colValue: usize,
+): void {
+  memory.fill(colStart, 0, (<usize>(inputSize + 1)) << 2);
+  for (let r = 0; r < rowCount; r++) {
+    const sample = <usize>load<i32>(rows + ((<usize>r) << 2));
+    const end = load<i32>(start + ((sample + 1) << 2));
+    for (let k = load<i32>(start + (sample << 2)); k < end; k++) {
+      const count = colStart + ((<usize>(load<i32>(pixel + ((<usize>k) << 2)) + 1)) << 2);
+      store<i32>(count, load<i32>(count) + 1);
+    }
   }
-  for (; j < width; j++) {
-    const at = (<usize>j) << 2;
-    store<f32>(y + at, load<f32>(y + at) + load<f32>(x + at) * scale);
+  for (let p = 0; p < inputSize; p++) {
+    const next = colStart + ((<usize>(p + 1)) << 2);
+    store<i32>(next, load<i32>(next) + load<i32>(next - 4));
+  }
+  // Fill with colStart[p] as column p's cursor; afterwards it holds column p's end.
+  for (let r = 0; r < rowCount; r++) {
+    const sample = <usize>load<i32>(rows + ((<usize>r) << 2));
+    const end = load<i32>(start + ((sample + 1) << 2));
+    for (let k = load<i32>(start + (sample << 2)); k < end; k++) {
+      const at = (<usize>k) << 2;
+      const cursor = colStart + ((<usize>load<i32>(pixel + at)) << 2);
+      const entry = load<i32>(cursor);
+      store<i32>(colRow + ((<usize>entry) << 2), r);
+      store<f32>(colValue + ((<usize>entry) << 2), load<f32>(value + at));
+      store<i32>(cursor, entry + 1);
+    }
+  }
+  for (let p = inputSize; p > 0; p--) store<i32>(colStart + ((<usize>p) << 2), load<i32>(colStart + ((<usize>(p - 1)) << 2)));
+  store<i32>(colStart, 0);
+}
+
+/**
+ * out[r, :] = Σ over pixels p of x[r, p] · weight[p, :], then + bias (the order of a dense product
+ * followed by the bias), for the rowCount rows of a compressColumns result.
+ */
+export function columnForward(
+  colStart: usize,
+  colRow: usize,
+  colValue: usize,
+  inputSize: i32,
+  rowCount: i32,
+  weight: usize,
+  bias: usize,
+  width: i32,
+  out: usize,
+): void {
+  const rowBytes = (<usize>width) << 2;
+  memory.fill(out, 0, <usize>rowCount * rowBytes);
+  for (let p = 0; p < inputSize; p++) {
+    const first = load<i32>(colStart + ((<usize>p) << 2));
+    const end = load<i32>(colStart + ((<usize>(p + 1)) << 2));
+    if (first === end) continue;
+    const row = weight + <usize>p * rowBytes;
+    let j = 0;
+    for (; j + BLOCK <= width; j += BLOCK) {
+      const column = (<usize>j) << 2;
+      const w = row + column;
+      const w0 = v128.load(w);
+      const w1 = v128.load(w, 16);
+      const w2 = v128.load(w, 32);
+      const w3 = v128.load(w, 48);
+      const w4 = v128.load(w, 64);
+      const w5 = v128.load(w, 80);
+      const w6 = v128.load(w, 96);
+      const w7 = v128.load(w, 112);
+      for (let e = first; e < end; e++) {
+        const at = (<usize>e) << 2;
+        const x = f32x4.splat(load<f32>(colValue + at));
+        const o = out + <usize>load<i32>(colRow + at) * rowBytes + column;
+        v128.store(o, f32x4.add(v128.load(o), f32x4.mul(w0, x)));
+        v128.store(o, f32x4.add(v128.load(o, 16), f32x4.mul(w1, x)), 16);
+        v128.store(o, f32x4.add(v128.load(o, 32), f32x4.mul(w2, x)), 32);
+        v128.store(o, f32x4.add(v128.load(o, 48), f32x4.mul(w3, x)), 48);
+        v128.store(o, f32x4.add(v128.load(o, 64), f32x4.mul(w4, x)), 64);
+        v128.store(o, f32x4.add(v128.load(o, 80), f32x4.mul(w5, x)), 80);
+        v128.store(o, f32x4.add(v128.load(o, 96), f32x4.mul(w6, x)), 96);
+        v128.store(o, f32x4.add(v128.load(o, 112), f32x4.mul(w7, x)), 112);
+      }
+    }
+    for (; j + 4 <= width; j += 4) {
+      const column = (<usize>j) << 2;
+      const w0 = v128.load(row + column);
+      for (let e = first; e < end; e++) {
+        const at = (<usize>e) << 2;
+        const o = out + <usize>load<i32>(colRow + at) * rowBytes + column;
+        v128.store(o, f32x4.add(v128.load(o), f32x4.mul(w0, f32x4.splat(load<f32>(colValue + at)))));
+      }
+    }
+    for (; j < width; j++) {
+      const column = (<usize>j) << 2;
+      const w0 = load<f32>(row + column);
+      for (let e = first; e < end; e++) {
+        const at = (<usize>e) << 2;
+        const o = out + <usize>load<i32>(colRow + at) * rowBytes + column;
+        store<f32>(o, load<f32>(o) + w0 * load<f32>(colValue + at));
+      }
+    }
+  }
+  for (let r = 0; r < rowCount; r++) addInto(out + <usize>r * rowBytes, bias, width);
+}
+
+/**
+ * ∂L/∂W = Σ over rows r of x[r]ᵀ · grad[r, :] into weightGrad ([inputSize × width], every row
+ * written), and ∂L/∂b = Σ grad[r, :] into biasGrad, for the rowCount rows of a compressColumns
+ * result; `grad` holds ∂L/∂z of those rows, in order.
+ */
+export function columnWeightGradient(
+  colStart: usize,
+  colRow: usize,
+  colValue: usize,
+  inputSize: i32,
+  rowCount: i32,
+  grad: usize,
+  width: i32,
+  weightGrad: usize,
+  biasGrad: usize,
+): void {
+  const rowBytes = (<usize>width) << 2;
+  for (let p = 0; p < inputSize; p++) {
+    const first = load<i32>(colStart + ((<usize>p) << 2));
+    const end = load<i32>(colStart + ((<usize>(p + 1)) << 2));
+    const target = weightGrad + <usize>p * rowBytes;
+    if (first === end) {
+      memory.fill(target, 0, rowBytes);
+      continue;
+    }
+    let j = 0;
+    for (; j + BLOCK <= width; j += BLOCK) {
+      const column = (<usize>j) << 2;
+      let a0 = f32x4.splat(0);
+      let a1 = f32x4.splat(0);
+      let a2 = f32x4.splat(0);
+      let a3 = f32x4.splat(0);
+      let a4 = f32x4.splat(0);
+      let a5 = f32x4.splat(0);
+      let a6 = f32x4.splat(0);
+      let a7 = f32x4.splat(0);
+      for (let e = first; e < end; e++) {
+        const at = (<usize>e) << 2;
+        const x = f32x4.splat(load<f32>(colValue + at));
+        const g = grad + <usize>load<i32>(colRow + at) * rowBytes + column;
+        a0 = f32x4.add(a0, f32x4.mul(v128.load(g), x));
+        a1 = f32x4.add(a1, f32x4.mul(v128.load(g, 16), x));
+        a2 = f32x4.add(a2, f32x4.mul(v128.load(g, 32), x));
+        a3 = f32x4.add(a3, f32x4.mul(v128.load(g, 48), x));
+        a4 = f32x4.add(a4, f32x4.mul(v128.load(g, 64), x));
+        a5 = f32x4.add(a5, f32x4.mul(v128.load(g, 80), x));
+        a6 = f32x4.add(a6, f32x4.mul(v128.load(g, 96), x));
+        a7 = f32x4.add(a7, f32x4.mul(v128.load(g, 112), x));
+      }
+      const o = target + column;
+      v128.store(o, a0);
+      v128.store(o, a1, 16);
+      v128.store(o, a2, 32);
+      v128.store(o, a3, 48);
+      v128.store(o, a4, 64);
+      v128.store(o, a5, 80);
+      v128.store(o, a6, 96);
+      v128.store(o, a7, 112);
+    }
+    for (; j + 4 <= width; j += 4) {
+      const column = (<usize>j) << 2;
+      let a = f32x4.splat(0);
+      for (let e = first; e < end; e++) {
+        const at = (<usize>e) << 2;
+        const g = grad + <usize>load<i32>(colRow + at) * rowBytes + column;
+        a = f32x4.add(a, f32x4.mul(v128.load(g), f32x4.splat(load<f32>(colValue + at))));
+      }
+      v128.store(target + column, a);
+    }
+    for (; j < width; j++) {
+      const column = (<usize>j) << 2;
+      let a: f32 = 0;
+      for (let e = first; e < end; e++) {
+        const at = (<usize>e) << 2;
+        a += load<f32>(grad + <usize>load<i32>(colRow + at) * rowBytes + column) * load<f32>(colValue + at);
+      }
+      store<f32>(target + column, a);
+    }
+  }
+  memory.fill(biasGrad, 0, rowBytes);
+  for (let r = 0; r < rowCount; r++) addInto(biasGrad, grad + <usize>r * rowBytes, width);
+}
+
+/** out[p] = scale × Σ of column p's values (the rows' mean input for scale = 1 / rowCount). */
+export function columnSums(colStart: usize, colValue: usize, inputSize: i32, scale: f32, out: usize): void {
+  for (let p = 0; p < inputSize; p++) {
+    const end = load<i32>(colStart + ((<usize>(p + 1)) << 2));
+    let sum: f32 = 0;
+    for (let e = load<i32>(colStart + ((<usize>p) << 2)); e < end; e++) sum += load<f32>(colValue + ((<usize>e) << 2));
+    store<f32>(out + ((<usize>p) << 2), sum * scale);
   }
 }
 
@@ -37,93 +235,6 @@ function addInto(y: usize, x: usize, width: i32): void {
   for (; j < width; j++) {
     const at = (<usize>j) << 2;
     store<f32>(y + at, load<f32>(y + at) + load<f32>(x + at));
-  }
-}
-
-/**
- * out[r, :] = Σ value · weight[pixel, :] over sample rows[r]'s non-zero pixels, then + bias
- * (the order of a dense product followed by the bias), for r < rowCount.
- */
-export function sparseForward(
-  start: usize,
-  pixel: usize,
-  value: usize,
-  rows: usize,
-  rowCount: i32,
-  weight: usize,
-  bias: usize,
-  width: i32,
-  out: usize,
-): void {
-  const rowBytes = (<usize>width) << 2;
-  for (let r = 0; r < rowCount; r++) {
-    const sample = <usize>load<i32>(rows + ((<usize>r) << 2));
-    const target = out + <usize>r * rowBytes;
-    memory.fill(target, 0, rowBytes);
-    const end = load<i32>(start + ((sample + 1) << 2));
-    for (let k = load<i32>(start + (sample << 2)); k < end; k++) {
-      const at = (<usize>k) << 2;
-      axpy(target, weight + <usize>load<i32>(pixel + at) * rowBytes, load<f32>(value + at), width);
-    }
-    addInto(target, bias, width);
-  }
-}
-
-/**
- * ∂L/∂W = Σ over rows r of input[r]ᵀ · grad[r, :] into weightGrad ([inputSize × width], zeroed
- * first), and ∂L/∂b = Σ grad[r, :] into biasGrad. `grad` holds ∂L/∂z of the rows, in order.
- */
-export function sparseWeightGradient(
-  start: usize,
-  pixel: usize,
-  value: usize,
-  rows: usize,
-  rowCount: i32,
-  grad: usize,
-  width: i32,
-  inputSize: i32,
-  weightGrad: usize,
-  biasGrad: usize,
-): void {
-  const rowBytes = (<usize>width) << 2;
-  memory.fill(weightGrad, 0, <usize>inputSize * rowBytes);
-  memory.fill(biasGrad, 0, rowBytes);
-  for (let r = 0; r < rowCount; r++) {
-    const sample = <usize>load<i32>(rows + ((<usize>r) << 2));
-    const source = grad + <usize>r * rowBytes;
-    const end = load<i32>(start + ((sample + 1) << 2));
-    for (let k = load<i32>(start + (sample << 2)); k < end; k++) {
-      const at = (<usize>k) << 2;
-      axpy(weightGrad + <usize>load<i32>(pixel + at) * rowBytes, source, load<f32>(value + at), width);
-    }
-    addInto(biasGrad, source, width);
-  }
-}
-
-/** out[p] = scale × Σ over rows of sample rows[r]'s pixel p (the batch-mean input for scale = 1/rowCount). */
-export function sparseColumnSums(
-  start: usize,
-  pixel: usize,
-  value: usize,
-  rows: usize,
-  rowCount: i32,
-  inputSize: i32,
-  scale: f32,
-  out: usize,
-): void {
-  memory.fill(out, 0, (<usize>inputSize) << 2);
-  for (let r = 0; r < rowCount; r++) {
-    const sample = <usize>load<i32>(rows + ((<usize>r) << 2));
-    const end = load<i32>(start + ((sample + 1) << 2));
-    for (let k = load<i32>(start + (sample << 2)); k < end; k++) {
-      const at = (<usize>k) << 2;
-      const target = out + ((<usize>load<i32>(pixel + at)) << 2);
-      store<f32>(target, load<f32>(target) + load<f32>(value + at));
-    }
-  }
-  for (let p = 0; p < inputSize; p++) {
-    const target = out + ((<usize>p) << 2);
-    store<f32>(target, load<f32>(target) * scale);
   }
 }
 
