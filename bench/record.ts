@@ -96,14 +96,7 @@ function trainingThread(config: Config, sizes: number[], steps: number, phases: 
   const pool = new BufferPool();
   const speed = trainLoop(config, steps, (batch, labels) => {
     const step = model.step(batch, labels, pool, phases);
-    for (const array of [
-      ...step.weights,
-      ...step.biases,
-      step.meanInput,
-      ...step.preActivation,
-      ...step.activation,
-      ...step.gradPreActivation,
-    ]) {
+    for (const array of [step.meanInput, ...step.preActivation, ...step.activation, ...step.gradPreActivation]) {
       pool.give(array.buffer as SharedArrayBuffer);
     }
   });

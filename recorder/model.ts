@@ -61,7 +61,7 @@ export class TfOptimizer {
   /** Updates applied so far (Adam's t − 1). */
   updates = 0;
 
-  constructor(config: Pick<Config, 'optimizer' | 'learningRate' | 'momentum'>, parameters: readonly tf.Variable[]) {
+  constructor(config: Pick<Config, 'optimizer' | 'learningRate' | 'momentum'>, parameters: readonly tf.Tensor[]) {
     this.#optimizer = config.optimizer;
     this.#learningRate = config.learningRate;
     this.#momentum = config.momentum;
@@ -110,10 +110,15 @@ export class TfOptimizer {
     }
   }
 
-  /** parameter ← parameter − Δ. Call once per step, after `deltas` (and the kernel's update). */
-  apply(parameters: readonly tf.Variable[], deltas: readonly tf.Tensor[]): void {
-    parameters.forEach((parameter, index) => parameter.assign(tf.sub(parameter, deltas[index]!)));
+  /** parameter − Δ for each parameter, and counts the update. Call once per step, after `deltas`, inside tf.tidy. */
+  subtract(parameters: readonly tf.Tensor[], deltas: readonly tf.Tensor[]): tf.Tensor[] {
     this.updates++;
+    return parameters.map((parameter, index) => tf.sub(parameter, deltas[index]!));
+  }
+
+  /** parameter ← parameter − Δ. */
+  apply(parameters: readonly tf.Variable[], deltas: readonly tf.Tensor[]): void {
+    this.subtract(parameters, deltas).forEach((value, index) => parameters[index]!.assign(value));
   }
 
   dispose(): void {

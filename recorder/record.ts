@@ -221,7 +221,18 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
           keptLastStep[index] = kept !== undefined;
           if (kept) snapshots.push({ layer: index + 1, reason: kept, ...model.readGrads(index + 1, pool) });
         });
-        writer.sendStep({ type: 'step', step, epoch, batchIndices, loss, accuracy, ...readback, snapshots });
+        const weights = snapshots.length > 0 || step % config.evalEvery === 0 ? model.previousWeights(pool) : undefined;
+        writer.sendStep({
+          type: 'step',
+          step,
+          epoch,
+          batchIndices,
+          loss,
+          accuracy,
+          ...readback,
+          snapshots,
+          ...(weights ? { weights } : {}),
+        });
         options.onStep?.({ step, loss, accuracy });
         step++;
         if (!Number.isFinite(loss)) {
@@ -248,6 +259,7 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
       type: 'finish',
       status,
       last,
+      ...(step > 0 ? { lastWeights: model.previousWeights(pool) } : {}),
       ...(message ? { message } : {}),
       ...(divergedAtStep !== undefined ? { divergedAtStep } : {}),
       final,

@@ -34,9 +34,6 @@ export interface RecordedStep {
   updateNorms: Float32Array;
   /** The batch's mean input, [inputSize]. */
   meanInput: Float32Array;
-  /** Per dense layer, before this step's update. */
-  weights: Float32Array[];
-  biases: Float32Array[];
 }
 
 /** Milliseconds spent per phase of `step`, summed over calls (for benchmarks). */
@@ -58,6 +55,7 @@ export interface RecordingMlpOptions {
   probes: { samples: CompressedSamples; labels: ArrayLike<number> };
 }
 
+/** Σ x² in float64. */
 function sumOfSquares(values: Float32Array): number {
   let sum = 0;
   for (let index = 0; index < values.length; index++) sum += values[index]! * values[index]!;
@@ -66,9 +64,12 @@ function sumOfSquares(values: Float32Array): number {
 
 export class RecordingMlp {
   readonly #kernel: FirstLayerKernel;
-  /** Layers 2 … n. */
-  readonly #weights: tf.Variable[];
-  readonly #biases: tf.Variable[];
+  /**
+   * Weights then biases of layers 2 … n; a step makes new ones, and the ones before its update
+   * stay until the next step (`previousWeights`), as the kernel keeps the first layer's.
+   */
+  #parameters: tf.Tensor[];
+  #previous: tf.Tensor[];
   readonly #optimizer: TfOptimizer;
   readonly #config: RecordingMlpOptions['config'];
   readonly #sizes: number[];
@@ -79,7 +80,10 @@ export class RecordingMlp {
   readonly #rowScale: tf.Tensor2D;
   /** [rows × 1]: 1 for batch rows, 0 for probe rows; keeps the probes out of the weight gradients. (A multiply costs a third of slicing the rows out.) */
   readonly #batchMask: tf.Tensor2D | undefined;
-  /** ∂L/∂W, ∂L/∂b of layers 2 … n (interleaved) of the latest step. */
+  /** Copies of layers 2 … n's weights (before the latest update) and weight gradients, read back every step. */
+  readonly #upperWeights: Float32Array[];
+  readonly #upperGrads: Float32Array[];
+  /** ∂L/∂W of layers 2 … n, then their ∂L/∂b, of the latest step. */
   #heldGrads: tf.Tensor[] = [];
 
   constructor(options: RecordingMlpOptions) {
@@ -98,8 +102,14 @@ export class RecordingMlp {
       sets: { train: options.train, probes: options.probes.samples },
       groups: { batch, probes: probeCount },
     });
-    this.#weights = initial.slice(1).map((layer) => tf.variable(tf.tensor2d(layer.weight, [layer.fanIn, layer.fanOut])));
-    this.#biases = initial.slice(1).map((layer) => tf.variable(tf.tensor1d(layer.bias)));
+    const upper = initial.slice(1);
+    this.#upperWeights = upper.map((layer) => new Float32Array(layer.weight.length));
+    this.#upperGrads = upper.map((layer) => new Float32Array(layer.weight.length));
+    this.#parameters = [
+      ...upper.map((layer) => tf.tensor2d(layer.weight, [layer.fanIn, layer.fanOut])),
+      ...upper.map((layer) => tf.tensor1d(layer.bias)),
+    ];
+    this.#previous = this.#parameters.map((parameter) => tf.clone(parameter));
     this.#optimizer = new TfOptimizer(config, this.#parameters);
     this.#probeCount = probeCount;
     // The probes are the same rows at every step.
@@ -124,10 +134,6 @@ export class RecordingMlp {
     );
   }
 
-  get #parameters(): tf.Variable[] {
-    return [...this.#weights, ...this.#biases];
-  }
-
   /**
    * One training step on the batch `samples` (indices into the training set) with `labels`:
    * forward and backward over the batch and probe rows, read back, then the optimizer's update.
@@ -149,37 +155,35 @@ export class RecordingMlp {
     const rows = batch + probeCount;
     const sizes = this.#sizes;
     const layerCount = sizes.length - 1;
+    const upperCount = layerCount - 1;
     const classes = sizes[layerCount]!;
-    const copy = (values: Float32Array) => {
-      const target = pool.take(values.length);
-      target.set(values);
-      return target;
-    };
+    const activation = this.#config.activation;
     const read = (tensor: tf.Tensor) => readInto(tensor, pool.take(tensor.size));
-    const weights = [copy(kernel.weight), ...this.#weights.map(read)];
-    const biases = [copy(kernel.bias), ...this.#biases.map(read)];
     kernel.select('batch', 'train', samples);
-    const meanInput = copy(kernel.columnMeans('batch'));
+    const meanInput = pool.take(sizes[0]!);
+    meanInput.set(kernel.columnMeans('batch'));
     kernel.forward('batch');
     if (probeCount > 0) kernel.forward('probes', batch);
     const targets = this.#targets;
     targets.fill(0, 0, batch * classes);
     for (let row = 0; row < batch; row++) targets[row * classes + labels[row]!] = 1;
-
     lap('kernelForward');
-    tf.dispose(this.#heldGrads);
+
     let readback: Pick<RecordedStep, 'preActivation' | 'activation' | 'gradPreActivation'> | undefined;
-    let upperNorms: Float32Array | undefined;
+    let upperDeltaNorms: Float32Array | undefined;
     const batchMask = this.#batchMask;
-    this.#heldGrads = tf.tidy(() => {
+    const parameters = this.#parameters;
+    const weights = parameters.slice(0, upperCount);
+    const biases = parameters.slice(upperCount);
+    const kept = tf.tidy(() => {
       const z1 = tf.tensor2d(kernel.output.subarray(0, rows * sizes[1]!), [rows, sizes[1]!]);
       const pre: tf.Tensor[] = [z1];
       // f(z) of the hidden layers: none when the first layer is the output layer.
-      const post: tf.Tensor[] = layerCount > 1 ? [activationOf(this.#config.activation, z1)] : [];
-      this.#weights.forEach((weight, index) => {
-        const z = tf.add(tf.matMul(post[index]!, weight), this.#biases[index]!);
+      const post: tf.Tensor[] = layerCount > 1 ? [activationOf(activation, z1)] : [];
+      weights.forEach((weight, index) => {
+        const z = tf.add(tf.matMul(post[index]!, weight), biases[index]!);
         pre.push(z);
-        if (index < this.#weights.length - 1) post.push(activationOf(this.#config.activation, z));
+        if (index < upperCount - 1) post.push(activationOf(activation, z));
       });
       // ∂/∂z of softmax cross-entropy: (p − onehot), over the batch for batch rows.
       const probabilities = tf.softmax(pre[layerCount - 1]!);
@@ -190,43 +194,66 @@ export class RecordingMlp {
         const grad = grads[layer]!;
         const batchGrad = batchMask ? tf.mul(grad, batchMask) : grad;
         upper[layer - 1] = { weight: tf.matMul(tf.transpose(post[layer - 1]!), batchGrad), bias: tf.sum(batchGrad, 0) };
-        const gradPost = tf.matMul(grad, tf.transpose(this.#weights[layer - 1]!));
-        grads[layer - 1] = tf.mul(gradPost, derivativeOf(this.#config.activation, pre[layer - 1]!, post[layer - 1]!));
+        const gradPost = tf.matMul(grad, tf.transpose(weights[layer - 1]!));
+        grads[layer - 1] = tf.mul(gradPost, derivativeOf(activation, pre[layer - 1]!, post[layer - 1]!));
       }
       const upperGrads = [...upper.map((gradient) => gradient.weight), ...upper.map((gradient) => gradient.bias)];
       const deltas = this.#optimizer.deltas(upperGrads);
-      const gradNorms = upper.map((gradient) => frobenius(gradient.weight));
-      // ‖ηg‖ = η‖g‖: for SGD the update norms cost no reductions of their own.
-      const norms = [
-        ...gradNorms,
-        ...(this.#config.optimizer === 'sgd'
-          ? gradNorms.map((norm) => tf.mul(norm, this.#config.learningRate))
-          : deltas.slice(0, upper.length).map(frobenius)),
-      ];
       readback = {
         preActivation: pre.map(read),
         activation: post.map(read),
         gradPreActivation: grads.map(read),
       };
-      upperNorms = norms.length > 0 ? readInto(tf.stack(norms), new Float32Array(norms.length)) : new Float32Array(0);
+      // ‖W‖ and ‖∂L/∂W‖ of these small layers from read-back copies: cheaper than six engine
+      // operations per layer. ‖ΔW‖ = η‖∂L/∂W‖ for SGD; other optimizers' ΔW differ in direction.
+      upper.forEach((gradient, index) => {
+        readInto(weights[index]!, this.#upperWeights[index]!);
+        readInto(gradient.weight, this.#upperGrads[index]!);
+      });
+      upperDeltaNorms =
+        this.#config.optimizer === 'sgd' || upperCount === 0
+          ? undefined
+          : readInto(tf.stack(deltas.slice(0, upperCount).map(frobenius)), new Float32Array(upperCount));
       readInto(grads[0]!, kernel.gradOutput.subarray(0, rows * sizes[1]!));
-      this.#optimizer.apply(this.#parameters, deltas);
-      return upperGrads;
+      return { grads: upperGrads, updated: this.#optimizer.subtract(parameters, deltas) };
     });
-
+    tf.dispose([...this.#heldGrads, ...this.#previous]);
+    this.#heldGrads = kept.grads;
+    this.#previous = parameters;
+    this.#parameters = kept.updated;
     lap('engine');
+
     kernel.weightGradient('batch');
     const sums = kernel.update(scalars).weight;
-    const upper = layerCount - 1;
-    const weightNorms = Float32Array.from(weights, (weight, index) => Math.sqrt(index === 0 ? sums.paramSquares : sumOfSquares(weight)));
+    const weightNorms = Float32Array.from({ length: layerCount }, (_, index) =>
+      Math.sqrt(index === 0 ? sums.paramSquares : sumOfSquares(this.#upperWeights[index - 1]!)),
+    );
     const gradNorms = Float32Array.from({ length: layerCount }, (_, index) =>
-      index === 0 ? Math.sqrt(sums.gradSquares) : upperNorms![index - 1]!,
+      Math.sqrt(index === 0 ? sums.gradSquares : sumOfSquares(this.#upperGrads[index - 1]!)),
     );
     const updateNorms = Float32Array.from({ length: layerCount }, (_, index) =>
-      index === 0 ? Math.sqrt(sums.deltaSquares) : upperNorms![upper + index - 1]!,
+      index === 0
+        ? Math.sqrt(sums.deltaSquares)
+        : (upperDeltaNorms?.[index - 1] ?? Math.fround(this.#config.learningRate * gradNorms[index]!)),
     );
     lap('kernelBackward');
-    return { ...readback!, weightNorms, gradNorms, updateNorms, meanInput, weights, biases };
+    return { ...readback!, weightNorms, gradNorms, updateNorms, meanInput };
+  }
+
+  /** The weights and biases the latest step started from (before its update), in buffers from the pool. */
+  previousWeights(pool: BufferPool): { weights: Float32Array[]; biases: Float32Array[] } {
+    const copy = (values: Float32Array) => {
+      const target = pool.take(values.length);
+      target.set(values);
+      return target;
+    };
+    const read = (tensor: tf.Tensor) => readInto(tensor, pool.take(tensor.size));
+    const upperCount = this.#sizes.length - 2;
+    const { weight, bias } = this.#kernel.previous;
+    return {
+      weights: [copy(weight), ...this.#previous.slice(0, upperCount).map(read)],
+      biases: [copy(bias), ...this.#previous.slice(upperCount).map(read)],
+    };
   }
 
   /** The weight gradients of the latest step for dense layer `layer` (from 1), in buffers from the pool. */
@@ -238,28 +265,27 @@ export class RecordingMlp {
       biasGrad.set(this.#kernel.biasGrad);
       return { weightGrad, biasGrad };
     }
+    const upperCount = this.#sizes.length - 2;
     const weight = this.#heldGrads[layer - 2];
-    const bias = this.#heldGrads[this.#weights.length + layer - 2];
+    const bias = this.#heldGrads[upperCount + layer - 2];
     if (!weight || !bias) throw new Error(`RecordingMlp.readGrads: no gradients held for layer ${layer}`);
-    return { weightGrad: readInto(weight, pool.take(weight.size)), biasGrad: readInto(bias, pool.take(bias.size)) };
+    const weightGrad = pool.take(weight.size);
+    weightGrad.set(this.#upperGrads[layer - 2]!);
+    return { weightGrad, biasGrad: readInto(bias, pool.take(bias.size)) };
   }
 
   /** Current weights, after the last update. */
   snapshot(): { weights: Float32Array[]; biases: Float32Array[] } {
+    const upperCount = this.#sizes.length - 2;
+    const read = (tensor: tf.Tensor) => readInto(tensor, new Float32Array(tensor.size));
     return {
-      weights: [
-        Float32Array.from(this.#kernel.weight),
-        ...this.#weights.map((variable) => readInto(variable, new Float32Array(variable.size))),
-      ],
-      biases: [
-        Float32Array.from(this.#kernel.bias),
-        ...this.#biases.map((variable) => readInto(variable, new Float32Array(variable.size))),
-      ],
+      weights: [Float32Array.from(this.#kernel.weight), ...this.#parameters.slice(0, upperCount).map(read)],
+      biases: [Float32Array.from(this.#kernel.bias), ...this.#parameters.slice(upperCount).map(read)],
     };
   }
 
   dispose(): void {
-    tf.dispose([...this.#parameters, ...this.#heldGrads, this.#rowScale, ...(this.#batchMask ? [this.#batchMask] : [])]);
+    tf.dispose([...this.#parameters, ...this.#previous, ...this.#heldGrads, this.#rowScale, ...(this.#batchMask ? [this.#batchMask] : [])]);
     this.#optimizer.dispose();
   }
 }

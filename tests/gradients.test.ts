@@ -137,7 +137,7 @@ function makeModel(
         activation: readback.activation.map((values, layer) => rows(values, layer, 0)),
         gradPreActivation: readback.gradPreActivation.map((values, layer) => rows(values, layer, 0)),
         probeGradPreActivation: readback.gradPreActivation.map((values, layer) => rows(values, layer, BATCH)),
-        weights: readback.weights,
+        weights: model.previousWeights(pool).weights,
       };
     },
     readGrads: (layer: number) => model.readGrads(layer, pool),

@@ -88,6 +88,7 @@ interface KernelExports {
   update(
     kind: number,
     param: number,
+    updated: number,
     grad: number,
     first: number,
     second: number,
@@ -179,9 +180,6 @@ export interface FirstLayerKernelOptions {
 export class FirstLayerKernel {
   readonly inputSize: number;
   readonly width: number;
-  /** [inputSize × width], the layer's weights; `weight[i * width + j]` connects input i to neuron j. */
-  readonly weight: Float32Array;
-  readonly bias: Float32Array;
   /** ∂L/∂W and ∂L/∂b of the latest `weightGradient`. */
   readonly weightGrad: Float32Array;
   readonly biasGrad: Float32Array;
@@ -197,9 +195,14 @@ export class FirstLayerKernel {
   readonly #sets = new Map<string, SampleRegion>();
   readonly #groups = new Map<string, RowGroup>();
   readonly #result: Float64Array;
-  readonly #at: Record<'weight' | 'bias' | 'weightGrad' | 'biasGrad' | 'output' | 'gradOutput' | 'columnMean' | 'result', number> & {
+  readonly #at: Record<'weightGrad' | 'biasGrad' | 'output' | 'gradOutput' | 'columnMean' | 'result', number> & {
     state: { first: number; second: number }[];
+    /** Two copies of the parameters: the update writes the other one, so the ones before it stay readable. */
+    parameters: { weight: number; bias: number }[];
   };
+  readonly #parameters: { weight: Float32Array; bias: Float32Array }[];
+  /** Which of the two parameter copies is current. */
+  #current = 0;
 
   constructor(options: FirstLayerKernelOptions) {
     const { inputSize, width } = options;
@@ -214,8 +217,7 @@ export class FirstLayerKernel {
     const totalRows = Object.values(options.groups).reduce((sum, rows) => sum + rows, 0);
     const stateCount = options.optimizer === 'sgd' ? 0 : options.optimizer === 'momentum' ? 1 : 2;
     const at = {
-      weight: floats(inputSize * width),
-      bias: floats(width),
+      parameters: [0, 1].map(() => ({ weight: floats(inputSize * width), bias: floats(width) })),
       weightGrad: floats(inputSize * width),
       biasGrad: floats(width),
       output: floats(totalRows * width),
@@ -263,8 +265,7 @@ export class FirstLayerKernel {
     if (needed > 0) memory.grow(needed);
     const buffer = memory.buffer;
     const view = (offset: number, length: number) => new Float32Array(buffer, offset, length);
-    this.weight = view(at.weight, inputSize * width);
-    this.bias = view(at.bias, width);
+    this.#parameters = at.parameters.map(({ weight, bias }) => ({ weight: view(weight, inputSize * width), bias: view(bias, width) }));
     this.weightGrad = view(at.weightGrad, inputSize * width);
     this.biasGrad = view(at.biasGrad, width);
     this.output = view(at.output, totalRows * width);
@@ -272,8 +273,10 @@ export class FirstLayerKernel {
     this.columnMean = view(at.columnMean, inputSize);
     this.#result = new Float64Array(buffer, at.result, 3);
     this.#at = at;
-    this.weight.set(options.weight);
-    this.bias.set(options.bias);
+    for (const parameters of this.#parameters) {
+      parameters.weight.set(options.weight);
+      parameters.bias.set(options.bias);
+    }
     for (const { samples, region } of sets) {
       new Int32Array(buffer, region.start, samples.start.length).set(samples.start);
       new Int32Array(buffer, region.pixel, samples.pixel.length).set(samples.pixel);
@@ -330,8 +333,8 @@ export class FirstLayerKernel {
       rows.colValue,
       this.inputSize,
       rows.rowCount,
-      at.weight,
-      at.bias,
+      at.parameters[this.#current]!.weight,
+      at.parameters[this.#current]!.bias,
       this.width,
       at.output + firstRow * this.width * 4,
     );
@@ -365,10 +368,13 @@ export class FirstLayerKernel {
   update(scalars: UpdateScalars): { weight: UpdateSums; bias: UpdateSums } {
     const at = this.#at;
     const f32 = Math.fround;
-    const apply = (param: number, grad: number, state: { first: number; second: number }, length: number): UpdateSums => {
+    const from = at.parameters[this.#current]!;
+    const to = at.parameters[1 - this.#current]!;
+    const apply = (param: number, updated: number, grad: number, state: { first: number; second: number }, length: number): UpdateSums => {
       this.#exports.update(
         this.#kind,
         param,
+        updated,
         grad,
         state.first,
         state.second,
@@ -388,9 +394,25 @@ export class FirstLayerKernel {
       const [paramSquares, gradSquares, deltaSquares] = this.#result;
       return { paramSquares: paramSquares!, gradSquares: gradSquares!, deltaSquares: deltaSquares! };
     };
-    return {
-      weight: apply(at.weight, at.weightGrad, at.state[0]!, this.inputSize * this.width),
-      bias: apply(at.bias, at.biasGrad, at.state[1]!, this.width),
+    const sums = {
+      weight: apply(from.weight, to.weight, at.weightGrad, at.state[0]!, this.inputSize * this.width),
+      bias: apply(from.bias, to.bias, at.biasGrad, at.state[1]!, this.width),
     };
+    this.#current = 1 - this.#current;
+    return sums;
+  }
+
+  /** [inputSize × width], the layer's weights; `weight[i * width + j]` connects input i to neuron j. */
+  get weight(): Float32Array {
+    return this.#parameters[this.#current]!.weight;
+  }
+
+  get bias(): Float32Array {
+    return this.#parameters[this.#current]!.bias;
+  }
+
+  /** The weights and biases before the latest `update` (the initial ones before the first). */
+  get previous(): { weight: Float32Array; bias: Float32Array } {
+    return this.#parameters[1 - this.#current]!;
   }
 }

@@ -29,6 +29,14 @@ export interface StepMessage extends RecordedStep {
   loss: number;
   accuracy: number;
   snapshots: SnapshotGrads[];
+  /** The weights the step started from, sent only when the writer needs them: at evaluation steps and with snapshots. */
+  weights?: LayerWeights;
+}
+
+/** Weights and biases per dense layer. */
+export interface LayerWeights {
+  weights: Float32Array[];
+  biases: Float32Array[];
 }
 
 export interface FinishMessage {
@@ -37,7 +45,9 @@ export interface FinishMessage {
   message?: string;
   divergedAtStep?: number;
   /** Weights after the last update, for the final evaluation. */
-  final?: { weights: Float32Array[]; biases: Float32Array[] };
+  final?: LayerWeights;
+  /** The weights the last step started from, for its evaluation and `last` snapshots. */
+  lastWeights?: LayerWeights;
   /** Snapshots of the last step for layers that did not keep it yet. */
   last: SnapshotGrads[];
 }

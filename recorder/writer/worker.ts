@@ -85,7 +85,7 @@ function writeProbes(file: string): void {
 }
 
 /** The latest step, held until the run ends: its snapshot may be kept as the last one. */
-let pending: { step: number; row: number; weights: Float32Array[]; biases: Float32Array[] } | undefined;
+let pending: { step: number; row: number } | undefined;
 
 function writeSnapshots(step: number, weights: Float32Array[], biases: Float32Array[], snapshots: SnapshotGrads[]): void {
   for (const { layer, reason, weightGrad, biasGrad } of snapshots) {
@@ -99,10 +99,10 @@ function setEval(row: number, result: { loss: number; accuracy: number }): void 
 }
 
 function recordStep(message: StepMessage): void {
-  const { step, epoch, batchIndices, weights, biases } = message;
+  const { step, epoch, batchIndices } = message;
   const batch = batchIndices.length;
   const returned = [
-    ...(pending ? [...pending.weights, ...pending.biases] : []),
+    ...(message.weights ? [...message.weights.weights, ...message.weights.biases] : []),
     message.meanInput,
     ...message.preActivation,
     ...message.activation,
@@ -153,19 +153,24 @@ function recordStep(message: StepMessage): void {
     rows.cell('probeLoss', row).set(probeOutput.loss);
   }
   let evaluation: { loss: number; accuracy: number } | undefined;
-  if (step % manifest.config.evalEvery === 0) {
-    evaluation = evaluator.evaluate(weights, biases);
-    setEval(row, evaluation);
+  if (step % manifest.config.evalEvery === 0 || message.snapshots.length > 0) {
+    if (!message.weights) throw new Error(`step ${step}: its weights are needed (evaluation or snapshot) but were not sent`);
+    const { weights, biases } = message.weights;
+    if (step % manifest.config.evalEvery === 0) {
+      evaluation = evaluator.evaluate(weights, biases);
+      setEval(row, evaluation);
+    }
+    writeSnapshots(step, weights, biases, message.snapshots);
   }
-  writeSnapshots(step, weights, biases, message.snapshots);
-  pending = { step, row, weights, biases };
+  pending = { step, row };
   post({ type: 'progress', step, ...(evaluation ? { evalLoss: evaluation.loss, evalAccuracy: evaluation.accuracy } : {}), returned });
 }
 
 function finish(message: FinishMessage): void {
-  if (pending) {
-    writeSnapshots(pending.step, pending.weights, pending.biases, message.last);
-    if (pending.step % manifest.config.evalEvery !== 0) setEval(pending.row, evaluator.evaluate(pending.weights, pending.biases));
+  if (pending && message.lastWeights) {
+    const { weights, biases } = message.lastWeights;
+    writeSnapshots(pending.step, weights, biases, message.last);
+    if (pending.step % manifest.config.evalEvery !== 0) setEval(pending.row, evaluator.evaluate(weights, biases));
   }
   if (message.final) {
     const result = evaluator.evaluate(message.final.weights, message.final.biases);

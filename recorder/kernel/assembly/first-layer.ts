@@ -258,11 +258,13 @@ export const ADAM: i32 = 2;
  *   sgd       Δ = g·rate
  *   momentum  v ← v·momentum + g;  Δ = v·rate
  *   adam      m ← m·β1 + g·(1−β1);  s ← s·β2 + g²·(1−β2);  Δ = (m·rateOverCorrection1) / (√(s / correction2) + ε)
- * then param ← param − Δ. Writes Σparam² (before the update), Σg² and ΣΔ² as three f64 at `result`.
+ * then updated ← param − Δ (`updated` may be `param`, or another array: the caller keeps the
+ * parameters before the update that way). Writes Σparam², Σg² and ΣΔ² as three f64 at `result`.
  */
 export function update(
   kind: i32,
   param: usize,
+  updated: usize,
   grad: usize,
   first: usize,
   second: usize,
@@ -303,7 +305,7 @@ export function update(
         f32x4.add(f32x4.sqrt(f32x4.div(s, f32x4.splat(correction2))), f32x4.splat(epsilon)),
       );
     }
-    v128.store(param + at, f32x4.sub(p, delta));
+    v128.store(updated + at, f32x4.sub(p, delta));
     paramSquares = f32x4.add(paramSquares, f32x4.mul(p, p));
     gradSquares = f32x4.add(gradSquares, f32x4.mul(g, g));
     deltaSquares = f32x4.add(deltaSquares, f32x4.mul(delta, delta));
@@ -329,7 +331,7 @@ export function update(
       store<f32>(second + at, s);
       delta = (m * rateOverCorrection1) / (Mathf.sqrt(s / correction2) + epsilon);
     }
-    store<f32>(param + at, p - delta);
+    store<f32>(updated + at, p - delta);
     paramSum += <f64>(p * p);
     gradSum += <f64>(g * g);
     deltaSum += <f64>(delta * delta);
