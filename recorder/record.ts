@@ -12,7 +12,7 @@ import { createRandom, shuffleInPlace } from '../core/random.js';
 import { planSnapshots, snapshotBytes, SnapshotPolicy } from '../core/snapshots.js';
 import { loadDataset, type Dataset } from '../datasets/index.js';
 import { selectEngine, type EngineInfo, type EngineName } from './engine.js';
-import { compressSamples } from './kernel/first-layer.js';
+import { compressSamples, kernelVersion } from './kernel/first-layer.js';
 import { RecordingMlp } from './recording-model.js';
 import { BufferPool } from './readback.js';
 import { createRunFolder } from './run-folder.js';
@@ -121,6 +121,8 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
     config.budget,
   );
   const engine = await selectEngine(config.engine);
+  // The first layer trains in the kernel whatever the engine (recording-model.ts).
+  engine.versions['first-layer kernel'] = kernelVersion();
   const directory = createRunFolder(options.out, options.name, options.force ?? false);
   const now = new Date().toISOString();
   const probeIndices = chooseProbes(dataset, config.probes);

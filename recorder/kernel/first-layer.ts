@@ -11,6 +11,7 @@
  * parameters, gradients and optimizer state, and the rows of the current step. The memory never
  * grows after construction, so the typed-array views below stay valid.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Optimizer } from '../../core/config.js';
 
@@ -106,11 +107,19 @@ interface KernelExports {
   ): void;
 }
 
+let binary: Buffer | undefined;
 let compiled: WebAssembly.Module | undefined;
 
 function kernelModule(): WebAssembly.Module {
-  compiled ??= new WebAssembly.Module(readFileSync(new URL('./first-layer.wasm', import.meta.url)));
+  binary ??= readFileSync(new URL('./first-layer.wasm', import.meta.url));
+  compiled ??= new WebAssembly.Module(new Uint8Array(binary));
   return compiled;
+}
+
+/** Which kernel build ran, for the run's metadata: "wasm-simd sha256:<first 12 hex digits of the binary's hash>". */
+export function kernelVersion(): string {
+  binary ??= readFileSync(new URL('./first-layer.wasm', import.meta.url));
+  return `wasm-simd sha256:${createHash('sha256').update(binary).digest('hex').slice(0, 12)}`;
 }
 
 /** Byte offsets handed out in 16-byte steps (SIMD alignment), from 16 so that no region starts at 0. */

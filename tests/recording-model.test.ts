@@ -1,0 +1,264 @@
+/**
+ * The recorder's model (first layer in the sparse WebAssembly kernel, probe rows in the same
+ * pass, upper layers in TensorFlow.js) against the straightforward computation: the dense
+ * TensorFlow.js model (model.ts), step by step on real MNIST batches, from the same weights.
+ *
+ * Tolerance, stated once: every recorded value x of an array whose reference is r satisfies
+ * |x − r| ≤ 1e-4 · (max|r| + |r|) (1e-3 with Adam, see ADAM_TOLERANCE). The two differ only in the order float32 sums are taken
+ * (the kernel adds a sample's non-zero pixels in pixel order, the dense engine in its own blocks),
+ * about 1e-6 relative per product, and training carries that forward from step to step.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig, type Optimizer } from '../core/config.js';
+import { initialLayers } from '../core/nn/init.js';
+import { createRandom, shuffleInPlace } from '../core/random.js';
+import { loadDataset } from '../datasets/index.js';
+import { selectEngine } from '../recorder/engine.js';
+import { readFileSync } from 'node:fs';
+import { compileKernel, KERNEL_BINARY } from '../recorder/kernel/build.js';
+import { compressSamples, FirstLayerKernel } from '../recorder/kernel/first-layer.js';
+import { TfMlp } from '../recorder/model.js';
+import { BufferPool } from '../recorder/readback.js';
+import { RecordingMlp } from '../recorder/recording-model.js';
+
+const STEPS = 24;
+/**
+ * Adam divides each update by √s + ε: where |∂L/∂W| is near ε (1e-7), rounding differences of
+ * the gradient move the update by a visible fraction of the learning rate, and later steps carry
+ * that on. Its allowance is ten times wider.
+ */
+const ADAM_TOLERANCE = 1e-3;
+const PROBES = 16;
+
+beforeAll(async () => {
+  await selectEngine('wasm');
+});
+
+/** The largest |x − r| over the allowance (`tolerance` · (max|r| + |r|)), as a fraction of it (≤ 1 passes). */
+function worstRatio(actual: ArrayLike<number>, reference: ArrayLike<number>, tolerance = 1e-4): number {
+  expect(actual.length).toBe(reference.length);
+  let scale = 0;
+  for (let index = 0; index < reference.length; index++) scale = Math.max(scale, Math.abs(reference[index]!));
+  let worst = 0;
+  for (let index = 0; index < reference.length; index++) {
+    const allowed = tolerance * (scale + Math.abs(reference[index]!));
+    worst = Math.max(worst, Math.abs(actual[index]! - reference[index]!) / (allowed || Number.MIN_VALUE));
+  }
+  return worst;
+}
+
+describe('the recording model against the dense TensorFlow.js model', () => {
+  const dataset = loadDataset('mnist-embedded');
+  const inputSize = 784;
+  const train = compressSamples(dataset.train.images, inputSize);
+  const probeImages = dataset.test.images.subarray(0, PROBES * inputSize);
+  const probeLabels = dataset.test.labels.subarray(0, PROBES);
+
+  it.each(['sgd', 'momentum', 'adam'] as Optimizer[])(
+    `%s: every recorded value within float32 tolerance for ${STEPS} steps`,
+    (optimizer) => {
+      const config = resolveConfig({ optimizer, engine: 'wasm' });
+      const sizes = [inputSize, ...config.layers, 10];
+      const initial = initialLayers(config, sizes);
+      const reference = new TfMlp(config, initial);
+      const model = new RecordingMlp({
+        config,
+        initial,
+        train,
+        probes: { samples: compressSamples(probeImages, inputSize), labels: probeLabels },
+      });
+      const pool = new BufferPool();
+      const order = Int32Array.from({ length: dataset.train.count }, (_, index) => index);
+      shuffleInPlace(order, createRandom(5));
+      const labels = new Int32Array(config.batchSize);
+      const inputs = new Float32Array(config.batchSize * inputSize);
+      let worst = 0;
+      const check = (what: string, actual: ArrayLike<number>, expected: ArrayLike<number>) => {
+        const ratio = worstRatio(actual, expected, optimizer === 'adam' ? ADAM_TOLERANCE : 1e-4);
+        worst = Math.max(worst, ratio);
+        expect(ratio, what).toBeLessThanOrEqual(1);
+      };
+      for (let step = 0; step < STEPS; step++) {
+        const batch = order.subarray(step * config.batchSize, (step + 1) * config.batchSize);
+        batch.forEach((sample, row) => {
+          labels[row] = dataset.train.labels[sample]!;
+          inputs.set(dataset.train.images.subarray(sample * inputSize, (sample + 1) * inputSize), row * inputSize);
+        });
+        const expected = reference.step(inputs, labels);
+        const actual = model.step(batch, labels, pool);
+        const before = model.previousWeights(pool);
+        for (let layer = 0; layer < sizes.length - 1; layer++) {
+          const width = config.batchSize * sizes[layer + 1]!;
+          const at = `step ${step} layer ${layer + 1}`;
+          check(`${at} z`, actual.preActivation[layer]!.subarray(0, width), expected.preActivation[layer]!);
+          if (layer < sizes.length - 2) check(`${at} f(z)`, actual.activation[layer]!.subarray(0, width), expected.activation[layer]!);
+          check(`${at} ∂L/∂z`, actual.gradPreActivation[layer]!.subarray(0, width), expected.gradPreActivation[layer]!);
+          check(`${at} weights before the update`, before.weights[layer]!, expected.weights[layer]!);
+          check(`${at} biases before the update`, before.biases[layer]!, expected.biases[layer]!);
+          const grads = model.readGrads(layer + 1, pool);
+          const expectedGrads = reference.readGrads(layer + 1);
+          check(`${at} ∂L/∂W`, grads.weightGrad, expectedGrads.weightGrad);
+          check(`${at} ∂L/∂b`, grads.biasGrad, expectedGrads.biasGrad);
+        }
+        check(`step ${step} ‖∂L/∂W‖`, actual.gradNorms, expected.gradNorms);
+        check(`step ${step} ‖ΔW‖`, actual.updateNorms, expected.updateNorms);
+        const weightNorms = expected.weights.map((weights) => Math.hypot(...weights));
+        check(`step ${step} ‖W‖`, actual.weightNorms, weightNorms);
+      }
+      const after = model.snapshot();
+      const expectedAfter = reference.snapshot();
+      after.weights.forEach((weights, layer) =>
+        check(`weights after ${STEPS} steps, layer ${layer + 1}`, weights, expectedAfter.weights[layer]!),
+      );
+      // Memory stays flat: a step leaves as many engine tensors as it found.
+      const held = tf.memory().numTensors;
+      model.step(order.subarray(0, config.batchSize), labels, pool);
+      expect(tf.memory().numTensors).toBe(held);
+      reference.dispose();
+      model.dispose();
+      // The actual agreement, for the record: far inside the allowance.
+      expect(worst).toBeLessThan(0.5);
+    },
+  );
+});
+
+describe('the first-layer kernel', () => {
+  it('is committed as its source compiles (npm run build:kernel)', async () => {
+    const compiled = await compileKernel();
+    expect(
+      Buffer.from(readFileSync(KERNEL_BINARY)).equals(Buffer.from(compiled)),
+      'recorder/kernel/first-layer.wasm is stale: run npm run build:kernel',
+    ).toBe(true);
+  }, 60_000);
+
+  /** Float64 reference of x·W + b for row-major inputs. */
+  function denseForward(
+    inputs: Float32Array,
+    rows: number,
+    inputSize: number,
+    weight: Float32Array,
+    bias: Float32Array,
+    width: number,
+  ): Float64Array {
+    const out = new Float64Array(rows * width);
+    for (let row = 0; row < rows; row++) {
+      for (let j = 0; j < width; j++) {
+        let sum = 0;
+        for (let i = 0; i < inputSize; i++) sum += inputs[row * inputSize + i]! * weight[i * width + j]!;
+        out[row * width + j] = sum + bias[j]!;
+      }
+    }
+    return out;
+  }
+
+  it.each([1, 3, 7, 36, 130])(
+    'width %i: forward, weight gradient and mean input match float64 dense products, empty samples included',
+    (width) => {
+      const random = createRandom(width);
+      const inputSize = 50;
+      const count = 12;
+      // Mostly zeros, like MNIST; sample 4 is all zero and sample 9 all non-zero.
+      const images = Float32Array.from({ length: count * inputSize }, (_, index) => {
+        const sample = Math.floor(index / inputSize);
+        if (sample === 4) return 0;
+        return sample === 9 || random.next() < 0.3 ? random.next() : 0;
+      });
+      const weight = Float32Array.from({ length: inputSize * width }, () => random.normal());
+      const bias = Float32Array.from({ length: width }, () => random.normal());
+      const kernel = new FirstLayerKernel({
+        inputSize,
+        width,
+        optimizer: 'sgd',
+        weight,
+        bias,
+        sets: { all: compressSamples(images, inputSize) },
+        groups: { rows: 6 },
+      });
+      const chosen = [9, 4, 0, 9, 11, 2];
+      const rows = Float32Array.from(
+        { length: chosen.length * inputSize },
+        (_, index) => images[chosen[Math.floor(index / inputSize)]! * inputSize + (index % inputSize)]!,
+      );
+      kernel.select('rows', 'all', chosen);
+      kernel.forward('rows');
+      const expected = denseForward(rows, chosen.length, inputSize, weight, bias, width);
+      expect(worstRatio(kernel.output.subarray(0, expected.length), expected)).toBeLessThanOrEqual(1);
+      // ∂L/∂W = xᵀ·g, ∂L/∂b = Σ g.
+      const grad = Float32Array.from({ length: chosen.length * width }, () => random.normal());
+      kernel.gradOutput.set(grad);
+      kernel.weightGradient('rows');
+      const weightGrad = new Float64Array(inputSize * width);
+      const biasGrad = new Float64Array(width);
+      for (let row = 0; row < chosen.length; row++) {
+        for (let j = 0; j < width; j++) {
+          biasGrad[j]! += grad[row * width + j]!;
+          for (let i = 0; i < inputSize; i++) weightGrad[i * width + j]! += rows[row * inputSize + i]! * grad[row * width + j]!;
+        }
+      }
+      expect(worstRatio(kernel.weightGrad, weightGrad)).toBeLessThanOrEqual(1);
+      expect(worstRatio(kernel.biasGrad, biasGrad)).toBeLessThanOrEqual(1);
+      const means = Float64Array.from(
+        { length: inputSize },
+        (_, i) => chosen.reduce((sum, _sample, row) => sum + rows[row * inputSize + i]!, 0) / chosen.length,
+      );
+      expect(worstRatio(kernel.columnMeans('rows'), means)).toBeLessThanOrEqual(1);
+    },
+  );
+
+  it('refuses samples outside their set, more rows than the group holds, and unknown names', () => {
+    const kernel = new FirstLayerKernel({
+      inputSize: 4,
+      width: 2,
+      optimizer: 'sgd',
+      weight: new Float32Array(8),
+      bias: new Float32Array(2),
+      sets: { all: compressSamples(new Float32Array(12), 4) },
+      groups: { rows: 2 },
+    });
+    expect(() => kernel.select('rows', 'all', [3])).toThrow('sample 3 is not in set "all" (3 samples)');
+    expect(() => kernel.select('rows', 'all', [0, 1, 2])).toThrow('3 rows, row group "rows" holds 2');
+    expect(() => kernel.select('rows', 'none', [0])).toThrow('no sample set "none"');
+    expect(() => kernel.forward('nothing')).toThrow('no row group "nothing"');
+    expect(() => compressSamples(new Float32Array(5), 4)).toThrow('5 values is not a whole number of 4-pixel samples');
+  });
+
+  it('keeps the parameters from before the latest update, and applies each optimizer as TensorFlow.js does', () => {
+    for (const optimizer of ['sgd', 'momentum', 'adam'] as Optimizer[]) {
+      const random = createRandom(3);
+      const weight = Float32Array.from({ length: 6 }, () => random.normal());
+      const bias = Float32Array.from({ length: 2 }, () => random.normal());
+      const kernel = new FirstLayerKernel({
+        inputSize: 3,
+        width: 2,
+        optimizer,
+        weight,
+        bias,
+        sets: { all: compressSamples(new Float32Array(3).fill(1), 3) },
+        groups: { rows: 1 },
+      });
+      kernel.select('rows', 'all', [0]);
+      kernel.gradOutput.set([0.5, -0.25]);
+      kernel.weightGradient('rows');
+      const scalars = { rate: 0.1, momentum: 0.9, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, correction1: 1 - 0.9, correction2: 1 - 0.999 };
+      const sums = kernel.update(scalars);
+      expect(Array.from(kernel.previous.weight)).toEqual(Array.from(weight));
+      const variable = tf.variable(tf.tensor1d(weight));
+      const grad = tf.tensor1d(kernel.weightGrad);
+      const delta = tf.tidy(() => {
+        if (optimizer === 'sgd') return tf.mul(grad, 0.1);
+        if (optimizer === 'momentum') return tf.mul(tf.add(tf.mul(tf.zerosLike(grad), 0.9), grad), 0.1);
+        const first = tf.add(tf.mul(tf.zerosLike(grad), 0.9), tf.mul(grad, 1 - 0.9));
+        const second = tf.add(tf.mul(tf.zerosLike(grad), 0.999), tf.mul(tf.square(grad), 1 - 0.999));
+        return tf.div(tf.mul(first, 0.1 / (1 - 0.9)), tf.add(tf.sqrt(tf.div(second, 1 - 0.999)), 1e-7));
+      });
+      const expected = tf.sub(variable, delta).dataSync();
+      expect(Array.from(kernel.weight), optimizer).toEqual(Array.from(expected));
+      expect(sums.weight.paramSquares).toBeCloseTo(
+        weight.reduce((sum, value) => sum + value * value, 0),
+        5,
+      );
+      tf.dispose([variable, grad, delta]);
+    }
+  });
+});
