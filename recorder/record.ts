@@ -223,7 +223,11 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
           keptLastStep[index] = kept !== undefined;
           if (kept) snapshots.push({ layer: index + 1, reason: kept, ...model.readGrads(index + 1, pool) });
         });
-        const weights = snapshots.length > 0 || step % config.evalEvery === 0 ? model.previousWeights(pool) : undefined;
+        const evaluating = step % config.evalEvery === 0;
+        const weights =
+          evaluating || snapshots.length > 0
+            ? model.previousWeights(pool, evaluating ? undefined : new Set(snapshots.map((snapshot) => snapshot.layer)))
+            : undefined;
         writer.sendStep({
           type: 'step',
           step,

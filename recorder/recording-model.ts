@@ -17,6 +17,7 @@ import { activationOf, derivativeOf } from './activations.js';
 import { FirstLayerKernel, type CompressedSamples } from './kernel/first-layer.js';
 import { frobenius, TfOptimizer, type LayerGrads } from './model.js';
 import { readInto, type BufferPool } from './readback.js';
+import type { LayerWeights } from './writer/protocol.js';
 
 /** What one step read back, in buffers from the pool. Per-row arrays hold batch rows, then probe rows. */
 export interface RecordedStep {
@@ -240,8 +241,11 @@ export class RecordingMlp {
     return { ...readback!, weightNorms, gradNorms, updateNorms, meanInput };
   }
 
-  /** The weights and biases the latest step started from (before its update), in buffers from the pool. */
-  previousWeights(pool: BufferPool): { weights: Float32Array[]; biases: Float32Array[] } {
+  /**
+   * The weights and biases the latest step started from (before its update), in buffers from the
+   * pool: of every dense layer, or only of the layers (from 1) in `only`.
+   */
+  previousWeights(pool: BufferPool, only?: ReadonlySet<number>): LayerWeights {
     const copy = (values: Float32Array) => {
       const target = pool.take(values.length);
       target.set(values);
@@ -249,10 +253,17 @@ export class RecordingMlp {
     };
     const read = (tensor: tf.Tensor) => readInto(tensor, pool.take(tensor.size));
     const upperCount = this.#sizes.length - 2;
+    const wanted = (layer: number) => !only || only.has(layer);
     const { weight, bias } = this.#kernel.previous;
     return {
-      weights: [copy(weight), ...this.#previous.slice(0, upperCount).map(read)],
-      biases: [copy(bias), ...this.#previous.slice(upperCount).map(read)],
+      weights: [
+        wanted(1) ? copy(weight) : undefined,
+        ...this.#previous.slice(0, upperCount).map((tensor, index) => (wanted(index + 2) ? read(tensor) : undefined)),
+      ],
+      biases: [
+        wanted(1) ? copy(bias) : undefined,
+        ...this.#previous.slice(upperCount).map((tensor, index) => (wanted(index + 2) ? read(tensor) : undefined)),
+      ],
     };
   }
 

@@ -137,7 +137,7 @@ function makeModel(
         activation: readback.activation.map((values, layer) => rows(values, layer, 0)),
         gradPreActivation: readback.gradPreActivation.map((values, layer) => rows(values, layer, 0)),
         probeGradPreActivation: readback.gradPreActivation.map((values, layer) => rows(values, layer, BATCH)),
-        weights: model.previousWeights(pool).weights,
+        weights: model.previousWeights(pool).weights.map((weights) => weights!),
       };
     },
     readGrads: (layer: number) => model.readGrads(layer, pool),

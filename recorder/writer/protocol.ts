@@ -29,14 +29,14 @@ export interface StepMessage extends RecordedStep {
   loss: number;
   accuracy: number;
   snapshots: SnapshotGrads[];
-  /** The weights the step started from, sent only when the writer needs them: at evaluation steps and with snapshots. */
+  /** The weights the step started from, sent only when the writer needs them: all layers at evaluation steps, else those of the snapshots. */
   weights?: LayerWeights;
 }
 
-/** Weights and biases per dense layer. */
+/** Weights and biases per dense layer; undefined for layers not sent. */
 export interface LayerWeights {
-  weights: Float32Array[];
-  biases: Float32Array[];
+  weights: (Float32Array | undefined)[];
+  biases: (Float32Array | undefined)[];
 }
 
 export interface FinishMessage {
@@ -45,7 +45,7 @@ export interface FinishMessage {
   message?: string;
   divergedAtStep?: number;
   /** Weights after the last update, for the final evaluation. */
-  final?: LayerWeights;
+  final?: { weights: Float32Array[]; biases: Float32Array[] };
   /** The weights the last step started from, for its evaluation and `last` snapshots. */
   lastWeights?: LayerWeights;
   /** Snapshots of the last step for layers that did not keep it yet. */

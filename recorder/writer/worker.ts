@@ -12,7 +12,7 @@ import { layerColumnName, probeColumns } from '../../core/format/columns.js';
 import { HEARTBEAT_MS } from '../../core/format/run-status.js';
 import { neuronStats, softmaxRows } from '../../core/nn/batch-stats.js';
 import { selectEngine } from '../engine.js';
-import type { FinishMessage, FromWriter, SnapshotGrads, StepMessage, ToWriter, WriterInit } from './protocol.js';
+import type { FinishMessage, FromWriter, LayerWeights, SnapshotGrads, StepMessage, ToWriter, WriterInit } from './protocol.js';
 import { RunWriter } from './run-writer.js';
 import { TfEvaluator } from './evaluator.js';
 
@@ -87,9 +87,23 @@ function writeProbes(file: string): void {
 /** The latest step, held until the run ends: its snapshot may be kept as the last one. */
 let pending: { step: number; row: number } | undefined;
 
-function writeSnapshots(step: number, weights: Float32Array[], biases: Float32Array[], snapshots: SnapshotGrads[]): void {
+/** Layer `layer`'s weights and biases from what the trainer sent, which must include them. */
+function layerWeights(sent: LayerWeights | undefined, layer: number, step: number): { weight: Float32Array; bias: Float32Array } {
+  const weight = sent?.weights[layer - 1];
+  const bias = sent?.biases[layer - 1];
+  if (!weight || !bias) throw new Error(`step ${step}: the weights of layer ${layer} are needed but were not sent`);
+  return { weight, bias };
+}
+
+/** Every layer's weights and biases, for an evaluation. */
+function allWeights(sent: LayerWeights | undefined, step: number): { weights: Float32Array[]; biases: Float32Array[] } {
+  const layers = Array.from({ length: denseCount }, (_, index) => layerWeights(sent, index + 1, step));
+  return { weights: layers.map((layer) => layer.weight), biases: layers.map((layer) => layer.bias) };
+}
+
+function writeSnapshots(step: number, sent: LayerWeights | undefined, snapshots: SnapshotGrads[]): void {
   for (const { layer, reason, weightGrad, biasGrad } of snapshots) {
-    writer.addSnapshot(layer, { step, reason, weight: weights[layer - 1]!, bias: biases[layer - 1]!, weightGrad, biasGrad });
+    writer.addSnapshot(layer, { step, reason, ...layerWeights(sent, layer, step), weightGrad, biasGrad });
   }
 }
 
@@ -102,7 +116,7 @@ function recordStep(message: StepMessage): void {
   const { step, epoch, batchIndices } = message;
   const batch = batchIndices.length;
   const returned = [
-    ...(message.weights ? [...message.weights.weights, ...message.weights.biases] : []),
+    ...(message.weights ? [...message.weights.weights, ...message.weights.biases].filter((array) => array !== undefined) : []),
     message.meanInput,
     ...message.preActivation,
     ...message.activation,
@@ -153,24 +167,23 @@ function recordStep(message: StepMessage): void {
     rows.cell('probeLoss', row).set(probeOutput.loss);
   }
   let evaluation: { loss: number; accuracy: number } | undefined;
-  if (step % manifest.config.evalEvery === 0 || message.snapshots.length > 0) {
-    if (!message.weights) throw new Error(`step ${step}: its weights are needed (evaluation or snapshot) but were not sent`);
-    const { weights, biases } = message.weights;
-    if (step % manifest.config.evalEvery === 0) {
-      evaluation = evaluator.evaluate(weights, biases);
-      setEval(row, evaluation);
-    }
-    writeSnapshots(step, weights, biases, message.snapshots);
+  if (step % manifest.config.evalEvery === 0) {
+    const { weights, biases } = allWeights(message.weights, step);
+    evaluation = evaluator.evaluate(weights, biases);
+    setEval(row, evaluation);
   }
+  writeSnapshots(step, message.weights, message.snapshots);
   pending = { step, row };
   post({ type: 'progress', step, ...(evaluation ? { evalLoss: evaluation.loss, evalAccuracy: evaluation.accuracy } : {}), returned });
 }
 
 function finish(message: FinishMessage): void {
   if (pending && message.lastWeights) {
-    const { weights, biases } = message.lastWeights;
-    writeSnapshots(pending.step, weights, biases, message.last);
-    if (pending.step % manifest.config.evalEvery !== 0) setEval(pending.row, evaluator.evaluate(weights, biases));
+    writeSnapshots(pending.step, message.lastWeights, message.last);
+    if (pending.step % manifest.config.evalEvery !== 0) {
+      const { weights, biases } = allWeights(message.lastWeights, pending.step);
+      setEval(pending.row, evaluator.evaluate(weights, biases));
+    }
   }
   if (message.final) {
     const result = evaluator.evaluate(message.final.weights, message.final.biases);
