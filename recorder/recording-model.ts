@@ -56,13 +56,6 @@ export interface RecordingMlpOptions {
   probes: { samples: CompressedSamples; labels: ArrayLike<number> };
 }
 
-/** Σ x² in float64. */
-function sumOfSquares(values: Float32Array): number {
-  let sum = 0;
-  for (let index = 0; index < values.length; index++) sum += values[index]! * values[index]!;
-  return sum;
-}
-
 export class RecordingMlp {
   readonly #kernel: FirstLayerKernel;
   /**
@@ -81,7 +74,7 @@ export class RecordingMlp {
   readonly #rowScale: tf.Tensor2D;
   /** [rows × 1]: 1 for batch rows, 0 for probe rows; keeps the probes out of the weight gradients. (A multiply costs a third of slicing the rows out.) */
   readonly #batchMask: tf.Tensor2D | undefined;
-  /** Copies of layers 2 … n's weights (before the latest update) and weight gradients, read back every step. */
+  /** Copies of layers 2 … n's weights (before the latest update) and weight gradients, read back every step into the kernel's memory for their norms. */
   readonly #upperWeights: Float32Array[];
   readonly #upperGrads: Float32Array[];
   /** ∂L/∂W of layers 2 … n, then their ∂L/∂b, of the latest step. */
@@ -102,10 +95,17 @@ export class RecordingMlp {
       bias: initial[0]!.bias,
       sets: { train: options.train, probes: options.probes.samples },
       groups: { batch, probes: probeCount },
+      // Read-back copies of the upper layers' weights and weight gradients, for their norms.
+      scratch: Object.fromEntries(
+        initial.slice(1).flatMap((layer, index) => [
+          [`weight ${index + 2}`, layer.weight.length],
+          [`grad ${index + 2}`, layer.weight.length],
+        ]),
+      ),
     });
     const upper = initial.slice(1);
-    this.#upperWeights = upper.map((layer) => new Float32Array(layer.weight.length));
-    this.#upperGrads = upper.map((layer) => new Float32Array(layer.weight.length));
+    this.#upperWeights = upper.map((_, index) => this.#kernel.scratch(`weight ${index + 2}`));
+    this.#upperGrads = upper.map((_, index) => this.#kernel.scratch(`grad ${index + 2}`));
     this.#parameters = [
       ...upper.map((layer) => tf.tensor2d(layer.weight, [layer.fanIn, layer.fanOut])),
       ...upper.map((layer) => tf.tensor1d(layer.bias)),
@@ -205,8 +205,8 @@ export class RecordingMlp {
         activation: post.map(read),
         gradPreActivation: grads.map(read),
       };
-      // ‖W‖ and ‖∂L/∂W‖ of these small layers from read-back copies: cheaper than six engine
-      // operations per layer. ‖ΔW‖ = η‖∂L/∂W‖ for SGD; other optimizers' ΔW differ in direction.
+      // ‖W‖ and ‖∂L/∂W‖ from copies in the kernel's memory (SIMD sums): cheaper than three engine
+      // operations per norm. ‖ΔW‖ = η‖∂L/∂W‖ for SGD; other optimizers' ΔW differ in direction.
       upper.forEach((gradient, index) => {
         readInto(weights[index]!, this.#upperWeights[index]!);
         readInto(gradient.weight, this.#upperGrads[index]!);
@@ -227,10 +227,10 @@ export class RecordingMlp {
     kernel.weightGradient('batch');
     const sums = kernel.update(scalars).weight;
     const weightNorms = Float32Array.from({ length: layerCount }, (_, index) =>
-      Math.sqrt(index === 0 ? sums.paramSquares : sumOfSquares(this.#upperWeights[index - 1]!)),
+      Math.sqrt(index === 0 ? sums.paramSquares : kernel.sumOfSquares(`weight ${index + 1}`)),
     );
     const gradNorms = Float32Array.from({ length: layerCount }, (_, index) =>
-      Math.sqrt(index === 0 ? sums.gradSquares : sumOfSquares(this.#upperGrads[index - 1]!)),
+      Math.sqrt(index === 0 ? sums.gradSquares : kernel.sumOfSquares(`grad ${index + 1}`)),
     );
     const updateNorms = Float32Array.from({ length: layerCount }, (_, index) =>
       index === 0

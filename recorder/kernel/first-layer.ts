@@ -86,6 +86,7 @@ interface KernelExports {
     biasGrad: number,
   ): void;
   columnSums(colStart: number, colValue: number, inputSize: number, scale: number, out: number): void;
+  sumOfSquares(values: number, length: number): number;
   update(
     kind: number,
     param: number,
@@ -184,6 +185,8 @@ export interface FirstLayerKernelOptions {
   sets: Record<string, CompressedSamples>;
   /** The row groups (e.g. the batch, the probes) and the most rows each holds. */
   groups: Record<string, number>;
+  /** Named float arrays in the module's memory, by length, for `sumOfSquares`. */
+  scratch?: Record<string, number>;
 }
 
 export class FirstLayerKernel {
@@ -203,6 +206,7 @@ export class FirstLayerKernel {
   readonly #kind: number;
   readonly #sets = new Map<string, SampleRegion>();
   readonly #groups = new Map<string, RowGroup>();
+  readonly #scratch = new Map<string, { at: number; view: Float32Array }>();
   readonly #result: Float64Array;
   readonly #at: Record<'weightGrad' | 'biasGrad' | 'output' | 'gradOutput' | 'columnMean' | 'result', number> & {
     state: { first: number; second: number }[];
@@ -266,6 +270,7 @@ export class FirstLayerKernel {
       };
       return { name, group };
     });
+    const scratch = Object.entries(options.scratch ?? {}).map(([name, length]) => ({ name, length, at: floats(length) }));
     const instance = new WebAssembly.Instance(kernelModule(), {});
     this.#exports = instance.exports as unknown as KernelExports;
     const memory = this.#exports.memory;
@@ -291,6 +296,7 @@ export class FirstLayerKernel {
       new Int32Array(buffer, region.pixel, samples.pixel.length).set(samples.pixel);
       new Float32Array(buffer, region.value, samples.value.length).set(samples.value);
     }
+    for (const { name, length, at } of scratch) this.#scratch.set(name, { at, view: view(at, length) });
     for (const { name, group } of groups) {
       this.#groups.set(name, { ...group, rowCount: 0, rows: new Int32Array(buffer, group.rowsAt, group.maxRows) });
     }
@@ -300,6 +306,20 @@ export class FirstLayerKernel {
     const group = this.#groups.get(name);
     if (!group) throw new RangeError(`FirstLayerKernel: no row group "${name}"`);
     return group;
+  }
+
+  /** The scratch array `name`, in the module's memory. */
+  scratch(name: string): Float32Array {
+    const entry = this.#scratch.get(name);
+    if (!entry) throw new RangeError(`FirstLayerKernel: no scratch array "${name}"`);
+    return entry.view;
+  }
+
+  /** Σ x² over the scratch array `name` (SIMD, float64 total). */
+  sumOfSquares(name: string): number {
+    const entry = this.#scratch.get(name);
+    if (!entry) throw new RangeError(`FirstLayerKernel: no scratch array "${name}"`);
+    return this.#exports.sumOfSquares(entry.at, entry.view.length);
   }
 
   /** Makes `samples` of `set` the rows of `group`, for the calls below. */

@@ -340,3 +340,19 @@ export function update(
   store<f64>(result, gradSum, 8);
   store<f64>(result, deltaSum, 16);
 }
+
+/** Σ values² over `length` floats (float32x4 partial sums, added in float64). */
+export function sumOfSquares(values: usize, length: i32): f64 {
+  let sums = f32x4.splat(0);
+  const vectorEnd = length & ~3;
+  for (let j = 0; j < vectorEnd; j += 4) {
+    const v = v128.load(values + ((<usize>j) << 2));
+    sums = f32x4.add(sums, f32x4.mul(v, v));
+  }
+  let sum = laneSum(sums);
+  for (let j = vectorEnd; j < length; j++) {
+    const v = load<f32>(values + ((<usize>j) << 2));
+    sum += <f64>(v * v);
+  }
+  return sum;
+}
