@@ -224,8 +224,7 @@ export class RecordingMlp {
     this.#parameters = kept.updated;
     lap('engine');
 
-    kernel.weightGradient('batch');
-    const sums = kernel.update(scalars).weight;
+    const sums = kernel.weightGradientAndUpdate('batch', scalars).weight;
     const weightNorms = Float32Array.from({ length: layerCount }, (_, index) =>
       Math.sqrt(index === 0 ? sums.paramSquares : kernel.sumOfSquares(`weight ${index + 1}`)),
     );

@@ -206,6 +206,58 @@ describe('the first-layer kernel', () => {
     },
   );
 
+  it('fuses the weight gradient and the update without changing a bit, for every optimizer', () => {
+    for (const optimizer of ['sgd', 'momentum', 'adam'] as Optimizer[]) {
+      const random = createRandom(11);
+      const inputSize = 40;
+      const width = 37;
+      const images = Float32Array.from({ length: 10 * inputSize }, () => (random.next() < 0.25 ? random.next() : 0));
+      const weight = Float32Array.from({ length: inputSize * width }, () => random.normal());
+      const bias = Float32Array.from({ length: width }, () => random.normal());
+      const make = () =>
+        new FirstLayerKernel({
+          inputSize,
+          width,
+          optimizer,
+          weight,
+          bias,
+          sets: { all: compressSamples(images, inputSize) },
+          groups: { rows: 4 },
+        });
+      const separate = make();
+      const fused = make();
+      for (let step = 1; step <= 3; step++) {
+        const rows = [step, 9, 0, step + 4];
+        const grad = Float32Array.from({ length: rows.length * width }, () => random.normal());
+        const scalars = {
+          rate: 0.05,
+          momentum: 0.9,
+          beta1: 0.9,
+          beta2: 0.999,
+          epsilon: 1e-7,
+          correction1: 1 - 0.9 ** step,
+          correction2: 1 - 0.999 ** step,
+        };
+        for (const kernel of [separate, fused]) {
+          kernel.select('rows', 'all', rows);
+          kernel.gradOutput.set(grad);
+        }
+        separate.weightGradient('rows');
+        const expected = separate.update(scalars);
+        const actual = fused.weightGradientAndUpdate('rows', scalars);
+        expect(Array.from(fused.weightGrad), `${optimizer} step ${step} ∂L/∂W`).toEqual(Array.from(separate.weightGrad));
+        expect(Array.from(fused.weight), `${optimizer} step ${step} weights`).toEqual(Array.from(separate.weight));
+        expect(Array.from(fused.bias), `${optimizer} step ${step} biases`).toEqual(Array.from(separate.bias));
+        expect(Array.from(fused.previous.weight)).toEqual(Array.from(separate.previous.weight));
+        // The sums are taken in another order (per row, then over rows): equal to float32 rounding.
+        for (const sum of ['paramSquares', 'gradSquares', 'deltaSquares'] as const) {
+          expect(Math.abs(actual.weight[sum] - expected.weight[sum])).toBeLessThanOrEqual(1e-6 * expected.weight[sum]);
+        }
+        expect(actual.bias).toEqual(expected.bias);
+      }
+    }
+  });
+
   it('refuses samples outside their set, more rows than the group holds, and unknown names', () => {
     const kernel = new FirstLayerKernel({
       inputSize: 4,

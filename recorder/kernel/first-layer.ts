@@ -87,14 +87,8 @@ interface KernelExports {
   ): void;
   columnSums(colStart: number, colValue: number, inputSize: number, scale: number, out: number): void;
   sumOfSquares(values: number, length: number): number;
-  update(
+  setUpdate(
     kind: number,
-    param: number,
-    updated: number,
-    grad: number,
-    first: number,
-    second: number,
-    length: number,
     rate: number,
     momentum: number,
     beta1: number,
@@ -104,6 +98,22 @@ interface KernelExports {
     rateOverCorrection1: number,
     correction2: number,
     epsilon: number,
+  ): void;
+  update(param: number, updated: number, grad: number, first: number, second: number, length: number, result: number): void;
+  columnWeightGradientUpdate(
+    colStart: number,
+    colRow: number,
+    colValue: number,
+    inputSize: number,
+    rowCount: number,
+    grad: number,
+    width: number,
+    weightGrad: number,
+    biasGrad: number,
+    param: number,
+    updated: number,
+    first: number,
+    second: number,
     result: number,
   ): void;
 }
@@ -393,35 +403,36 @@ export class FirstLayerKernel {
     return this.columnMean;
   }
 
-  /** Applies the optimizer to the weights and the biases with the latest gradients. */
+  #setUpdate(scalars: UpdateScalars): void {
+    this.#exports.setUpdate(
+      this.#kind,
+      scalars.rate,
+      scalars.momentum,
+      scalars.beta1,
+      // As the TensorFlow.js model computes them: in float64, then used as float32 scalars.
+      Math.fround(1 - scalars.beta1),
+      scalars.beta2,
+      Math.fround(1 - scalars.beta2),
+      scalars.rate / scalars.correction1,
+      scalars.correction2,
+      scalars.epsilon,
+    );
+  }
+
+  #sums(): UpdateSums {
+    const [paramSquares, gradSquares, deltaSquares] = this.#result;
+    return { paramSquares: paramSquares!, gradSquares: gradSquares!, deltaSquares: deltaSquares! };
+  }
+
+  /** Applies the optimizer to the weights and the biases with the latest gradients (`weightGradient`). */
   update(scalars: UpdateScalars): { weight: UpdateSums; bias: UpdateSums } {
     const at = this.#at;
-    const f32 = Math.fround;
     const from = at.parameters[this.#current]!;
     const to = at.parameters[1 - this.#current]!;
+    this.#setUpdate(scalars);
     const apply = (param: number, updated: number, grad: number, state: { first: number; second: number }, length: number): UpdateSums => {
-      this.#exports.update(
-        this.#kind,
-        param,
-        updated,
-        grad,
-        state.first,
-        state.second,
-        length,
-        scalars.rate,
-        scalars.momentum,
-        scalars.beta1,
-        // As the TensorFlow.js model computes them: in float64, then used as float32 scalars.
-        f32(1 - scalars.beta1),
-        scalars.beta2,
-        f32(1 - scalars.beta2),
-        scalars.rate / scalars.correction1,
-        scalars.correction2,
-        scalars.epsilon,
-        at.result,
-      );
-      const [paramSquares, gradSquares, deltaSquares] = this.#result;
-      return { paramSquares: paramSquares!, gradSquares: gradSquares!, deltaSquares: deltaSquares! };
+      this.#exports.update(param, updated, grad, state.first, state.second, length, at.result);
+      return this.#sums();
     };
     const sums = {
       weight: apply(from.weight, to.weight, at.weightGrad, at.state[0]!, this.inputSize * this.width),
@@ -429,6 +440,36 @@ export class FirstLayerKernel {
     };
     this.#current = 1 - this.#current;
     return sums;
+  }
+
+  /** `weightGradient(group)` then `update(scalars)`, fused: each weight row is updated while its gradient is in the cache. */
+  weightGradientAndUpdate(group: string, scalars: UpdateScalars): { weight: UpdateSums; bias: UpdateSums } {
+    const rows = this.#group(group);
+    const at = this.#at;
+    const from = at.parameters[this.#current]!;
+    const to = at.parameters[1 - this.#current]!;
+    this.#setUpdate(scalars);
+    this.#exports.columnWeightGradientUpdate(
+      rows.colStart,
+      rows.colRow,
+      rows.colValue,
+      this.inputSize,
+      rows.rowCount,
+      at.gradOutput,
+      this.width,
+      at.weightGrad,
+      at.biasGrad,
+      from.weight,
+      to.weight,
+      at.state[0]!.first,
+      at.state[0]!.second,
+      at.result,
+    );
+    const weight = this.#sums();
+    this.#exports.update(from.bias, to.bias, at.biasGrad, at.state[1]!.first, at.state[1]!.second, this.width, at.result);
+    const bias = this.#sums();
+    this.#current = 1 - this.#current;
+    return { weight, bias };
   }
 
   /** [inputSize × width], the layer's weights; `weight[i * width + j]` connects input i to neuron j. */

@@ -148,68 +148,77 @@ export function columnWeightGradient(
   biasGrad: usize,
 ): void {
   const rowBytes = (<usize>width) << 2;
-  for (let p = 0; p < inputSize; p++) {
-    const first = load<i32>(colStart + ((<usize>p) << 2));
-    const end = load<i32>(colStart + ((<usize>(p + 1)) << 2));
-    const target = weightGrad + <usize>p * rowBytes;
-    if (first === end) {
-      memory.fill(target, 0, rowBytes);
-      continue;
-    }
-    let j = 0;
-    for (; j + BLOCK <= width; j += BLOCK) {
-      const column = (<usize>j) << 2;
-      let a0 = f32x4.splat(0);
-      let a1 = f32x4.splat(0);
-      let a2 = f32x4.splat(0);
-      let a3 = f32x4.splat(0);
-      let a4 = f32x4.splat(0);
-      let a5 = f32x4.splat(0);
-      let a6 = f32x4.splat(0);
-      let a7 = f32x4.splat(0);
-      for (let e = first; e < end; e++) {
-        const at = (<usize>e) << 2;
-        const x = f32x4.splat(load<f32>(colValue + at));
-        const g = grad + <usize>load<i32>(colRow + at) * rowBytes + column;
-        a0 = f32x4.add(a0, f32x4.mul(v128.load(g), x));
-        a1 = f32x4.add(a1, f32x4.mul(v128.load(g, 16), x));
-        a2 = f32x4.add(a2, f32x4.mul(v128.load(g, 32), x));
-        a3 = f32x4.add(a3, f32x4.mul(v128.load(g, 48), x));
-        a4 = f32x4.add(a4, f32x4.mul(v128.load(g, 64), x));
-        a5 = f32x4.add(a5, f32x4.mul(v128.load(g, 80), x));
-        a6 = f32x4.add(a6, f32x4.mul(v128.load(g, 96), x));
-        a7 = f32x4.add(a7, f32x4.mul(v128.load(g, 112), x));
-      }
-      const o = target + column;
-      v128.store(o, a0);
-      v128.store(o, a1, 16);
-      v128.store(o, a2, 32);
-      v128.store(o, a3, 48);
-      v128.store(o, a4, 64);
-      v128.store(o, a5, 80);
-      v128.store(o, a6, 96);
-      v128.store(o, a7, 112);
-    }
-    for (; j + 4 <= width; j += 4) {
-      const column = (<usize>j) << 2;
-      let a = f32x4.splat(0);
-      for (let e = first; e < end; e++) {
-        const at = (<usize>e) << 2;
-        const g = grad + <usize>load<i32>(colRow + at) * rowBytes + column;
-        a = f32x4.add(a, f32x4.mul(v128.load(g), f32x4.splat(load<f32>(colValue + at))));
-      }
-      v128.store(target + column, a);
-    }
-    for (; j < width; j++) {
-      const column = (<usize>j) << 2;
-      let a: f32 = 0;
-      for (let e = first; e < end; e++) {
-        const at = (<usize>e) << 2;
-        a += load<f32>(grad + <usize>load<i32>(colRow + at) * rowBytes + column) * load<f32>(colValue + at);
-      }
-      store<f32>(target + column, a);
-    }
+  for (let p = 0; p < inputSize; p++) gradientRow(colStart, colRow, colValue, p, grad, width, weightGrad + <usize>p * rowBytes);
+  biasGradient(rowCount, grad, width, biasGrad);
+}
+
+/** Row p of ∂L/∂W (pixel p's column of entries times the rows' ∂L/∂z) into `target`. */
+function gradientRow(colStart: usize, colRow: usize, colValue: usize, p: i32, grad: usize, width: i32, target: usize): void {
+  const rowBytes = (<usize>width) << 2;
+  const first = load<i32>(colStart + ((<usize>p) << 2));
+  const end = load<i32>(colStart + ((<usize>(p + 1)) << 2));
+  if (first === end) {
+    memory.fill(target, 0, rowBytes);
+    return;
   }
+  let j = 0;
+  for (; j + BLOCK <= width; j += BLOCK) {
+    const column = (<usize>j) << 2;
+    let a0 = f32x4.splat(0);
+    let a1 = f32x4.splat(0);
+    let a2 = f32x4.splat(0);
+    let a3 = f32x4.splat(0);
+    let a4 = f32x4.splat(0);
+    let a5 = f32x4.splat(0);
+    let a6 = f32x4.splat(0);
+    let a7 = f32x4.splat(0);
+    for (let e = first; e < end; e++) {
+      const at = (<usize>e) << 2;
+      const x = f32x4.splat(load<f32>(colValue + at));
+      const g = grad + <usize>load<i32>(colRow + at) * rowBytes + column;
+      a0 = f32x4.add(a0, f32x4.mul(v128.load(g), x));
+      a1 = f32x4.add(a1, f32x4.mul(v128.load(g, 16), x));
+      a2 = f32x4.add(a2, f32x4.mul(v128.load(g, 32), x));
+      a3 = f32x4.add(a3, f32x4.mul(v128.load(g, 48), x));
+      a4 = f32x4.add(a4, f32x4.mul(v128.load(g, 64), x));
+      a5 = f32x4.add(a5, f32x4.mul(v128.load(g, 80), x));
+      a6 = f32x4.add(a6, f32x4.mul(v128.load(g, 96), x));
+      a7 = f32x4.add(a7, f32x4.mul(v128.load(g, 112), x));
+    }
+    const o = target + column;
+    v128.store(o, a0);
+    v128.store(o, a1, 16);
+    v128.store(o, a2, 32);
+    v128.store(o, a3, 48);
+    v128.store(o, a4, 64);
+    v128.store(o, a5, 80);
+    v128.store(o, a6, 96);
+    v128.store(o, a7, 112);
+  }
+  for (; j + 4 <= width; j += 4) {
+    const column = (<usize>j) << 2;
+    let a = f32x4.splat(0);
+    for (let e = first; e < end; e++) {
+      const at = (<usize>e) << 2;
+      const g = grad + <usize>load<i32>(colRow + at) * rowBytes + column;
+      a = f32x4.add(a, f32x4.mul(v128.load(g), f32x4.splat(load<f32>(colValue + at))));
+    }
+    v128.store(target + column, a);
+  }
+  for (; j < width; j++) {
+    const column = (<usize>j) << 2;
+    let a: f32 = 0;
+    for (let e = first; e < end; e++) {
+      const at = (<usize>e) << 2;
+      a += load<f32>(grad + <usize>load<i32>(colRow + at) * rowBytes + column) * load<f32>(colValue + at);
+    }
+    store<f32>(target + column, a);
+  }
+}
+
+/** ∂L/∂b = Σ over the rows of grad[r, :]. */
+function biasGradient(rowCount: i32, grad: usize, width: i32, biasGrad: usize): void {
+  const rowBytes = (<usize>width) << 2;
   memory.fill(biasGrad, 0, rowBytes);
   for (let r = 0; r < rowCount; r++) addInto(biasGrad, grad + <usize>r * rowBytes, width);
 }
@@ -252,34 +261,56 @@ export const SGD: i32 = 0;
 export const MOMENTUM: i32 = 1;
 export const ADAM: i32 = 2;
 
+// The optimizer's settings for the next updates (setUpdate), and the sums updateSpan adds into.
+let kind: i32 = SGD;
+let rate: f32 = 0;
+let momentum: f32 = 0;
+let beta1: f32 = 0;
+let oneMinusBeta1: f32 = 0;
+let beta2: f32 = 0;
+let oneMinusBeta2: f32 = 0;
+let rateOverCorrection1: f32 = 0;
+let correction2: f32 = 0;
+let epsilon: f32 = 0;
+let paramSum: f64 = 0;
+let gradSum: f64 = 0;
+let deltaSum: f64 = 0;
+
 /**
- * One optimizer update of `length` parameters, with the operations in the order the
- * TensorFlow.js model applies them (so the results are the same float32 values):
+ * The optimizer and its scalars for the updates that follow (for Adam, of this step: its bias
+ * corrections change every step). The update applies the operations in the order the
+ * TensorFlow.js model does (so the results are the same float32 values):
  *   sgd       Δ = g·rate
  *   momentum  v ← v·momentum + g;  Δ = v·rate
  *   adam      m ← m·β1 + g·(1−β1);  s ← s·β2 + g²·(1−β2);  Δ = (m·rateOverCorrection1) / (√(s / correction2) + ε)
- * then updated ← param − Δ (`updated` may be `param`, or another array: the caller keeps the
- * parameters before the update that way). Writes Σparam², Σg² and ΣΔ² as three f64 at `result`.
+ * then updated ← param − Δ.
  */
-export function update(
-  kind: i32,
-  param: usize,
-  updated: usize,
-  grad: usize,
-  first: usize,
-  second: usize,
-  length: i32,
-  rate: f32,
-  momentum: f32,
-  beta1: f32,
-  oneMinusBeta1: f32,
-  beta2: f32,
-  oneMinusBeta2: f32,
-  rateOverCorrection1: f32,
-  correction2: f32,
-  epsilon: f32,
-  result: usize,
+export function setUpdate(
+  optimizer: i32,
+  learningRate: f32,
+  momentumFactor: f32,
+  b1: f32,
+  oneMinusB1: f32,
+  b2: f32,
+  oneMinusB2: f32,
+  rateOverC1: f32,
+  c2: f32,
+  eps: f32,
 ): void {
+  kind = optimizer;
+  rate = learningRate;
+  momentum = momentumFactor;
+  beta1 = b1;
+  oneMinusBeta1 = oneMinusB1;
+  beta2 = b2;
+  oneMinusBeta2 = oneMinusB2;
+  rateOverCorrection1 = rateOverC1;
+  correction2 = c2;
+  epsilon = eps;
+}
+
+/** Updates `length` parameters (see setUpdate), adding Σparam², Σg² and ΣΔ² into the running sums. */
+function updateSpan(param: usize, updated: usize, grad: usize, first: usize, second: usize, length: i32): void {
   let paramSquares = f32x4.splat(0);
   let gradSquares = f32x4.splat(0);
   let deltaSquares = f32x4.splat(0);
@@ -310,9 +341,9 @@ export function update(
     gradSquares = f32x4.add(gradSquares, f32x4.mul(g, g));
     deltaSquares = f32x4.add(deltaSquares, f32x4.mul(delta, delta));
   }
-  let paramSum = laneSum(paramSquares);
-  let gradSum = laneSum(gradSquares);
-  let deltaSum = laneSum(deltaSquares);
+  paramSum += laneSum(paramSquares);
+  gradSum += laneSum(gradSquares);
+  deltaSum += laneSum(deltaSquares);
   for (let j = vectorEnd; j < length; j++) {
     const at = (<usize>j) << 2;
     const p = load<f32>(param + at);
@@ -336,9 +367,60 @@ export function update(
     gradSum += <f64>(g * g);
     deltaSum += <f64>(delta * delta);
   }
+}
+
+function storeSums(result: usize): void {
   store<f64>(result, paramSum);
   store<f64>(result, gradSum, 8);
   store<f64>(result, deltaSum, 16);
+}
+
+/**
+ * One optimizer update of `length` parameters (see setUpdate): `updated` may be `param`, or
+ * another array (the caller keeps the parameters before the update that way). Writes Σparam²,
+ * Σg² and ΣΔ² as three f64 at `result`.
+ */
+export function update(param: usize, updated: usize, grad: usize, first: usize, second: usize, length: i32, result: usize): void {
+  paramSum = 0;
+  gradSum = 0;
+  deltaSum = 0;
+  updateSpan(param, updated, grad, first, second, length);
+  storeSums(result);
+}
+
+/**
+ * columnWeightGradient, then the update of each weight row while its gradient is still in the
+ * cache: one pass over the weights instead of two. `first` and `second` are the weights'
+ * optimizer state ([inputSize × width] each, where the optimizer keeps it). Writes the weights'
+ * sums at `result`; the biases are updated apart (update).
+ */
+export function columnWeightGradientUpdate(
+  colStart: usize,
+  colRow: usize,
+  colValue: usize,
+  inputSize: i32,
+  rowCount: i32,
+  grad: usize,
+  width: i32,
+  weightGrad: usize,
+  biasGrad: usize,
+  param: usize,
+  updated: usize,
+  first: usize,
+  second: usize,
+  result: usize,
+): void {
+  const rowBytes = (<usize>width) << 2;
+  paramSum = 0;
+  gradSum = 0;
+  deltaSum = 0;
+  for (let p = 0; p < inputSize; p++) {
+    const offset = <usize>p * rowBytes;
+    gradientRow(colStart, colRow, colValue, p, grad, width, weightGrad + offset);
+    updateSpan(param + offset, updated + offset, weightGrad + offset, first + offset, second + offset, width);
+  }
+  biasGradient(rowCount, grad, width, biasGrad);
+  storeSums(result);
 }
 
 /** Σ values² over `length` floats (float32x4 partial sums, added in float64). */
