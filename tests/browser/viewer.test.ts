@@ -36,6 +36,13 @@ beforeAll(async () => {
   manifest.dataset.classNames[3] = '<b onmouseover="window.__pwned=3">three</b>';
   writeFileSync(manifestFile, JSON.stringify(manifest));
   cpSync(join(runs, 'hostile'), join(runs, HOSTILE_FOLDER), { recursive: true });
+  // A run stopped before its plan: 60 of 100 planned steps.
+  cpSync(join(runs, 'tiny'), join(runs, 'stopped'), { recursive: true });
+  const stoppedFile = join(runs, 'stopped', 'run.json');
+  writeFileSync(
+    stoppedFile,
+    JSON.stringify({ ...JSON.parse(readFileSync(stoppedFile, 'utf8')), status: 'interrupted', plannedSteps: 100 }),
+  );
   mkdirSync(join(runs, 'broken'));
   writeFileSync(join(runs, 'broken', 'run.json'), '{"schemaVersion": 99}');
   session = await startSession(await serveRuns(runs));
@@ -69,6 +76,13 @@ describe('the viewer', () => {
     expect(after.digest).not.toBe(before.digest);
     await page.keyboard.press('Shift+ArrowLeft');
     await page.getByText('step 1 of 59').waitFor();
+    await page.close();
+  });
+
+  it('spans the timeline over the plan only while recording: a stopped run’s ends at its last step', async () => {
+    const page = await open('/?run=stopped');
+    await page.getByText('step 0 of 59').waitFor();
+    expect(await page.locator('input[type=range]').getAttribute('max')).toBe('59');
     await page.close();
   });
 

@@ -39,6 +39,10 @@ export class RunData implements FrameSource {
   snapshots = $state.raw<Map<number, Snapshot[]>>(new Map());
   /** The run's status, with a `recording` run whose recorder stopped shown as interrupted. */
   readonly status = $derived(this.live?.state === 'finished' ? this.live.status : this.manifest?.status);
+  /** Steps the timeline spans: the plan while the run records, else the steps it recorded (and at least those loaded). */
+  readonly timelineSteps = $derived(
+    Math.max(this.status === 'recording' ? (this.manifest?.plannedSteps ?? 0) : (this.manifest?.stepCount ?? 0), this.loadedSteps),
+  );
   readonly layerSizes = $derived(this.manifest ? this.manifest.layers.map((layer) => layer.size) : []);
   readonly activations = new DomainTracker();
   readonly gradients = new DomainTracker();
