@@ -39,7 +39,7 @@ export interface RecordedStep {
 
 /** Milliseconds spent per phase of `step`, summed over calls (for benchmarks). */
 export interface StepPhases {
-  /** Weight copies for the writer, selecting the batch, mean input, first-layer forward. */
+  /** Selecting the batch, its mean input, the first layer's forward pass over batch and probe rows. */
   kernelForward: number;
   /** The layers above the first in TensorFlow.js: forward, backward, update, read-back. */
   engine: number;
@@ -152,6 +152,8 @@ export class RecordingMlp {
     // Before the updates below advance the optimizer's step count.
     const scalars = this.#optimizer.scalars();
     const batch = samples.length;
+    if (batch !== this.#config.batchSize)
+      throw new RangeError(`RecordingMlp.step: ${batch} samples, the model is built for batches of ${this.#config.batchSize}`);
     const probeCount = this.#probeCount;
     const rows = batch + probeCount;
     const sizes = this.#sizes;

@@ -5,23 +5,29 @@
  */
 import { isActive } from './activation.js';
 
+/** One row of logits: its arg max (a NaN wins, so that a broken row shows), max and Σ exp(z − max), in float64. */
+function rowSoftmax(logits: Float32Array, start: number, classes: number): { max: number; best: number; total: number } {
+  let max = -Infinity;
+  let best = 0;
+  for (let j = 0; j < classes; j++) {
+    const value = logits[start + j]!;
+    if (value > max || Number.isNaN(value)) {
+      max = value;
+      best = j;
+    }
+  }
+  let total = 0;
+  for (let j = 0; j < classes; j++) total += Math.exp(logits[start + j]! - max);
+  return { max, best, total };
+}
+
 /** Mean cross-entropy (stable log-sum-exp in float64) and accuracy of a batch from its logits. */
 export function batchLossAccuracy(logits: Float32Array, labels: ArrayLike<number>, classes: number): { loss: number; accuracy: number } {
   let totalLoss = 0;
   let correct = 0;
   for (let row = 0; row < labels.length; row++) {
     const start = row * classes;
-    let max = -Infinity;
-    let best = 0;
-    for (let j = 0; j < classes; j++) {
-      const value = logits[start + j]!;
-      if (value > max || Number.isNaN(value)) {
-        max = value;
-        best = j;
-      }
-    }
-    let total = 0;
-    for (let j = 0; j < classes; j++) total += Math.exp(logits[start + j]! - max);
+    const { max, best, total } = rowSoftmax(logits, start, classes);
     totalLoss += Math.log(total) + max - logits[start + labels[row]!]!;
     if (best === labels[row]) correct++;
   }
@@ -40,17 +46,7 @@ export function softmaxRows(
   const predicted = new Uint8Array(rows);
   for (let row = 0; row < rows; row++) {
     const start = row * classes;
-    let max = -Infinity;
-    let best = 0;
-    for (let j = 0; j < classes; j++) {
-      const value = logits[start + j]!;
-      if (value > max || Number.isNaN(value)) {
-        max = value;
-        best = j;
-      }
-    }
-    let total = 0;
-    for (let j = 0; j < classes; j++) total += Math.exp(logits[start + j]! - max);
+    const { max, best, total } = rowSoftmax(logits, start, classes);
     for (let j = 0; j < classes; j++) probabilities[start + j] = Math.exp(logits[start + j]! - max) / total;
     loss[row] = Math.log(total) + max - logits[start + labels[row]!]!;
     predicted[row] = best;
