@@ -135,13 +135,6 @@ function messageLength(bytes: Uint8Array, offset: number): number {
   return 8 + view.getInt32(4, true);
 }
 
-/** Encodes one batch as a whole stream, then splits it into its schema message and its batch message. */
-function encodeStreamParts(batch: RecordBatch): { schema: Uint8Array; batch: Uint8Array } {
-  const stream = RecordBatchStreamWriter.writeAll(new Table([batch])).toUint8Array(true);
-  const schemaEnd = messageLength(stream, 0);
-  return { schema: stream.slice(0, schemaEnd), batch: stream.slice(schemaEnd, stream.length - STREAM_END.length) };
-}
-
 /** The stream's first message: the schema. */
 export function encodeSchemaMessage(columns: readonly ColumnSpec[]): Uint8Array {
   const emptyValues = Object.fromEntries(
@@ -150,12 +143,26 @@ export function encodeSchemaMessage(columns: readonly ColumnSpec[]): Uint8Array 
       spec.type === 'utf8' ? [] : spec.nullable ? { values: new Float32Array(0), valid: new Uint8Array(0) } : new Float32Array(0),
     ]),
   );
-  return encodeStreamParts(encodeRecordBatch(columns, emptyValues as BatchValues, 0)).schema;
+  const stream = RecordBatchStreamWriter.writeAll(new Table([encodeRecordBatch(columns, emptyValues as BatchValues, 0)])).toUint8Array(
+    true,
+  );
+  return stream.slice(0, messageLength(stream, 0));
+}
+
+/**
+ * A stream writer that leaves out the schema message, for batches appended to a stream whose
+ * schema is already written: encoding the schema again cost as much as the batch.
+ */
+class BatchMessageWriter extends RecordBatchStreamWriter {
+  protected override _writeSchema(): this {
+    return this;
+  }
 }
 
 /** One record batch message (metadata and body), to append after the schema message. */
 export function encodeBatchMessage(columns: readonly ColumnSpec[], values: BatchValues, rows: number): Uint8Array {
-  return encodeStreamParts(encodeRecordBatch(columns, values, rows)).batch;
+  const stream = new BatchMessageWriter().writeAll(new Table([encodeRecordBatch(columns, values, rows)])).toUint8Array(true);
+  return stream.subarray(0, stream.length - STREAM_END.length);
 }
 
 /** A whole stream file holding one batch, with its end marker. */
