@@ -271,6 +271,8 @@ export class RecordingMlp {
   /** The weight gradients of the latest step for dense layer `layer` (from 1), in buffers from the pool. */
   readGrads(layer: number, pool: BufferPool): LayerGrads {
     if (layer === 1) {
+      // The step's fused update does not keep the gradient; it is computed again from the step's ∂L/∂z.
+      this.#kernel.weightGradient('batch');
       const weightGrad = pool.take(this.#kernel.weightGrad.length);
       const biasGrad = pool.take(this.#kernel.biasGrad.length);
       weightGrad.set(this.#kernel.weightGrad);

@@ -108,7 +108,7 @@ interface KernelExports {
     rowCount: number,
     grad: number,
     width: number,
-    weightGrad: number,
+    rowGrad: number,
     biasGrad: number,
     param: number,
     updated: number,
@@ -202,7 +202,7 @@ export interface FirstLayerKernelOptions {
 export class FirstLayerKernel {
   readonly inputSize: number;
   readonly width: number;
-  /** ∂L/∂W and ∂L/∂b of the latest `weightGradient`. */
+  /** ∂L/∂W and ∂L/∂b of the latest `weightGradient` (∂L/∂b also of `weightGradientAndUpdate`). */
   readonly weightGrad: Float32Array;
   readonly biasGrad: Float32Array;
   /** [Σ group rows × width]: z of the rows of the latest `forward` calls. */
@@ -218,7 +218,7 @@ export class FirstLayerKernel {
   readonly #groups = new Map<string, RowGroup>();
   readonly #scratch = new Map<string, { at: number; view: Float32Array }>();
   readonly #result: Float64Array;
-  readonly #at: Record<'weightGrad' | 'biasGrad' | 'output' | 'gradOutput' | 'columnMean' | 'result', number> & {
+  readonly #at: Record<'weightGrad' | 'rowGrad' | 'biasGrad' | 'output' | 'gradOutput' | 'columnMean' | 'result', number> & {
     state: { first: number; second: number }[];
     /** Two copies of the parameters: the update writes the other one, so the ones before it stay readable. */
     parameters: { weight: number; bias: number }[];
@@ -242,6 +242,7 @@ export class FirstLayerKernel {
     const at = {
       parameters: [0, 1].map(() => ({ weight: floats(inputSize * width), bias: floats(width) })),
       weightGrad: floats(inputSize * width),
+      rowGrad: floats(width),
       biasGrad: floats(width),
       output: floats(totalRows * width),
       gradOutput: floats(totalRows * width),
@@ -442,7 +443,12 @@ export class FirstLayerKernel {
     return sums;
   }
 
-  /** `weightGradient(group)` then `update(scalars)`, fused: each weight row is updated while its gradient is in the cache. */
+  /**
+   * `weightGradient(group)` then `update(scalars)`, fused: each weight row is updated while its
+   * gradient is in the cache, and `weightGrad` is not written (a 400 kB store a step for the
+   * default network); `weightGradient(group)` gives it, to the same bits, while `gradOutput` and
+   * the group's rows are unchanged.
+   */
   weightGradientAndUpdate(group: string, scalars: UpdateScalars): { weight: UpdateSums; bias: UpdateSums } {
     const rows = this.#group(group);
     const at = this.#at;
@@ -457,7 +463,7 @@ export class FirstLayerKernel {
       rows.rowCount,
       at.gradOutput,
       this.width,
-      at.weightGrad,
+      at.rowGrad,
       at.biasGrad,
       from.weight,
       to.weight,

@@ -389,10 +389,12 @@ export function update(param: usize, updated: usize, grad: usize, first: usize, 
 }
 
 /**
- * columnWeightGradient, then the update of each weight row while its gradient is still in the
- * cache: one pass over the weights instead of two. `first` and `second` are the weights'
- * optimizer state ([inputSize × width] each, where the optimizer keeps it). Writes the weights'
- * sums at `result`; the biases are updated apart (update).
+ * columnWeightGradient, then the update of each weight row while its gradient is in the cache:
+ * one pass over the weights instead of two. Each row's gradient goes to `rowGrad` ([width]
+ * scratch), not to a whole [inputSize × width] array: a step then writes no gradient matrix, which
+ * columnWeightGradient computes again, to the same bits, on the steps that keep it. `first` and
+ * `second` are the weights' optimizer state ([inputSize × width] each, where the optimizer keeps
+ * it). Writes the weights' sums at `result`; the biases are updated apart (update).
  */
 export function columnWeightGradientUpdate(
   colStart: usize,
@@ -402,7 +404,7 @@ export function columnWeightGradientUpdate(
   rowCount: i32,
   grad: usize,
   width: i32,
-  weightGrad: usize,
+  rowGrad: usize,
   biasGrad: usize,
   param: usize,
   updated: usize,
@@ -416,8 +418,8 @@ export function columnWeightGradientUpdate(
   deltaSum = 0;
   for (let p = 0; p < inputSize; p++) {
     const offset = <usize>p * rowBytes;
-    gradientRow(colStart, colRow, colValue, p, grad, width, weightGrad + offset);
-    updateSpan(param + offset, updated + offset, weightGrad + offset, first + offset, second + offset, width);
+    gradientRow(colStart, colRow, colValue, p, grad, width, rowGrad);
+    updateSpan(param + offset, updated + offset, rowGrad, first + offset, second + offset, width);
   }
   biasGradient(rowCount, grad, width, biasGrad);
   storeSums(result);
