@@ -60,6 +60,9 @@ export interface NeuronStats {
   gradPreActivation: Float32Array;
 }
 
+/** Float64 running sums of `neuronStats` (mean, active count, ∂L/∂z, probabilities), grown as needed. */
+let sums = { mean: new Float64Array(0), active: new Float64Array(0), grad: new Float64Array(0), probabilities: new Float64Array(0) };
+
 /**
  * Per-neuron statistics of one layer over a batch, into `out`. Hidden layers: mean of f(z) (the
  * engine's `activation` values), fraction with z > 0. Output layer (`activation` undefined):
@@ -73,32 +76,39 @@ export function neuronStats(
   out: NeuronStats,
 ): void {
   const neurons = out.meanActivation.length;
-  const mean = new Float64Array(neurons);
-  const active = new Float64Array(neurons);
-  const grad = new Float64Array(neurons);
-  const probabilities = new Float64Array(neurons);
+  if (sums.mean.length < neurons) {
+    sums = Object.fromEntries(Object.keys(sums).map((key) => [key, new Float64Array(neurons)])) as typeof sums;
+  }
+  const { mean, active, grad, probabilities } = sums;
+  mean.fill(0, 0, neurons);
+  active.fill(0, 0, neurons);
+  grad.fill(0, 0, neurons);
   for (let row = 0; row < batchSize; row++) {
     const start = row * neurons;
     if (activation) {
+      // One pass over the row's three arrays.
       for (let j = 0; j < neurons; j++) {
         mean[j]! += activation[start + j]!;
         if (isActive(preActivation[start + j]!)) active[j]!++;
+        grad[j]! += gradPreActivation[start + j]!;
       }
-    } else {
-      let max = -Infinity;
-      let best = 0;
-      for (let j = 0; j < neurons; j++) {
-        if (preActivation[start + j]! > max) {
-          max = preActivation[start + j]!;
-          best = j;
-        }
-      }
-      let total = 0;
-      for (let j = 0; j < neurons; j++) total += probabilities[j] = Math.exp(preActivation[start + j]! - max);
-      for (let j = 0; j < neurons; j++) mean[j]! += probabilities[j]! / total;
-      active[best]!++;
+      continue;
     }
-    for (let j = 0; j < neurons; j++) grad[j]! += gradPreActivation[start + j]!;
+    let max = -Infinity;
+    let best = 0;
+    for (let j = 0; j < neurons; j++) {
+      if (preActivation[start + j]! > max) {
+        max = preActivation[start + j]!;
+        best = j;
+      }
+    }
+    let total = 0;
+    for (let j = 0; j < neurons; j++) total += probabilities[j] = Math.exp(preActivation[start + j]! - max);
+    for (let j = 0; j < neurons; j++) {
+      mean[j]! += probabilities[j]! / total;
+      grad[j]! += gradPreActivation[start + j]!;
+    }
+    active[best]!++;
   }
   for (let j = 0; j < neurons; j++) {
     out.meanActivation[j] = mean[j]! / batchSize;
