@@ -176,7 +176,8 @@ export class RunWriter {
   /** Starts a row for `step`; rolls over to a new chunk file at chunk boundaries and flushes full buffers. */
   beginRow(step: number): number {
     const chunkIndex = Math.floor(step / this.manifest.chunkSteps);
-    if (this.#chunk && this.#chunk.entry.index !== chunkIndex) this.#finishChunk();
+    // run.json is written once at a roll-over, by #startChunk, listing the finished chunk and the new one.
+    if (this.#chunk && this.#chunk.entry.index !== chunkIndex) this.#finishChunk(false);
     if (!this.#chunk) this.#startChunk(chunkIndex);
     if (this.rows.full) this.flush();
     return this.rows.addRow();
@@ -242,7 +243,7 @@ export class RunWriter {
     stream.waiting = [];
   }
 
-  #finishChunk(): void {
+  #finishChunk(writeManifest = true): void {
     const chunk = this.#chunk;
     if (!chunk) return;
     this.flush();
@@ -250,7 +251,7 @@ export class RunWriter {
     for (const stream of chunk.weights.values()) this.#close(stream);
     chunk.entry.complete = true;
     this.#chunk = undefined;
-    this.writeManifest();
+    if (writeManifest) this.writeManifest();
   }
 
   /** Flushes and closes every file; the caller sets the final status and writes the manifest. */
