@@ -19,6 +19,24 @@ const FIRST_PAINT_BYTES = 640 * 1024;
 /** How often a recording run's run.json is read again. */
 export const FOLLOW_INTERVAL_MS = 1000;
 
+/**
+ * Step chunks that keep their probe rows decoded, the ones used last. The probes' activations and
+ * gradients are most of a step (26 of the default network's 31 kB): a long run keeps every step's
+ * statistics, mean input and losses, and reads a chunk again when a step in it needs its probes.
+ */
+export const HOT_CHUNKS = 8;
+
+/** Columns a chunk drops when it leaves the hot set: the probes' rows and the batch's sample indices. */
+export function isProbeRowColumn(name: string): boolean {
+  return (
+    name === 'batchIndices' ||
+    name === 'probePredicted' ||
+    name === 'probeLoss' ||
+    name.endsWith('.probeActivation') ||
+    name.endsWith('.probeGradPreActivation')
+  );
+}
+
 export class RunData implements FrameSource {
   manifest = $state.raw<RunManifest | undefined>(undefined);
   chunks = $state.raw<StepChunk[]>([]);
@@ -53,6 +71,10 @@ export class RunData implements FrameSource {
   #probes: Promise<{ inputs: Float32Array; labels: Uint8Array } | undefined> | undefined;
   #layer1: Promise<WeightChunk | undefined>[] = [];
   #stopped = false;
+  /** Indices of the chunks whose probe rows are decoded, least recently used first (not reactive). */
+  #hot: number[] = [];
+  /** Chunks being read again for their probe rows. */
+  #restoring = new Set<number>();
 
   /** Opens `runUrl` (a run folder's URL) and streams its chunks in order. */
   async load(runUrl: string): Promise<void> {
@@ -81,6 +103,7 @@ export class RunData implements FrameSource {
       const chunk = this.#reader!.decodeStepsPrefix(0, bytes);
       if (chunk.rows === 0) return;
       this.#track(chunk);
+      this.#use(chunk, [chunk]);
       this.chunks = [chunk];
       this.#rebuildSeries();
     } catch {
@@ -149,6 +172,7 @@ export class RunData implements FrameSource {
       }
       this.#track(chunk);
       chunks[index] = chunk;
+      this.#use(chunk, chunks);
       this.chunks = chunks.slice();
       this.#rebuildSeries();
       // Steps first, so the network paints at once; the chunk's snapshots (edges) follow.
@@ -240,6 +264,53 @@ export class RunData implements FrameSource {
     this.loadedSteps = steps;
   }
 
+  /**
+   * Marks `chunk` used last; the chunk used longest ago beyond HOT_CHUNKS drops its probe rows.
+   * Plain bookkeeping, no reactive state: it runs while the view computes a frame.
+   */
+  #use(chunk: StepChunk, chunks: readonly StepChunk[]): void {
+    const hot = this.#hot;
+    const at = hot.indexOf(chunk.index);
+    if (at === hot.length - 1 && at >= 0) return;
+    if (at >= 0) hot.splice(at, 1);
+    hot.push(chunk.index);
+    while (hot.length > HOT_CHUNKS) {
+      const cold = chunks[hot.shift()!];
+      if (!cold) continue;
+      for (const name of Object.keys(cold.columns)) if (isProbeRowColumn(name)) delete cold.columns[name];
+    }
+  }
+
+  /** Whether `chunk` holds its probe rows; if not, reads them again (the view updates when they arrive). */
+  #hasProbeRows(chunk: StepChunk): boolean {
+    if (this.#hot.includes(chunk.index)) {
+      this.#use(chunk, this.chunks);
+      return true;
+    }
+    const reader = this.#reader;
+    if (!reader || this.#restoring.has(chunk.index)) return false;
+    this.#restoring.add(chunk.index);
+    reader
+      .readSteps(chunk.index)
+      .then((again) => {
+        const current = this.chunks[chunk.index];
+        // A chunk that grew meanwhile (live) is read whole by #readChunks instead.
+        if (current !== chunk || again.rows !== chunk.rows) return;
+        for (const [name, values] of Object.entries(again.columns)) if (isProbeRowColumn(name)) chunk.columns[name] = values;
+        this.#use(chunk, this.chunks);
+        this.chunks = this.chunks.slice();
+      })
+      .catch((error: unknown) => (this.problems = [...this.problems, messageOf(error)]))
+      .finally(() => this.#restoring.delete(chunk.index));
+    return false;
+  }
+
+  /** `#locate`, for the columns a chunk drops when it goes cold: undefined while they are read again. */
+  #locateProbeRows(step: number): { chunk: StepChunk; row: number } | undefined {
+    const found = this.#locate(step);
+    return found && this.#hasProbeRows(found.chunk) ? found : undefined;
+  }
+
   #locate(step: number): { chunk: StepChunk; row: number } | undefined {
     for (const chunk of this.chunks) {
       if (step >= chunk.firstStep && step < chunk.firstStep + chunk.rows) return { chunk, row: step - chunk.firstStep };
@@ -322,7 +393,7 @@ export class RunData implements FrameSource {
     field: 'probeActivation' | 'probeGradPreActivation',
     probe: number,
   ): Float32Array | undefined {
-    const found = this.#locate(step);
+    const found = this.#locateProbeRows(step);
     const size = this.manifest?.layers[layer]?.size;
     const count = this.manifest?.probes?.count ?? 0;
     const values = found?.chunk.columns[layerColumnName(layer, field)] as Float32Array | undefined;
@@ -333,14 +404,14 @@ export class RunData implements FrameSource {
 
   /** The class the network predicted for `probe` at `step`. */
   probePredicted(step: number, probe: number): number | undefined {
-    const found = this.#locate(step);
+    const found = this.#locateProbeRows(step);
     const count = this.manifest?.probes?.count ?? 0;
     return found && probe < count ? (found.chunk.columns.probePredicted as Uint8Array)[found.row * count + probe] : undefined;
   }
 
   /** Probe activations of one neuron at a step, [probe]. */
   probeValues(step: number, layer: number, neuron: number): Float32Array | undefined {
-    const found = this.#locate(step);
+    const found = this.#locateProbeRows(step);
     const size = this.manifest?.layers[layer]?.size;
     const count = this.manifest?.probes?.count ?? 0;
     const values = found?.chunk.columns[layerColumnName(layer, 'probeActivation')] as Float32Array | undefined;
