@@ -65,19 +65,25 @@ describe('RunData on a long run', () => {
     );
     expect(run.neuronHistory(1, 7, 'meanActivation')).toHaveLength(STEPS);
 
-    // A probe of a cold chunk: not there at first, then the recorded values, and the chunk used longest ago goes cold.
+    // Each probe's class and loss stay for every step; its per-neuron rows come back when a step needs them.
     const probes = reader.manifest.probes!.count;
-    const expectedPredicted = (first.columns.probePredicted as Uint8Array)[5 * probes + 3];
-    const probeActivation = first.columns[layerColumnName(1, 'probeActivation')] as Float32Array;
-    expect(run.probePredicted(5, 3)).toBeUndefined();
-    await waitFor(() => run.probePredicted(5, 3) !== undefined, 10_000, 'chunk 0 read again');
-    expect(run.probePredicted(5, 3)).toBe(expectedPredicted);
-    expect(run.probeLayerValues(5, 1, 'probeActivation', 3)).toEqual(
-      probeActivation.subarray((5 * probes + 3) * 128, (5 * probes + 4) * 128),
-    );
-    expect(hasProbeRows(run.chunks[0]!)).toBe(true);
-    expect(hasProbeRows(run.chunks[chunkCount - HOT_CHUNKS]!)).toBe(false);
+    expect(run.probePredicted(5, 3)).toBe((first.columns.probePredicted as Uint8Array)[5 * probes + 3]);
+    const row = (chunk: StepChunk, step: number, probe: number) =>
+      (chunk.columns[layerColumnName(1, 'probeActivation')] as Float32Array).subarray(
+        ((step - chunk.firstStep) * probes + probe) * 128,
+        ((step - chunk.firstStep) * probes + probe + 1) * 128,
+      );
+    // Three cold chunks asked for in a row: one read at a time, and the newest wish wins over the one in between.
+    expect(run.probeLayerValues(5, 1, 'probeActivation', 3)).toBeUndefined();
+    expect(run.probeLayerValues(64 + 5, 1, 'probeActivation', 3)).toBeUndefined();
+    expect(run.probeLayerValues(128 + 5, 1, 'probeActivation', 3)).toBeUndefined();
+    await waitFor(() => hasProbeRows(run.chunks[2]!), 10_000, 'chunk 2 read again');
+    expect(run.probeLayerValues(5, 1, 'probeActivation', 3)).toEqual(row(first, 5, 3));
+    expect(run.probeLayerValues(128 + 5, 1, 'probeActivation', 3)).toEqual(row(await reader.readSteps(2), 128 + 5, 3));
+    expect(hasProbeRows(run.chunks[1]!)).toBe(false);
+    // The chunks used longest ago went cold to make room.
     expect(run.chunks.filter(hasProbeRows)).toHaveLength(HOT_CHUNKS);
+    expect(hasProbeRows(run.chunks[chunkCount - HOT_CHUNKS]!)).toBe(false);
     expect(run.problems).toEqual([]);
   }, 60_000);
 });

@@ -176,7 +176,8 @@ export class RunWriter {
   /** Starts a row for `step`; rolls over to a new chunk file at chunk boundaries and flushes full buffers. */
   beginRow(step: number): number {
     const chunkIndex = Math.floor(step / this.manifest.chunkSteps);
-    // run.json is written once at a roll-over, by #startChunk, listing the finished chunk and the new one.
+    // run.json is written at a roll-over by #startChunk, listing the finished chunk and the new one (the
+    // finishing flush writes it too only if its 250 ms interval is up).
     if (this.#chunk && this.#chunk.entry.index !== chunkIndex) this.#finishChunk(false);
     if (!this.#chunk) this.#startChunk(chunkIndex);
     if (this.rows.full) this.flush();

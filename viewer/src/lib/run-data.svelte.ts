@@ -20,21 +20,15 @@ const FIRST_PAINT_BYTES = 640 * 1024;
 export const FOLLOW_INTERVAL_MS = 1000;
 
 /**
- * Step chunks that keep their probe rows decoded, the ones used last. The probes' activations and
- * gradients are most of a step (26 of the default network's 31 kB): a long run keeps every step's
- * statistics, mean input and losses, and reads a chunk again when a step in it needs its probes.
+ * Step chunks that keep their probe rows decoded, the ones used last. The probes' per-neuron
+ * activations and gradients are most of a step (26 of the default network's 31 kB): a long run
+ * keeps everything else of every step, and reads a chunk again when a step in it needs its probes.
  */
 export const HOT_CHUNKS = 8;
 
-/** Columns a chunk drops when it leaves the hot set: the probes' rows and the batch's sample indices. */
+/** Columns a chunk drops when it leaves the hot set: each probe's per-neuron activations and gradients. */
 export function isProbeRowColumn(name: string): boolean {
-  return (
-    name === 'batchIndices' ||
-    name === 'probePredicted' ||
-    name === 'probeLoss' ||
-    name.endsWith('.probeActivation') ||
-    name.endsWith('.probeGradPreActivation')
-  );
+  return name.endsWith('.probeActivation') || name.endsWith('.probeGradPreActivation');
 }
 
 export class RunData implements FrameSource {
@@ -73,8 +67,13 @@ export class RunData implements FrameSource {
   #stopped = false;
   /** Indices of the chunks whose probe rows are decoded, least recently used first (not reactive). */
   #hot: number[] = [];
-  /** Chunks being read again for their probe rows. */
-  #restoring = new Set<number>();
+  /** Counts chunks whose probe rows were read again: the probe accessors depend on it besides `chunks`. */
+  #probeRowsRead = $state(0);
+  /** The cold chunk being read again, and the one wanted next: one read at a time, the newest wish wins. */
+  #reading: number | undefined;
+  #wanted: number | undefined;
+  /** Chunks that could not be read again (their problem is shown once): not tried again. */
+  #unreadable = new Set<number>();
 
   /** Opens `runUrl` (a run folder's URL) and streams its chunks in order. */
   async load(runUrl: string): Promise<void> {
@@ -281,32 +280,57 @@ export class RunData implements FrameSource {
     }
   }
 
-  /** Whether `chunk` holds its probe rows; if not, reads them again (the view updates when they arrive). */
+  /** Whether `chunk` holds its probe rows; if not, asks for them to be read again (the view updates when they arrive). */
   #hasProbeRows(chunk: StepChunk): boolean {
     if (this.#hot.includes(chunk.index)) {
       this.#use(chunk, this.chunks);
       return true;
     }
-    const reader = this.#reader;
-    if (!reader || this.#restoring.has(chunk.index)) return false;
-    this.#restoring.add(chunk.index);
-    reader
-      .readSteps(chunk.index)
-      .then((again) => {
-        const current = this.chunks[chunk.index];
-        // A chunk that grew meanwhile (live) is read whole by #readChunks instead.
-        if (current !== chunk || again.rows !== chunk.rows) return;
-        for (const [name, values] of Object.entries(again.columns)) if (isProbeRowColumn(name)) chunk.columns[name] = values;
-        this.#use(chunk, this.chunks);
-        this.chunks = this.chunks.slice();
-      })
-      .catch((error: unknown) => (this.problems = [...this.problems, messageOf(error)]))
-      .finally(() => this.#restoring.delete(chunk.index));
+    if (!this.#unreadable.has(chunk.index)) {
+      this.#wanted = chunk.index;
+      this.#readWanted();
+    }
     return false;
+  }
+
+  /** Reads the wanted cold chunk again for its probe rows, unless a read is under way (it reads the newest wish when done). */
+  #readWanted(): void {
+    const index = this.#wanted;
+    const reader = this.#reader;
+    if (this.#reading !== undefined || index === undefined || !reader) return;
+    this.#wanted = undefined;
+    const chunk = this.chunks[index];
+    if (!chunk || this.#hot.includes(index)) return;
+    this.#reading = index;
+    reader
+      .readSteps(index)
+      .then((again) => {
+        // A chunk replaced meanwhile was read whole (live); one whose file now holds more rows gives its first ones.
+        if (this.chunks[index] !== chunk) return;
+        if (again.rows < chunk.rows)
+          throw new Error(`${this.manifest?.chunks[index]?.file ?? `chunk ${index}`}: fewer steps than when first read`);
+        for (const [name, values] of Object.entries(again.columns)) {
+          if (!isProbeRowColumn(name)) continue;
+          const numbers = values as Float32Array;
+          chunk.columns[name] = again.rows === chunk.rows ? numbers : numbers.slice(0, (numbers.length / again.rows) * chunk.rows);
+        }
+        this.#use(chunk, this.chunks);
+        this.#probeRowsRead++;
+      })
+      .catch((error: unknown) => {
+        this.#unreadable.add(index);
+        const message = messageOf(error);
+        if (!this.problems.includes(message)) this.problems = [...this.problems, message];
+      })
+      .finally(() => {
+        this.#reading = undefined;
+        this.#readWanted();
+      });
   }
 
   /** `#locate`, for the columns a chunk drops when it goes cold: undefined while they are read again. */
   #locateProbeRows(step: number): { chunk: StepChunk; row: number } | undefined {
+    void this.#probeRowsRead;
     const found = this.#locate(step);
     return found && this.#hasProbeRows(found.chunk) ? found : undefined;
   }
@@ -404,7 +428,7 @@ export class RunData implements FrameSource {
 
   /** The class the network predicted for `probe` at `step`. */
   probePredicted(step: number, probe: number): number | undefined {
-    const found = this.#locateProbeRows(step);
+    const found = this.#locate(step);
     const count = this.manifest?.probes?.count ?? 0;
     return found && probe < count ? (found.chunk.columns.probePredicted as Uint8Array)[found.row * count + probe] : undefined;
   }
