@@ -4,10 +4,10 @@ import type { BufferPool } from '../readback.js';
 import type { FinishMessage, FromWriter, StepMessage, WriterInit } from './protocol.js';
 
 /**
- * Steps posted but not yet processed before the trainer waits: bounds memory if the writer falls
- * behind (a step of the default network holds about 0.2 MB, 0.6 MB more with a first-layer
- * snapshot or an evaluation's weights; the large network's, several MB), and leaves room for the writer's slow
- * steps (an evaluation, a chunk roll-over) without stalling training: at 8 the trainer waited
+ * Steps posted but not yet processed before the trainer waits. It bounds memory if the writer falls
+ * behind (a step of the default network holds about 0.2 MB, 0.6 MB more with a first-layer snapshot
+ * or an evaluation's weights; the large network's, several MB), and leaves room for the writer's
+ * slow steps (an evaluation, a chunk roll-over) without stalling training: at 8 the trainer waited
  * 0.09 ms a step on average, at 32 0.01 ms.
  */
 export const MAX_STEPS_IN_FLIGHT = 32;
