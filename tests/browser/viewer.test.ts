@@ -144,6 +144,8 @@ describe('the viewer', () => {
   it('saves the picture as SVG and as a print-resolution PNG, legend included', async () => {
     const page = await open('/?run=tiny&step=12');
     await page.locator('[data-testid="network"] canvas').waitFor();
+    // The edges come from the weight snapshots, read after the steps: save once the whole run is in.
+    await page.locator('[data-testid="run-header"][data-loading="false"]').waitFor();
     const [svgDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'SVG' }).click()]);
     expect(svgDownload.suggestedFilename()).toBe('tiny_at_step_12.svg');
     const svg = readFileSync((await svgDownload.path())!, 'utf8');
