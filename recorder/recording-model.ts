@@ -197,7 +197,13 @@ export class RecordingMlp {
         const grad = grads[layer]!;
         const batchGrad = batchMask ? tf.mul(grad, batchMask) : grad;
         upper[layer - 1] = { weight: tf.matMul(tf.transpose(post[layer - 1]!), batchGrad), bias: tf.sum(batchGrad, 0) };
-        const gradPost = tf.matMul(grad, tf.transpose(weights[layer - 1]!));
+        const weight = weights[layer - 1]!;
+        const [fanIn, fanOut] = weight.shape as [number, number];
+        // g·Wᵀ packs a fresh Wᵀ every step; (W·gᵀ)ᵀ packs the smaller gᵀ instead, for large layers.
+        const gradPost =
+          fanIn * fanOut > rows * (fanIn + fanOut)
+            ? tf.transpose(tf.matMul(weight, tf.transpose(grad)))
+            : tf.matMul(grad, tf.transpose(weight));
         grads[layer - 1] = tf.mul(gradPost, derivativeOf(activation, pre[layer - 1]!, post[layer - 1]!));
       }
       const upperGrads = [...upper.map((gradient) => gradient.weight), ...upper.map((gradient) => gradient.bias)];
