@@ -77,8 +77,8 @@ export class RecordingMlp {
   /** Copies of layers 2 … n's weights (before the latest update) and weight gradients, read back every step into the kernel's memory for their norms. */
   readonly #upperWeights: Float32Array[];
   readonly #upperGrads: Float32Array[];
-  /** ∂L/∂W of layers 2 … n, then their ∂L/∂b, of the latest step. */
-  #heldGrads: tf.Tensor[] = [];
+  /** ∂L/∂b of layers 2 … n of the latest step (their ∂L/∂W are in `#upperGrads`); empty before the first step. */
+  #heldBiasGrads: tf.Tensor[] = [];
 
   constructor(options: RecordingMlpOptions) {
     const { config, initial } = options;
@@ -224,10 +224,10 @@ export class RecordingMlp {
           ? undefined
           : readInto(tf.stack(deltas.slice(0, upperCount).map(frobenius)), new Float32Array(upperCount));
       readInto(grads[0]!, kernel.gradOutput.subarray(0, rows * sizes[1]!));
-      return { grads: upperGrads, updated: this.#optimizer.subtract(parameters, deltas) };
+      return { biasGrads: upper.map((gradient) => gradient.bias), updated: this.#optimizer.subtract(parameters, deltas) };
     });
-    tf.dispose([...this.#heldGrads, ...this.#previous]);
-    this.#heldGrads = kept.grads;
+    tf.dispose([...this.#heldBiasGrads, ...this.#previous]);
+    this.#heldBiasGrads = kept.biasGrads;
     this.#previous = parameters;
     this.#parameters = kept.updated;
     lap('engine');
@@ -285,12 +285,11 @@ export class RecordingMlp {
       biasGrad.set(this.#kernel.biasGrad);
       return { weightGrad, biasGrad };
     }
-    const upperCount = this.#sizes.length - 2;
-    const weight = this.#heldGrads[layer - 2];
-    const bias = this.#heldGrads[upperCount + layer - 2];
+    const bias = this.#heldBiasGrads[layer - 2];
+    const weight = this.#upperGrads[layer - 2];
     if (!weight || !bias) throw new Error(`RecordingMlp.readGrads: no gradients held for layer ${layer}`);
-    const weightGrad = pool.take(weight.size);
-    weightGrad.set(this.#upperGrads[layer - 2]!);
+    const weightGrad = pool.take(weight.length);
+    weightGrad.set(weight);
     return { weightGrad, biasGrad: readInto(bias, pool.take(bias.size)) };
   }
 
@@ -305,7 +304,13 @@ export class RecordingMlp {
   }
 
   dispose(): void {
-    tf.dispose([...this.#parameters, ...this.#previous, ...this.#heldGrads, this.#rowScale, ...(this.#batchMask ? [this.#batchMask] : [])]);
+    tf.dispose([
+      ...this.#parameters,
+      ...this.#previous,
+      ...this.#heldBiasGrads,
+      this.#rowScale,
+      ...(this.#batchMask ? [this.#batchMask] : []),
+    ]);
     this.#optimizer.dispose();
   }
 }

@@ -2,8 +2,9 @@
  * The writer thread. The training thread posts what each step read back (the batch and probe
  * rows of one pass, norms, weights); this thread derives the per-neuron batch statistics, the
  * probes' predictions and losses and the update ratios, runs the held-out evaluation on the
- * step's weights (on its own engine), feeds the training-problem detectors, encodes Arrow record
- * batches and writes the run folder. Training never waits on disk.
+ * step's weights (the first layer in a kernel instance of its own, the rest on its own engine),
+ * feeds the training-problem detectors, encodes Arrow record batches and writes the run folder.
+ * Training never waits on disk.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Diagnostics } from '../../core/diagnostics/diagnostics.js';
