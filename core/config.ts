@@ -3,7 +3,7 @@
  * that sets it. Config files and flags enter as `unknown` and are narrowed here before anything
  * starts; an invalid value gets a message naming the field, the value and what is allowed.
  */
-import { z } from 'zod';
+import { z } from './zod.js';
 import { diagnosticsSchema } from './diagnostics/thresholds.js';
 import { ACTIVATIONS } from './nn/activation.js';
 import { PRESET_NAMES } from './presets.js';
@@ -40,43 +40,41 @@ export function formatByteSize(bytes: number): string {
   return bytes >= 1024 ? `${(bytes / 1024).toFixed(0)} KiB` : `${bytes} B`;
 }
 
-const integer = (min: number, max: number) => z.number().int().min(min).max(max);
-const finite = z.number().refine(Number.isFinite, 'expected a finite number');
+const integer = (min: number, max: number) => z.int().check(z.minimum(min), z.maximum(max));
+const finite = z.number().check(z.refine(Number.isFinite, 'expected a finite number'));
 
-export const configSchema = z
-  .object({
-    dataset: z.enum(DATASETS).default('mnist-embedded'),
-    /** Hidden layer sizes, input side first; the output layer (10 classes) is added. */
-    layers: z.array(integer(1, MAX_LAYER_SIZE)).max(MAX_HIDDEN_LAYERS).default([128, 64]),
-    activation: z.enum(ACTIVATIONS).default('relu'),
-    init: z.enum(INITS).default('he'),
-    /** Standard deviation of `init: normal`. */
-    initStd: finite.pipe(z.number().min(0)).default(0.01),
-    /** Value of every weight with `init: constant`. */
-    initValue: finite.default(0.1),
-    optimizer: z.enum(OPTIMIZERS).default('sgd'),
-    /** Default depends on the optimizer: DEFAULT_LEARNING_RATE. */
-    learningRate: finite.pipe(z.number().gt(0).max(100)).optional(),
-    /** Momentum coefficient for `optimizer: momentum`. */
-    momentum: finite.pipe(z.number().min(0).lt(1)).default(0.9),
-    batchSize: integer(1, 8192).default(64),
-    epochs: integer(1, 10_000).default(4),
-    /** Stop after this many steps even if epochs remain; null for no limit. */
-    maxSteps: integer(1, 100_000_000).nullable().default(null),
-    seed: integer(0, 2 ** 32 - 1).default(1),
-    /** Held-out evaluation every this many steps (and at the last step). */
-    evalEvery: integer(1, 100_000_000).default(50),
-    /** Number of fixed held-out probe samples recorded every step. */
-    probes: integer(0, 256).default(16),
-    /** Bytes of weight and weight-gradient snapshots for the whole run. */
-    budget: z.preprocess(parseByteSize, integer(0, 2 ** 40)).default(12 * 1024 ** 2),
-    engine: z.enum(ENGINES).default('auto'),
-    /** The lesson preset the run started from (core/presets.ts), or null; recorded, it changes nothing by itself. */
-    preset: z.enum(PRESET_NAMES).nullable().default(null),
-    /** Thresholds of the training-problem detectors (config file only). */
-    diagnostics: diagnosticsSchema.prefault({}),
-  })
-  .strict();
+export const configSchema = z.strictObject({
+  dataset: z._default(z.enum(DATASETS), 'mnist-embedded'),
+  /** Hidden layer sizes, input side first; the output layer (10 classes) is added. */
+  layers: z._default(z.array(integer(1, MAX_LAYER_SIZE)).check(z.maxLength(MAX_HIDDEN_LAYERS)), [128, 64]),
+  activation: z._default(z.enum(ACTIVATIONS), 'relu'),
+  init: z._default(z.enum(INITS), 'he'),
+  /** Standard deviation of `init: normal`. */
+  initStd: z._default(z.pipe(finite, z.number().check(z.minimum(0))), 0.01),
+  /** Value of every weight with `init: constant`. */
+  initValue: z._default(finite, 0.1),
+  optimizer: z._default(z.enum(OPTIMIZERS), 'sgd'),
+  /** Default depends on the optimizer: DEFAULT_LEARNING_RATE. */
+  learningRate: z.optional(z.pipe(finite, z.number().check(z.gt(0), z.maximum(100)))),
+  /** Momentum coefficient for `optimizer: momentum`. */
+  momentum: z._default(z.pipe(finite, z.number().check(z.minimum(0), z.lt(1))), 0.9),
+  batchSize: z._default(integer(1, 8192), 64),
+  epochs: z._default(integer(1, 10_000), 4),
+  /** Stop after this many steps even if epochs remain; null for no limit. */
+  maxSteps: z._default(z.nullable(integer(1, 100_000_000)), null),
+  seed: z._default(integer(0, 2 ** 32 - 1), 1),
+  /** Held-out evaluation every this many steps (and at the last step). */
+  evalEvery: z._default(integer(1, 100_000_000), 50),
+  /** Number of fixed held-out probe samples recorded every step. */
+  probes: z._default(integer(0, 256), 16),
+  /** Bytes of weight and weight-gradient snapshots for the whole run. */
+  budget: z._default(z.pipe(z.transform(parseByteSize), integer(0, 2 ** 40)), 12 * 1024 ** 2),
+  engine: z._default(z.enum(ENGINES), 'auto'),
+  /** The lesson preset the run started from (core/presets.ts), or null; recorded, it changes nothing by itself. */
+  preset: z._default(z.nullable(z.enum(PRESET_NAMES)), null),
+  /** Thresholds of the training-problem detectors (config file only). */
+  diagnostics: z.prefault(diagnosticsSchema, {}),
+});
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = Omit<z.output<typeof configSchema>, 'learningRate'> & { learningRate: number };
@@ -136,14 +134,19 @@ export function describeConfigIssue(issue: z.core.$ZodIssue, input: unknown, sou
 
 /** Field names of the (nested) config object at `path`. */
 function allowedFieldsAt(path: PropertyKey[]): string[] {
-  let schema: z.ZodType = configSchema;
+  let schema: z.ZodMiniType = configSchema;
   for (const key of path) {
-    while (schema instanceof z.ZodPrefault || schema instanceof z.ZodDefault) schema = schema.unwrap() as z.ZodType;
-    if (!(schema instanceof z.ZodObject)) return [];
-    schema = schema.shape[String(key)] as z.ZodType;
+    schema = withoutDefault(schema);
+    if (!(schema instanceof z.ZodMiniObject)) return [];
+    schema = schema.shape[String(key)] as z.ZodMiniType;
   }
-  while (schema instanceof z.ZodPrefault || schema instanceof z.ZodDefault) schema = schema.unwrap() as z.ZodType;
-  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+  schema = withoutDefault(schema);
+  return schema instanceof z.ZodMiniObject ? Object.keys(schema.shape) : [];
+}
+
+function withoutDefault(schema: z.ZodMiniType): z.ZodMiniType {
+  while (schema instanceof z.ZodMiniPrefault || schema instanceof z.ZodMiniDefault) schema = schema._zod.def.innerType as z.ZodMiniType;
+  return schema;
 }
 
 function formatGiven(value: unknown): string {

@@ -1,8 +1,10 @@
+import { RecordBatchFileWriter } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { probeColumns, stepColumns, weightColumns, type ColumnSpec } from '../core/format/columns.js';
 import {
   decodeStream,
   encodeBatchMessage,
+  encodeRecordBatch,
   encodeSchemaMessage,
   encodeStream,
   RunFormatError,
@@ -82,6 +84,9 @@ describe('Arrow stream encoding', () => {
     );
     expect(() => decodeStream('g.arrows', new TextEncoder().encode('not arrow at all'), columns)).toThrowError(RunFormatError);
     expect(() => decodeStream('e.arrows', new Uint8Array(0), columns)).toThrowError(/e\.arrows: not an Arrow IPC stream/);
+    // The same batch in Arrow's file format (what other tools often write) is named as such.
+    const file = RecordBatchFileWriter.writeAll([encodeRecordBatch(columns, batch(0, 2), 2)]).toUint8Array(true);
+    expect(() => decodeStream('f.arrow', file, columns)).toThrowError('f.arrow: is an Arrow file, expected an Arrow IPC stream');
   });
 
   it('builds the same batch from a RowBuffer as from whole columns', () => {

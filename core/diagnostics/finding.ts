@@ -2,7 +2,7 @@
  * A finding: a training problem a detector saw, stored in `run.json` → `findings`. Kinds and
  * quantities are declared once here; the manifest schema and the detectors both use them.
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 
 export const FINDING_KINDS = ['vanishing-gradient', 'exploding-gradient', 'dead-neurons', 'saturation', 'nan-inf', 'stalled'] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
@@ -24,20 +24,20 @@ export const FINDING_QUANTITIES = [
 ] as const;
 export type FindingQuantity = (typeof FINDING_QUANTITIES)[number];
 
-const step = z.number().int().min(0);
+const step = z.int().check(z.minimum(0));
 
 export const findingSchema = z.object({
   kind: z.enum(FINDING_KINDS),
   /** First step of the stretch in which the rule held (for dead neurons: the earliest "dead since" step). */
   firstStep: step,
   /** Last step the rule held; null while it still holds (in a finished run: up to its last step). */
-  lastStep: step.nullable(),
+  lastStep: z.nullable(step),
   /** Step at which the stretch was long enough to report: firstStep + the rule's minimum length − 1, or later. */
   detectedAtStep: step,
   /** Dense layer (1 = first hidden layer, as in `layerK.*` columns); null for the loss. */
-  layer: z.number().int().min(1).nullable(),
+  layer: z.nullable(z.int().check(z.minimum(1))),
   /** Neuron indices within the layer, ascending; null where the finding is about a whole layer or the loss. */
-  neurons: z.array(step).nullable(),
+  neurons: z.nullable(z.array(step)),
   quantity: z.enum(FINDING_QUANTITIES),
   /** One line: what was seen, with the numbers that decided it. */
   explanation: z.string(),

@@ -12,8 +12,8 @@ import {
   Float32,
   Int32,
   makeData,
+  MessageReader,
   RecordBatch,
-  RecordBatchReader,
   RecordBatchStreamWriter,
   Schema,
   Struct,
@@ -27,6 +27,7 @@ import { Message as MessageTable } from 'apache-arrow/fb/message';
 import { MessageHeader } from 'apache-arrow/fb/message-header';
 import { RecordBatch as RecordBatchTable } from 'apache-arrow/fb/record-batch';
 import { Schema as SchemaTable } from 'apache-arrow/fb/schema';
+import { VectorLoader } from 'apache-arrow/visitor/vectorloader';
 import { ByteBuffer } from 'flatbuffers';
 import { columnWidth, type ColumnSpec, type ValueType } from './columns.js';
 
@@ -252,7 +253,11 @@ const ARRAY_OF: Record<Exclude<ValueType, 'utf8'>, (length: number) => NumericAr
   uint8: (length) => new Uint8Array(length),
 };
 
-/** Where the whole messages of a stream end, found from their framing without decoding them. */
+/** Arrow's file format starts with the magic "ARROW1"; a stream starts with a message. */
+function isArrowFile(bytes: Uint8Array): boolean {
+  return bytes.length >= 6 && String.fromCharCode(...bytes.subarray(0, 6)) === 'ARROW1';
+}
+
 /** Rows a record batch may claim; ours hold 16. */
 const MAX_BATCH_ROWS = 1 << 20;
 
@@ -303,6 +308,7 @@ function checkedBodyLength(metadata: Uint8Array): number {
   }
 }
 
+/** Where the whole messages of a stream end, found from their framing without decoding them. */
 export function scanStream(bytes: Uint8Array): { wholeBytes: number; ended: boolean; problem?: string } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let position = 0;
@@ -342,31 +348,41 @@ export function scanStream(bytes: Uint8Array): { wholeBytes: number; ended: bool
  * not an Arrow stream, or whose schema disagrees with `columns`, throws a `RunFormatError`.
  */
 export function decodeStream(file: string, bytes: Uint8Array, columns: readonly ColumnSpec[]): DecodedStream {
+  if (isArrowFile(bytes)) throw new RunFormatError(file, 'is an Arrow file, expected an Arrow IPC stream');
   const scan = scanStream(bytes);
-  let reader: RecordBatchReader;
+  // Arrow's message reader and vector loader, without its RecordBatchReader: the viewer decodes
+  // record batches into column buffers only, and the reader's tables and stream adapters would be
+  // half of the Arrow code it downloads before its first paint.
+  const messages = new MessageReader(bytes.subarray(0, scan.wholeBytes));
+  let schema: Schema | null | undefined;
   try {
-    reader = RecordBatchReader.from(bytes.subarray(0, scan.wholeBytes));
-    reader.open();
+    schema = messages.readSchema();
   } catch (error) {
     throw new RunFormatError(file, 'not an Arrow IPC stream (could not read its schema)', { cause: error });
   }
-  if (!reader.schema) throw new RunFormatError(file, `not an Arrow IPC stream (${scan.problem ?? 'no schema message'})`);
-  if (reader.isFile()) throw new RunFormatError(file, 'is an Arrow file, expected an Arrow IPC stream');
-  checkSchema(file, reader.schema, columns);
+  if (!schema) throw new RunFormatError(file, `not an Arrow IPC stream (${scan.problem ?? 'no schema message'})`);
+  checkSchema(file, schema, columns);
+  const fieldIndex = columns.map((spec) => schema.fields.findIndex((field) => field.name === spec.name));
   const parts = new Map<string, Data[]>(columns.map((spec) => [spec.name, []]));
   let rows = 0;
   let truncation = scan.problem;
   try {
-    for (const batch of reader) {
-      const datas = columns.map((spec) => batch.getChild(spec.name)!.data[0]!);
+    for (let message = messages.readMessage(); message; message = messages.readMessage()) {
+      const body = messages.readMessageBody(message.bodyLength);
+      if (!message.isRecordBatch()) continue;
+      const header = message.header()!;
+      if (header.compression) throw new Error('compressed record batch');
+      const fields = new VectorLoader(body, header.nodes, header.buffers, new Map(), schema.metadataVersion).visitMany(schema.fields);
+      const batchRows = Number(header.length);
+      const datas = fieldIndex.map((index) => fields[index] as Data);
       // A damaged batch can claim more rows than its buffers hold: stop before it.
-      const short = columns.findIndex((spec, index) => !holdsRows(spec, datas[index]!, batch.numRows));
+      const short = columns.findIndex((spec, index) => !holdsRows(spec, datas[index]!, batchRows));
       if (short >= 0) {
-        truncation = `record batch after row ${rows}: column "${columns[short]!.name}" holds fewer values than its ${batch.numRows} rows`;
+        truncation = `record batch after row ${rows}: column "${columns[short]!.name}" holds fewer values than its ${batchRows} rows`;
         break;
       }
       columns.forEach((spec, index) => parts.get(spec.name)!.push(datas[index]!));
-      rows += batch.numRows;
+      rows += batchRows;
     }
   } catch (error) {
     truncation = `undecodable record batch after row ${rows} (${error instanceof Error ? error.message : String(error)})`;

@@ -2,7 +2,7 @@
  * `run.json`: what a run is, how it was made and which Arrow files hold its steps. Written
  * atomically by the recorder (temp file + rename) whenever a batch of steps is flushed.
  */
-import { z } from 'zod';
+import { z } from '../zod.js';
 import { configSchema } from '../config.js';
 import { findingSchema } from '../diagnostics/finding.js';
 import { ACTIVATIONS } from '../nn/activation.js';
@@ -13,10 +13,10 @@ export const SCHEMA_VERSION = 1;
 export const RUN_STATUSES = ['recording', 'complete', 'interrupted', 'failed'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
-const count = z.number().int().min(0);
+const count = z.int().check(z.minimum(0));
 
 const weightFileSchema = z.object({
-  layer: z.number().int().min(1),
+  layer: z.int().check(z.minimum(1)),
   file: z.string(),
   /** Steps of the snapshots in this file, in order. */
   steps: z.array(count),
@@ -33,22 +33,22 @@ const chunkSchema = z.object({
   weights: z.array(weightFileSchema),
 });
 
-const evalSchema = z.object({ step: count, loss: z.number().nullable(), accuracy: z.number() });
+const evalSchema = z.object({ step: count, loss: z.nullable(z.number()), accuracy: z.number() });
 
 export const manifestSchema = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
-  name: z.string().min(1),
+  name: z.string().check(z.minLength(1)),
   status: z.enum(RUN_STATUSES),
   /** Why the run stopped, for any status but complete; also set when training diverged. */
-  message: z.string().optional(),
+  message: z.optional(z.string()),
   createdAt: z.string(),
   updatedAt: z.string(),
-  config: configSchema.extend({ learningRate: z.number() }),
+  config: z.extend(configSchema, { learningRate: z.number() }),
   /** Layer 0 is the input; the last layer is the softmax output. */
   layers: z.array(
     z.object({
       index: count,
-      size: z.number().int().min(1),
+      size: z.int().check(z.minimum(1)),
       activation: z.enum([...ACTIVATIONS, 'input', 'softmax']),
     }),
   ),
@@ -56,15 +56,15 @@ export const manifestSchema = z.object({
     name: z.string(),
     trainCount: count,
     testCount: count,
-    inputShape: z.array(z.number().int().min(1)),
+    inputShape: z.array(z.int().check(z.minimum(1))),
     classNames: z.array(z.string()),
     /** SHA-256 of the split's pixel and label bytes. */
     sha256: z.string(),
   }),
   engine: z.object({
     name: z.enum(['node', 'wasm', 'cpu']),
-    simd: z.boolean().optional(),
-    threads: z.number().int().optional(),
+    simd: z.optional(z.boolean()),
+    threads: z.optional(z.int()),
     versions: z.record(z.string(), z.string()),
   }),
   /** A command that records the same run again. */
@@ -73,19 +73,19 @@ export const manifestSchema = z.object({
   /** Steps whole on disk, over all chunks, as of this manifest. */
   stepCount: count,
   /** Steps per chunk file (the last chunk may hold fewer). */
-  chunkSteps: z.number().int().min(1),
+  chunkSteps: z.int().check(z.minimum(1)),
   /** Weight snapshot stride per dense layer (index 0 = layer 1). */
-  weightStrides: z.array(z.number().int().min(1)),
+  weightStrides: z.array(z.int().check(z.minimum(1))),
   chunks: z.array(chunkSchema),
-  probes: z.object({ file: z.string(), count }).nullable(),
-  finalEval: evalSchema.nullable(),
+  probes: z.nullable(z.object({ file: z.string(), count })),
+  finalEval: z.nullable(evalSchema),
   /** First step whose loss was NaN or infinite, if training diverged. */
-  divergedAtStep: count.nullable(),
+  divergedAtStep: z.nullable(count),
   /**
    * Training problems the recorder's detectors found (core/diagnostics/), by first step; updated
    * whenever run.json is written, final when the run ends. Absent in runs recorded before them.
    */
-  findings: z.array(findingSchema).default([]),
+  findings: z._default(z.array(findingSchema), []),
 });
 
 export type RunManifest = z.infer<typeof manifestSchema>;
@@ -101,7 +101,9 @@ export function parseManifest(file: string, input: unknown): RunManifest {
   if (input !== null && typeof input === 'object' && 'schemaVersion' in input && input.schemaVersion !== SCHEMA_VERSION) {
     throw new ManifestError(file, [unknownSchemaVersionMessage(input.schemaVersion)]);
   }
-  const result = manifestSchema.safeParse(input);
+  // Each run.json is checked once: generating zod's compiled fast path would cost more than it saves
+  // (several ms on the viewer's first paint).
+  const result = manifestSchema.safeParse(input, { jitless: true });
   if (!result.success) {
     throw new ManifestError(
       file,
