@@ -70,6 +70,13 @@ describe('normalisation', () => {
     expect(legendStops(EMPTY_DOMAIN, 'global')).toEqual([]);
   });
 
+  it('labels each legend value once when the domain holds one value (every activation 0 after a zero init)', () => {
+    const zeros = extendDomain(EMPTY_DOMAIN, [0, 0, 0]);
+    for (const mode of ['global', 'layer', 'step', 'log'] as const) expect(legendStops(zeros, mode)).toEqual([0]);
+    expect(legendStops(extendDomain(EMPTY_DOMAIN, [0.5, 0.5]), 'layer')).toEqual([0.5]);
+    expect(legendStops(extendDomain(EMPTY_DOMAIN, [0, 2]), 'log')).toEqual([0, 2]);
+  });
+
   it('tracks global, per-layer and per-step domains as chunks stream in', () => {
     const tracker = new DomainTracker();
     tracker.add(1, [0, 10]);

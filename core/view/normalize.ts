@@ -61,17 +61,20 @@ function clamp(value: number, low: number, high: number): number {
   return Math.min(high, Math.max(low, value));
 }
 
-/** The values the legend labels, at its ends and middle, for the domain and mode. */
+/**
+ * The values the legend labels, at its ends and middle, for the domain and mode; each once (a
+ * domain of one value, such as every activation 0 after a zero initialisation, has one stop).
+ */
 export function legendStops(domain: Domain, mode: ScaleMode): number[] {
   if (!Number.isFinite(domain.min)) return [];
   const largest = Math.max(Math.abs(domain.min), Math.abs(domain.max));
+  let stops: number[];
   if (mode === 'log') {
     const low = Math.min(domain.minMagnitude, largest);
-    const signed = domain.min < 0;
-    return signed ? [-largest, -low, 0, low, largest] : [0, low, largest];
-  }
-  if (domain.min < 0 && domain.max > 0) return [-largest, 0, largest];
-  return [domain.min, (domain.min + domain.max) / 2, domain.max];
+    stops = domain.min < 0 ? [-largest, -low, 0, low, largest] : [0, low, largest];
+  } else if (domain.min < 0 && domain.max > 0) stops = [-largest, 0, largest];
+  else stops = [domain.min, (domain.min + domain.max) / 2, domain.max];
+  return [...new Set(stops)];
 }
 
 /**

@@ -3,10 +3,10 @@
  * specific message naming the file, draws what is readable, and never leaves a blank page or throws.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildCorpus, type CorpusCase } from '../corpus/build.js';
 import { runRecorder, tempDir, TINY } from '../helpers.js';
-import { openPage, serveRuns, startSession, type ViewerSession } from './harness.js';
+import { openPage, takePageErrors, serveRuns, startSession, type ViewerSession } from './harness.js';
 
 let session: ViewerSession;
 let cases: CorpusCase[] = [];
@@ -22,6 +22,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await session?.close();
+});
+
+// A page that throws after it loaded (while it streams a run, say) fails the test too.
+afterEach(() => {
+  expect(takePageErrors()).toEqual([]);
 });
 
 describe('the viewer on the malformed-input corpus', () => {

@@ -40,14 +40,22 @@ export async function startSession(served: { origin: string; close: () => void }
   };
 }
 
-/** Opens a page; an uncaught error in it fails the test. */
+/** Uncaught errors of the pages `openPage` opened, until `takePageErrors` reads them. */
+const pageErrors: string[] = [];
+
+/** Opens a page; an uncaught error in it fails the test (at once while it loads, later through `takePageErrors`). */
 export async function openPage(browser: Browser, url: string): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
+  const start = pageErrors.length;
+  page.on('pageerror', (error) => pageErrors.push(`${url}: ${error.message}`));
   await page.goto(url);
-  expect(errors).toEqual([]);
+  expect(pageErrors.slice(start)).toEqual([]);
   return page;
+}
+
+/** The uncaught errors of pages opened since the last call, also those thrown after a page loaded: for `afterEach`. */
+export function takePageErrors(): string[] {
+  return pageErrors.splice(0);
 }
 
 /** Non-background pixels of the network canvas inside `scope` (a CSS selector), and a digest of them. */

@@ -5,10 +5,10 @@
 import { cpSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { layoutNetwork } from '../../core/view/layout.js';
 import { runRecorder, tempDir, TINY } from '../helpers.js';
-import { openPage, paintedPixels, serveRuns, startSession, type ViewerSession } from './harness.js';
+import { openPage, takePageErrors, paintedPixels, serveRuns, startSession, type ViewerSession } from './harness.js';
 
 /** A folder name that is markup (the recorder refuses such names; a renamed folder can have one). */
 const HOSTILE_FOLDER = 'x"><img src=y onerror="window.__pwned=4">';
@@ -17,12 +17,14 @@ let session: ViewerSession;
 
 beforeAll(async () => {
   const runs = tempDir('browser');
-  const [recorded, lesson] = await Promise.all([
+  const [recorded, lesson, zeros] = await Promise.all([
     runRecorder([...TINY, '--out', runs, '--name', 'tiny', '--max-steps', '60']),
     runRecorder(['--preset', 'dying-relu', '--max-steps', '60', '--out', runs, '--name', 'lesson', '--quiet']),
+    runRecorder([...TINY, '--init', 'zeros', '--out', runs, '--name', 'zeros', '--max-steps', '20']),
   ]);
   expect(recorded.code).toBe(0);
   expect(lesson.code).toBe(0);
+  expect(zeros.code).toBe(0);
   // A copy of the run whose only chunk is cut in the middle of its last record batch.
   cpSync(join(runs, 'tiny'), join(runs, 'cut'), { recursive: true });
   const chunk = join(runs, 'cut', 'steps-0000.arrows');
@@ -53,6 +55,11 @@ afterAll(async () => {
 });
 
 const open = (path: string): Promise<Page> => openPage(session.browser, `${session.origin}${path}`);
+
+// A page that throws after it loaded (while it streams a run, say) fails the test too.
+afterEach(() => {
+  expect(takePageErrors()).toEqual([]);
+});
 
 describe('the viewer', () => {
   it('lists the runs, with unreadable ones marked', async () => {
@@ -201,6 +208,14 @@ describe('the viewer', () => {
     await page.getByText('step 1 of 59').waitFor();
     await page.getByRole('heading', { name: `Neuron 1.${dead.neurons[0]}` }).waitFor();
     await page.waitForFunction((neuron) => window.location.search.includes(`neuron=1.${neuron}`), dead.neurons[0]);
+    await page.close();
+  });
+
+  it('draws a run whose hidden activations are all 0 (zero init), its legend naming the one value once', async () => {
+    const page = await open('/?run=zeros&step=10&scale=layer');
+    await page.waitForFunction(() => performance.getEntriesByName('nv:first-network-paint').length > 0);
+    expect((await paintedPixels(page)).count).toBeGreaterThan(1000);
+    expect(await page.getByTestId('legend').textContent()).toMatch(/^layer 1\s*0\.0+\s*NaN\s*\+Inf\s*−Inf/);
     await page.close();
   });
 
