@@ -1,4 +1,20 @@
-import { RecordBatchFileWriter } from 'apache-arrow';
+import {
+  Bool,
+  Field,
+  Float64,
+  Int32,
+  List,
+  Null,
+  RecordBatch,
+  RecordBatchFileWriter,
+  RecordBatchStreamWriter,
+  Struct,
+  tableFromIPC,
+  Utf8,
+  vectorFromArray,
+  type DataType,
+  type Table,
+} from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { probeColumns, stepColumns, weightColumns, type ColumnSpec } from '../core/format/columns.js';
 import {
@@ -11,7 +27,9 @@ import {
   STREAM_END,
   type BatchValues,
 } from '../core/format/ipc.js';
+import { scanStream, type ColumnValues } from '../core/format/decode.js';
 import { RowBuffer } from '../recorder/writer/row-buffer.js';
+import { STEP_COLUMNS, validChunk } from './fuzz/targets.js';
 import { concatBytes } from './helpers.js';
 
 const columns: ColumnSpec[] = [
@@ -89,6 +107,52 @@ describe('Arrow stream encoding', () => {
     expect(() => decodeStream('f.arrow', file, columns)).toThrowError('f.arrow: is an Arrow file, expected an Arrow IPC stream');
   });
 
+  it('reads what apache-arrow reads, stepping over columns of types a run never holds', () => {
+    // Columns of other types before and between the run's own, as another Arrow writer could add them.
+    const withExtras = (firstStep: number, rows: number) => {
+      const ours = encodeRecordBatch(columns, batch(firstStep, rows), rows);
+      const extra = (values: unknown[], type: DataType) => vectorFromArray(values as never, type).data[0]!;
+      const rowsOf = <T>(make: (row: number) => T) => Array.from({ length: rows }, (_, row) => make(row));
+      const children = {
+        nothing: extra(
+          rowsOf(() => null),
+          new Null(),
+        ),
+        list: extra(
+          rowsOf((row) => (row % 3 === 1 ? null : [row, firstStep])),
+          new List(new Field('item', new Int32(), true)),
+        ),
+        ...Object.fromEntries(columns.slice(0, 2).map((spec) => [spec.name, ours.getChild(spec.name)!.data[0]!])),
+        struct: extra(
+          rowsOf((row) => ({ a: row / 2, b: `s${row}` })),
+          new Struct([new Field('a', new Float64(), true), new Field('b', new Utf8(), true)]),
+        ),
+        flag: extra(
+          rowsOf((row) => (row % 2 ? null : row % 4 === 0)),
+          new Bool(),
+        ),
+        ...Object.fromEntries(columns.slice(2).map((spec) => [spec.name, ours.getChild(spec.name)!.data[0]!])),
+      };
+      return new RecordBatch(children);
+    };
+    const bytes = RecordBatchStreamWriter.writeAll([withExtras(0, 3), withExtras(3, 5)]).toUint8Array(true);
+    const decoded = decodeStream('mixed.arrows', bytes, columns);
+    expect(decoded).toMatchObject({ rows: 8, truncated: false });
+    expect(rowsOf(decoded.columns, columns)).toEqual(arrowRows(tableFromIPC(bytes), columns));
+    // Cut anywhere: the whole batches before the cut, as apache-arrow reads them.
+    const schemaEnd = 8 + new DataView(bytes.buffer, bytes.byteOffset).getInt32(4, true);
+    for (let cut = schemaEnd; cut < bytes.length; cut += 97) {
+      const part = decodeStream('mixed.arrows', bytes.subarray(0, cut), columns);
+      const whole = bytes.subarray(0, scanStream(bytes.subarray(0, cut)).wholeBytes);
+      expect(rowsOf(part.columns, columns), `cut at ${cut}`).toEqual(arrowRows(tableFromIPC(whole), columns));
+    }
+    // A recorder's chunk: every step column of a run, nullable held-out loss included.
+    const chunk = validChunk(25);
+    expect(rowsOf(decodeStream('chunk.arrows', chunk, STEP_COLUMNS).columns, STEP_COLUMNS)).toEqual(
+      arrowRows(tableFromIPC(chunk), STEP_COLUMNS),
+    );
+  });
+
   it('builds the same batch from a RowBuffer as from whole columns', () => {
     const rows = new RowBuffer(columns, 4);
     const values = batch(10, 3);
@@ -115,3 +179,43 @@ describe('Arrow stream encoding', () => {
     expect(probeColumns(784).map((spec) => spec.name)).toEqual(['probe', 'testIndex', 'label', 'input']);
   });
 });
+
+/** Decoded columns as rows of plain values: numbers, lists of numbers, strings or null. */
+function rowsOf(decoded: Record<string, ColumnValues>, specs: readonly ColumnSpec[]): Record<string, unknown[]> {
+  return Object.fromEntries(
+    specs.map((spec) => {
+      const values = decoded[spec.name]!;
+      if (Array.isArray(values)) return [spec.name, values];
+      const numbers = 'valid' in values ? values.values : values;
+      const width = numbers.length / Math.max(1, rowCount(values));
+      const rows = Array.from({ length: rowCount(values) }, (_, row) =>
+        'valid' in values && !values.valid[row]
+          ? null
+          : spec.shape
+            ? Array.from(numbers.subarray(row * width, (row + 1) * width))
+            : numbers[row],
+      );
+      return [spec.name, rows];
+    }),
+  );
+  function rowCount(values: ColumnValues): number {
+    if (Array.isArray(values)) return values.length;
+    const spec = specs.find((candidate) => decoded[candidate.name] === values)!;
+    return ('valid' in values ? values.values.length : values.length) / (spec.shape ? spec.shape.reduce((a, b) => a * b, 1) : 1);
+  }
+}
+
+/** The same columns as apache-arrow's own reader gives them. */
+function arrowRows(table: Table, specs: readonly ColumnSpec[]): Record<string, unknown[]> {
+  return Object.fromEntries(
+    specs.map((spec) => {
+      const column = table.getChild(spec.name)!;
+      const rows = Array.from({ length: table.numRows }, (_, row) => {
+        const value = column.get(row) as unknown;
+        if (value === null || typeof value !== 'object') return value;
+        return Array.from((value as { toArray: () => ArrayLike<number> }).toArray());
+      });
+      return [spec.name, rows];
+    }),
+  );
+}

@@ -4,7 +4,7 @@
  * a time, in order, as a viewer streams them.
  */
 import { FILE_NAMES, probeColumns, stepColumns, weightColumns, type RunShape } from './columns.js';
-import { decodeStream, RunFormatError, type DecodedStream } from './ipc.js';
+import { decodeStream, RunFormatError, type DecodedStream } from './decode.js';
 import { ManifestError, parseManifest, runShapeOf, type RunManifest } from './manifest.js';
 
 /** Where a run's files come from. `read` rejects when the file does not exist. */

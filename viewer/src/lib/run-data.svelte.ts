@@ -5,7 +5,7 @@
  */
 import { FILE_NAMES, layerColumnName, type PerLayerField } from '$core/format/columns';
 import { fetchPrefix, fetchRunSource } from '$core/format/fetch-source';
-import type { NullableValues } from '$core/format/ipc';
+import type { NullableValues } from '$core/format/decode';
 import type { RunManifest } from '$core/format/manifest';
 import { openRun, type RunReader, type RunSource, type StepChunk, type WeightChunk } from '$core/format/reader';
 import type { FrameSource, Snapshot } from '$core/view/frame';
