@@ -16,6 +16,9 @@ const config = {
       appTemplate: 'viewer/src/app.html',
       assets: 'viewer/static',
     },
+    // Every stylesheet (each under 2 kB) inline in the page: the app's start script waits for
+    // linked stylesheets, and seven requests less take ~30 ms off a first visit's first paint.
+    inlineStyleThreshold: 4096,
     alias: {
       $core: 'core',
     },
