@@ -87,8 +87,14 @@ export class DomainTracker {
 
   /** Adds values of dense layer `layer` (from 1), any number of steps at once. */
   add(layer: number, values: ArrayLike<number>): void {
-    this.#global = extendDomain(this.#global, values);
-    this.#layers[layer] = extendDomain(this.#layers[layer] ?? EMPTY_DOMAIN, values);
+    // One pass over the values: the layer's domain, then the global one from it.
+    const layerDomain = extendDomain(this.#layers[layer] ?? EMPTY_DOMAIN, values);
+    this.#layers[layer] = layerDomain;
+    this.#global = {
+      min: Math.min(this.#global.min, layerDomain.min),
+      max: Math.max(this.#global.max, layerDomain.max),
+      minMagnitude: Math.min(this.#global.minMagnitude, layerDomain.minMagnitude),
+    };
   }
 
   /** The domain that colours `layer` at a step whose per-layer values are `stepValues` (index = layer). */
