@@ -361,7 +361,10 @@ describe('thresholds and the run format', () => {
       createdAt: '',
       updatedAt: '',
       config: { learningRate: 0.1 },
-      layers: [],
+      layers: [
+        { index: 0, size: 1, activation: 'input' },
+        { index: 1, size: 10, activation: 'softmax' },
+      ],
       dataset: { name: 'x', trainCount: 1, testCount: 1, inputShape: [1], classNames: [], sha256: '' },
       engine: { name: 'wasm', versions: {} },
       reproduce: '',

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeStream } from '../core/format/ipc.js';
+import { parseManifest } from '../core/format/manifest.js';
 import { chunkTarget, configTarget, fuzz, manifestTarget, STEP_COLUMNS, validChunk, type FuzzTarget } from './fuzz/targets.js';
 import { runRecorder, tempDir, TINY } from './helpers.js';
 
@@ -49,6 +50,12 @@ describe('fuzzing', () => {
 
   it('run.json validation refuses damaged manifests with a ManifestError or RunFormatError', async () => {
     await expectRobust(manifestTarget(recorded), 400);
+    // Found by the long run (seed 12345): no layers passed validation, then the reader crashed on them.
+    const noLayers = JSON.stringify({ ...(recorded.manifest as object), layers: [] });
+    expect(await manifestTarget(recorded).run(noLayers)).toBe('refused');
+    expect(() => parseManifest('fuzz/run.json', JSON.parse(noLayers))).toThrowError(
+      'fuzz/run.json: field "layers": expected the input layer and at least the output layer',
+    );
   });
 
   it('config validation refuses damaged values and files with a ConfigError', async () => {

@@ -45,13 +45,15 @@ export const manifestSchema = z.object({
   updatedAt: z.string(),
   config: z.extend(configSchema, { learningRate: z.number() }),
   /** Layer 0 is the input; the last layer is the softmax output. */
-  layers: z.array(
-    z.object({
-      index: count,
-      size: z.int().check(z.minimum(1)),
-      activation: z.enum([...ACTIVATIONS, 'input', 'softmax']),
-    }),
-  ),
+  layers: z
+    .array(
+      z.object({
+        index: count,
+        size: z.int().check(z.minimum(1)),
+        activation: z.enum([...ACTIVATIONS, 'input', 'softmax']),
+      }),
+    )
+    .check(z.minLength(2, 'expected the input layer and at least the output layer')),
   dataset: z.object({
     name: z.string(),
     trainCount: count,
