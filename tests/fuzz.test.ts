@@ -7,6 +7,14 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { Field as FieldTable } from 'apache-arrow/fb/field';
+import { Int as IntTable } from 'apache-arrow/fb/int';
+import { Message as MessageTable } from 'apache-arrow/fb/message';
+import { MessageHeader } from 'apache-arrow/fb/message-header';
+import { MetadataVersion } from 'apache-arrow/fb/metadata-version';
+import { Schema as SchemaTable } from 'apache-arrow/fb/schema';
+import { Type } from 'apache-arrow/fb/type';
+import { Builder } from 'flatbuffers';
 import { decodeStream } from '../core/format/ipc.js';
 import { parseManifest } from '../core/format/manifest.js';
 import { chunkTarget, configTarget, fuzz, manifestTarget, STEP_COLUMNS, validChunk, type FuzzTarget } from './fuzz/targets.js';
@@ -60,6 +68,53 @@ describe('fuzzing', () => {
 
   it('config validation refuses damaged values and files with a ConfigError', async () => {
     await expectRobust(configTarget(), 400);
+  });
+
+  it('names a column whose type table a damaged schema lost (found by the long run, seed 42)', () => {
+    const damaged = validChunk();
+    damaged[3038] = 0;
+    expect(() => decodeStream('damaged.arrows', damaged, STEP_COLUMNS)).toThrowError(
+      'damaged.arrows: column "step" has type an unreadable type, expected Int32',
+    );
+  });
+
+  it('refuses a schema whose fields all point at one child table, before walking it k⁸ times', () => {
+    // 8 levels of 9 children, every child the same table: 544 bytes that took seconds to check (a review found it).
+    const builder = new Builder(1024);
+    IntTable.startInt(builder);
+    IntTable.addBitWidth(builder, 32);
+    IntTable.addIsSigned(builder, true);
+    const int = IntTable.endInt(builder);
+    FieldTable.startField(builder);
+    FieldTable.addTypeType(builder, Type.Int);
+    FieldTable.addType(builder, int);
+    let field = FieldTable.endField(builder);
+    for (let level = 0; level < 8; level++) {
+      const children = FieldTable.createChildrenVector(builder, Array<number>(9).fill(field));
+      FieldTable.startField(builder);
+      FieldTable.addTypeType(builder, Type.Struct_);
+      FieldTable.addChildren(builder, children);
+      field = FieldTable.endField(builder);
+    }
+    const fields = SchemaTable.createFieldsVector(builder, [field]);
+    SchemaTable.startSchema(builder);
+    SchemaTable.addFields(builder, fields);
+    const schema = SchemaTable.endSchema(builder);
+    MessageTable.startMessage(builder);
+    MessageTable.addVersion(builder, MetadataVersion.V5);
+    MessageTable.addHeaderType(builder, MessageHeader.Schema);
+    MessageTable.addHeader(builder, schema);
+    MessageTable.addBodyLength(builder, 0n);
+    builder.finish(MessageTable.endMessage(builder));
+    const metadata = builder.asUint8Array();
+    const padded = (metadata.length + 7) & ~7;
+    const bytes = new Uint8Array(8 + padded);
+    new DataView(bytes.buffer).setUint32(0, 0xffffffff, true);
+    new DataView(bytes.buffer).setInt32(4, padded, true);
+    bytes.set(metadata, 8);
+    expect(() => decodeStream('shared.arrows', bytes, STEP_COLUMNS)).toThrowError(
+      'shared.arrows: not an Arrow IPC stream (byte 0: unreadable message metadata (implausible number of fields))',
+    );
   });
 
   it('refuses the damage that made Arrow loop for minutes: a schema overwritten from byte 1616 on', () => {

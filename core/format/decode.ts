@@ -65,22 +65,26 @@ export function describeType(spec: ColumnSpec): string {
   return spec.shape ? `FixedSizeList<${item}>[${columnWidth(spec)}]` : item;
 }
 
+/** What a damaged schema's type is called: its type table is missing. */
+const UNREADABLE_TYPE = 'an unreadable type';
+
 /** A schema field's type in `describeType`'s words, or Arrow's name for a type a run never holds. */
 function fieldTypeName(field: FieldTable): string {
   if (field.dictionary()) return 'a dictionary-encoded type';
   switch (field.typeType()) {
     case Type.FloatingPoint: {
-      const precision = (field.type(new FloatingPointTable()) as FloatingPointTable).precision();
-      return { [Precision.HALF]: 'Float16', [Precision.SINGLE]: 'Float32', [Precision.DOUBLE]: 'Float64' }[precision] ?? 'Float';
+      const float = field.type(new FloatingPointTable()) as FloatingPointTable | null;
+      const names = { [Precision.HALF]: 'Float16', [Precision.SINGLE]: 'Float32', [Precision.DOUBLE]: 'Float64' };
+      return float ? (names[float.precision()] ?? 'Float') : UNREADABLE_TYPE;
     }
     case Type.Int: {
-      const int = field.type(new IntTable()) as IntTable;
-      return `${int.isSigned() ? 'Int' : 'Uint'}${int.bitWidth()}`;
+      const int = field.type(new IntTable()) as IntTable | null;
+      return int ? `${int.isSigned() ? 'Int' : 'Uint'}${int.bitWidth()}` : UNREADABLE_TYPE;
     }
     case Type.FixedSizeList: {
-      const size = (field.type(new FixedSizeListTable()) as FixedSizeListTable).listSize();
-      const item = field.childrenLength() === 1 ? fieldTypeName(field.children(0)!) : `${field.childrenLength()} children`;
-      return `FixedSizeList<${item}>[${size}]`;
+      const list = field.type(new FixedSizeListTable()) as FixedSizeListTable | null;
+      const child = field.childrenLength() === 1 ? field.children(0) : null;
+      return list && child ? `FixedSizeList<${fieldTypeName(child)}>[${list.listSize()}]` : UNREADABLE_TYPE;
     }
     default:
       return Type[field.typeType()] ?? `type ${field.typeType()}`;
@@ -195,7 +199,8 @@ class BatchBuffers {
   ) {}
 
   bytes(index: number): Uint8Array {
-    const buffer = this.batch.buffers(index);
+    // The generated accessors do not check the index: past the vector they read the metadata beyond it.
+    const buffer = index < this.batch.buffersLength() ? this.batch.buffers(index) : null;
     if (!buffer) throw new Error(`no buffer ${index}`);
     const offset = Number(buffer.offset());
     const length = Number(buffer.length());
@@ -203,11 +208,11 @@ class BatchBuffers {
     return this.body.subarray(offset, offset + length);
   }
 
-  /** Values of a node: its length, checked to be a count. */
-  nodeLength(index: number): number {
-    const node = this.batch.nodes(index);
+  /** A field node's value count and null count. */
+  node(index: number): { length: number; nullCount: number } {
+    const node = index < this.batch.nodesLength() ? this.batch.nodes(index) : null;
     if (!node) throw new Error(`no field node ${index}`);
-    return Number(node.length());
+    return { length: Number(node.length()), nullCount: Number(node.nullCount()) };
   }
 }
 
@@ -226,8 +231,10 @@ function numbersIn(bytes: Uint8Array, type: Exclude<ValueType, 'utf8'>, count: n
 function readColumn(buffers: BatchBuffers, place: ColumnPlace, rows: number): ColumnPart | string {
   const { spec } = place;
   const short = `column "${spec.name}" holds fewer values than its ${rows} rows`;
-  if (buffers.nodeLength(place.node) !== rows) return short;
+  const node = buffers.node(place.node);
+  if (node.length !== rows) return short;
   if (spec.type === 'utf8') {
+    if (rows === 0) return { values: [] };
     const offsets = numbersIn(buffers.bytes(place.buffer + 1), 'int32', rows + 1) as Int32Array | undefined;
     const data = buffers.bytes(place.buffer + 2);
     if (!offsets) return short;
@@ -242,17 +249,20 @@ function readColumn(buffers: BatchBuffers, place: ColumnPlace, rows: number): Co
     return { values: strings };
   }
   const width = columnWidth(spec);
-  if (spec.shape && buffers.nodeLength(place.node + 1) !== rows * width) return short;
+  // A list's child may hold more values than its rows use (the format allows it), never fewer.
+  if (spec.shape && buffers.node(place.node + 1).length < rows * width) return short;
   // A fixed-size list: the list's validity, then its child's validity and values.
   const values = numbersIn(buffers.bytes(place.buffer + (spec.shape ? 2 : 1)), spec.type, rows * width);
   if (!values) return short;
   if (!spec.nullable) return { values };
-  const bitmap = buffers.bytes(place.buffer);
   const valid = new Uint8Array(rows);
-  // No bitmap: every row has a value.
-  if (bitmap.length === 0) valid.fill(1);
-  else if (bitmap.length < Math.ceil(rows / 8)) return short;
-  else for (let row = 0; row < rows; row++) valid[row] = (bitmap[row >> 3]! >> (row & 7)) & 1;
+  // No nulls: every row has a value, whatever the bitmap (which may be absent) says.
+  if (node.nullCount === 0) valid.fill(1);
+  else {
+    const bitmap = buffers.bytes(place.buffer);
+    if (bitmap.length < Math.ceil(rows / 8)) return short;
+    for (let row = 0; row < rows; row++) valid[row] = (bitmap[row >> 3]! >> (row & 7)) & 1;
+  }
   return { values, valid };
 }
 
@@ -307,8 +317,12 @@ function checkedBodyLength(metadata: Uint8Array): number {
       const fits = (count: number) => count >= 0 && count * 4 <= metadata.length;
       if (!fits(schema.fieldsLength()) || !fits(schema.customMetadataLength()) || !fits(schema.featuresLength()))
         throw new Error('implausible schema vector lengths');
+      // Fields visited in all: a damaged schema whose children vectors all point at one table would
+      // otherwise take k^8 visits for 8 levels of k children (a day for 1.4 kB of metadata).
+      let visits = 0;
       const checkField = (field: FieldTable | null, depth: number): void => {
         if (!field) throw new Error('implausible missing field');
+        if (++visits * 8 > metadata.length) throw new Error('implausible number of fields');
         if (depth > 8 || !fits(field.childrenLength()) || !fits(field.customMetadataLength()))
           throw new Error('implausible field nesting or lengths');
         for (let child = 0; child < field.childrenLength(); child++) checkField(field.children(child), depth + 1);
@@ -384,7 +398,14 @@ export function decodeStream(file: string, bytes: Uint8Array, columns: readonly 
   if (first.done) throw new RunFormatError(file, `not an Arrow IPC stream (${scan.problem ?? 'no schema message'})`);
   if (first.value.message.headerType() !== MessageHeader.Schema)
     throw new RunFormatError(file, 'not an Arrow IPC stream (could not read its schema)');
-  const places = placeColumns(file, first.value.message.header(new SchemaTable()) as SchemaTable, columns);
+  let places: ColumnPlace[];
+  try {
+    places = placeColumns(file, first.value.message.header(new SchemaTable()) as SchemaTable, columns);
+  } catch (error) {
+    // Whatever else a damaged schema makes the flatbuffer accessors throw.
+    if (error instanceof RunFormatError) throw error;
+    throw new RunFormatError(file, 'not an Arrow IPC stream (could not read its schema)', { cause: error });
+  }
   const parts = columns.map(() => [] as ColumnPart[]);
   let rows = 0;
   let truncation = scan.problem;
