@@ -18,7 +18,7 @@ import { Builder } from 'flatbuffers';
 import { decodeStream } from '../core/format/ipc.js';
 import { parseManifest } from '../core/format/manifest.js';
 import { chunkTarget, configTarget, fuzz, manifestTarget, STEP_COLUMNS, validChunk, type FuzzTarget } from './fuzz/targets.js';
-import { runRecorder, tempDir, TINY } from './helpers.js';
+import { concatBytes, runRecorder, tempDir, TINY } from './helpers.js';
 
 /** Fixed seeds: a failure here reproduces; bench/fuzz.ts varies them. */
 const SEED = 20261124;
@@ -76,6 +76,18 @@ describe('fuzzing', () => {
     expect(() => decodeStream('damaged.arrows', damaged, STEP_COLUMNS)).toThrowError(
       'damaged.arrows: column "step" has type an unreadable type, expected Int32',
     );
+  });
+
+  it('stops at a batch whose node and buffer counts are huge and negative (a hang found by the long run, seed 7)', () => {
+    // Three bytes inserted into the second batch's metadata: counts of 889,192,448 nodes and −1,155,304,361
+    // buffers summed to a plausible negative number, and the buffer check then ran a billion times.
+    const valid = validChunk();
+    const damaged = concatBytes(valid.subarray(0, 10685), Uint8Array.from([116, 35, 187]), valid.subarray(10685));
+    expect(decodeStream('damaged.arrows', damaged, STEP_COLUMNS)).toMatchObject({
+      rows: 10,
+      truncated: true,
+      truncation: 'byte 10600: unreadable message metadata (implausible 889192448 nodes and -1155304361 buffers in 2328 bytes)',
+    });
   });
 
   it('refuses a schema whose fields all point at one child table, before walking it k⁸ times', () => {

@@ -297,8 +297,11 @@ function checkedBodyLength(metadata: Uint8Array): number {
     case MessageHeader.RecordBatch: {
       const batch = message.header(new RecordBatchTable()) as RecordBatchTable;
       // FieldNode and Buffer are 16-byte structs stored inside the metadata.
-      const structs = batch.nodesLength() + batch.buffersLength();
-      if (structs * 16 > metadata.length) throw new Error(`implausible ${structs} nodes and buffers in ${metadata.length} bytes`);
+      // (Each count on its own: a damaged one can be negative, and a negative one hid a huge one in the sum.)
+      const nodes = batch.nodesLength();
+      const buffers = batch.buffersLength();
+      if (!(nodes >= 0 && buffers >= 0 && (nodes + buffers) * 16 <= metadata.length))
+        throw new Error(`implausible ${nodes} nodes and ${buffers} buffers in ${metadata.length} bytes`);
       const rows = Number(batch.length());
       if (!(rows >= 0 && rows <= MAX_BATCH_ROWS)) throw new Error(`implausible batch of ${rows} rows`);
       for (let node = 0; node < batch.nodesLength(); node++) {
