@@ -6,7 +6,7 @@
  *   npm run bench:viewer [-- --run <name> --long-steps 10000 --paint-samples 9]
  */
 import { Command } from 'commander';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +19,7 @@ import { resolveConfig } from '../core/config.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const program = new Command('bench:viewer')
-  .option('--run <name>', 'run in runs/ to measure (default: the newest complete one)')
+  .option('--run <name>', 'run in runs/ to measure (default: the newest complete run of the default network)')
   .option('--long-steps <n>', 'steps of the long run recorded for the heap measurement (0 to skip)', '10000')
   .option('--paint-samples <n>', 'first visits (fresh browser contexts) measured for the first paint', '9')
   .parse(process.argv);
@@ -31,7 +31,16 @@ if (!(Number.isInteger(paintSamples) && paintSamples >= 1))
 const site = join(ROOT, 'build');
 if (!existsSync(join(site, 'index.html'))) throw new Error('no built viewer: run `npm run build` first');
 const runsDir = join(ROOT, 'runs');
-const runName = options.run ?? listRuns(runsDir).find((run) => run.status === 'complete')?.name;
+// The target is for the default run: the newest complete run recorded with the default config (a lesson
+// preset or a larger network loads differently), else the newest complete run.
+const defaults = resolveConfig({});
+const DEFAULT_KEYS = ['dataset', 'layers', 'activation', 'init', 'optimizer', 'learningRate', 'batchSize', 'preset'] as const;
+const isDefault = (name: string) => {
+  const { config } = JSON.parse(readFileSync(join(runsDir, name, 'run.json'), 'utf8')) as { config: Record<string, unknown> };
+  return DEFAULT_KEYS.every((key) => JSON.stringify(config[key] ?? null) === JSON.stringify(defaults[key]));
+};
+const complete = listRuns(runsDir).filter((run) => run.status === 'complete');
+const runName = options.run ?? (complete.find((run) => isDefault(run.name)) ?? complete[0])?.name;
 if (!runName) throw new Error('no complete run in runs/: record one with `npm run record`');
 
 const benchRuns = join(import.meta.dirname, 'out', 'viewer-runs');
