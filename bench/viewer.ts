@@ -3,7 +3,10 @@
  * first network paint after navigation (first visit and repeat visit), frame cost over a scripted scrub across the whole run
  * (p50/p95/max), and JS heap after loading the default run and a long run.
  *
- *   npm run bench:viewer [-- --run <name> --long-steps 10000 --paint-samples 9]
+ *   npm run bench:viewer [-- --run <name> --long-steps 10000 --paint-samples 9 --against <dir>]
+ *
+ * `--against` takes another build (say `cp -r build /tmp/before` at an older commit) and measures its
+ * first visits alternately with this build's, printing the ratio of the medians.
  */
 import { Command } from 'commander';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -22,14 +25,17 @@ const program = new Command('bench:viewer')
   .option('--run <name>', 'run in runs/ to measure (default: the newest complete run of the default network)')
   .option('--long-steps <n>', 'steps of the long run recorded for the heap measurement (0 to skip)', '10000')
   .option('--paint-samples <n>', 'first visits (fresh browser contexts) measured for the first paint', '9')
+  .option('--against <dir>', 'another built site (a copy of build/ from another commit): first visits to both, alternating')
   .parse(process.argv);
-const options = program.opts<{ run?: string; longSteps: string; paintSamples: string }>();
+const options = program.opts<{ run?: string; longSteps: string; paintSamples: string; against?: string }>();
 const paintSamples = Number(options.paintSamples);
 if (!(Number.isInteger(paintSamples) && paintSamples >= 1))
   throw new Error(`--paint-samples: expected a whole number ≥ 1, got ${options.paintSamples}`);
 
 const site = join(ROOT, 'build');
 if (!existsSync(join(site, 'index.html'))) throw new Error('no built viewer: run `npm run build` first');
+if (options.against !== undefined && !existsSync(join(options.against, 'index.html')))
+  throw new Error(`--against: no built viewer (index.html) in ${options.against}`);
 const runsDir = join(ROOT, 'runs');
 // The target is for the default run: the newest complete run recorded with the default config (a lesson
 // preset or a larger network loads differently), else the newest complete run.
@@ -58,7 +64,10 @@ if (longSteps > 0) {
 
 const server = createViewerServer({ site, runs: runsDir });
 const longServer = createViewerServer({ site, runs: benchRuns });
-await Promise.all([server, longServer].map((http) => new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))));
+const againstServer = options.against === undefined ? undefined : createViewerServer({ site: options.against, runs: runsDir });
+await Promise.all(
+  [server, longServer, againstServer].map((http) => http && new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))),
+);
 const origin = (http: typeof server) => `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
 
 const browser = await launchChromium();
@@ -85,17 +94,25 @@ async function loaded(page: Page): Promise<void> {
 const runPage = `${origin(server)}/?run=${encodeURIComponent(runName)}`;
 
 /** Navigates `page` to the run and returns when the network first drew, in ms after navigation. */
-async function firstPaint(page: Page): Promise<number> {
-  await page.goto(runPage);
+async function firstPaint(page: Page, url = runPage): Promise<number> {
+  await page.goto(url);
   await page.waitForFunction(() => performance.getEntriesByName('nv:first-network-paint').length > 0, undefined, { timeout: 60_000 });
   return page.evaluate(() => performance.getEntriesByName('nv:first-network-paint')[0]!.startTime);
 }
 
 // First visit: a fresh browser context each time (nothing cached, no compiled code kept). Repeat
 // visit: the same page loaded again (HTTP cache and V8's code cache warm), as when a user comes back.
+// With --against, each first visit is followed by one to the other build: how fast this machine is
+// drifts over minutes, so only builds measured side by side compare.
 const firstVisits: number[] = [];
+const againstVisits: number[] = [];
 const repeatVisits: number[] = [];
 for (let visit = 0; visit < paintSamples; visit++) {
+  if (againstServer) {
+    const other = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    againstVisits.push(await firstPaint(await other.newPage(), `${origin(againstServer)}/?run=${encodeURIComponent(runName)}`));
+    await other.close();
+  }
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const fresh = await context.newPage();
   firstVisits.push(await firstPaint(fresh));
@@ -171,11 +188,16 @@ if (longSteps > 0) {
 await browser.close();
 server.close();
 longServer.close();
+againstServer?.close();
 
 console.log(`run ${runName}: ${steps} steps`);
 console.log(
   `first network paint after navigation   first visit: median ${median(firstVisits).toFixed(0)} ms (${range(firstVisits)}, ${firstVisits.length} fresh contexts)   (target ≤ 300 ms)`,
 );
+if (againstVisits.length > 0)
+  console.log(
+    `                    first visit, --against: median ${median(againstVisits).toFixed(0)} ms (${range(againstVisits)}); this build ÷ that: ${(median(firstVisits) / median(againstVisits)).toFixed(2)}`,
+  );
 console.log(
   `                                       repeat visit: median ${median(repeatVisits).toFixed(0)} ms (${range(repeatVisits)}, ${repeatVisits.length} reloads)`,
 );
