@@ -7,8 +7,8 @@
  * (`apache-arrow/fb`) and read as typed arrays, per the Arrow columnar format. apache-arrow's
  * RecordBatchReader would do the same through tables and vectors the run format never uses, and
  * brings 140 kB of code that the viewer must download and compile before it can paint (a third of
- * all it loads first). tests/format.test.ts and the fuzz targets check this reader against
- * apache-arrow's on written, cut and damaged files.
+ * all it loads first). tests/format.test.ts checks this reader against apache-arrow's on written
+ * and cut files; tests/fuzz.test.ts and `npm run bench:fuzz` feed it damaged ones.
  */
 import { Field as FieldTable } from 'apache-arrow/fb/field';
 import { FixedSizeList as FixedSizeListTable } from 'apache-arrow/fb/fixed-size-list';
@@ -91,44 +91,27 @@ function fieldTypeName(field: FieldTable): string {
   }
 }
 
+/** Buffers of a field itself (its children's come after), per type: validity, then offsets and values. */
+const OWN_BUFFERS = new Map<Type, number>(
+  (
+    [
+      [0, [Type.Null]],
+      [1, [Type.FixedSizeList, Type.Struct_]],
+      [2, [Type.Int, Type.FloatingPoint, Type.Bool, Type.Decimal, Type.Date, Type.Time, Type.Timestamp, Type.Interval]],
+      [2, [Type.Duration, Type.FixedSizeBinary, Type.List, Type.LargeList, Type.Map]],
+      [3, [Type.Utf8, Type.Binary, Type.LargeUtf8, Type.LargeBinary]],
+    ] as const
+  ).flatMap(([count, types]) => types.map((type) => [type, count] as const)),
+);
+
 /**
  * Field nodes and buffers one field takes in a record batch (Arrow columnar format, IPC), to step
  * over columns this reader does not read; undefined for layouts a run file never holds.
  */
 function fieldLayout(field: FieldTable): { nodes: number; buffers: number } | undefined {
-  let buffers: number;
-  switch (field.dictionary() ? Type.Int : field.typeType()) {
-    case Type.Null:
-      buffers = 0;
-      break;
-    case Type.FixedSizeList:
-    case Type.Struct_:
-      buffers = 1;
-      break;
-    case Type.Int:
-    case Type.FloatingPoint:
-    case Type.Bool:
-    case Type.Decimal:
-    case Type.Date:
-    case Type.Time:
-    case Type.Timestamp:
-    case Type.Interval:
-    case Type.Duration:
-    case Type.FixedSizeBinary:
-    case Type.List:
-    case Type.LargeList:
-    case Type.Map:
-      buffers = 2;
-      break;
-    case Type.Utf8:
-    case Type.Binary:
-    case Type.LargeUtf8:
-    case Type.LargeBinary:
-      buffers = 3;
-      break;
-    default:
-      return undefined;
-  }
+  // A dictionary-encoded field holds its indices: an integer column.
+  let buffers = OWN_BUFFERS.get(field.dictionary() ? Type.Int : field.typeType());
+  if (buffers === undefined) return undefined;
   let nodes = 1;
   if (!field.dictionary()) {
     for (let index = 0; index < field.childrenLength(); index++) {
@@ -286,8 +269,8 @@ const MAX_BATCH_ROWS = 1 << 20;
 
 /**
  * A message's body length, after checking the counts in its metadata against the metadata's own
- * size. Arrow's decoder trusts them: a corrupt count of 33 million field nodes makes it loop for
- * minutes (found by tests/fuzz), so implausible messages are refused before Arrow sees them.
+ * size, so that nothing later walks a corrupt count (apache-arrow's reader looped for minutes on a
+ * count of 33 million field nodes, found by tests/fuzz): implausible messages are refused here.
  */
 function checkedBodyLength(metadata: Uint8Array): number {
   const message = MessageTable.getRootAsMessage(new ByteBuffer(metadata));

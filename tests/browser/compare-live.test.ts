@@ -5,12 +5,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { layerColumnName } from '../../core/format/columns.js';
 import { layoutNetwork } from '../../core/view/layout.js';
 import { openRunFolder } from '../../recorder/open-run.js';
 import { runRecorder, startRecorder, tempDir, TINY, waitFor } from '../helpers.js';
-import { openPage, takePageErrors, paintedPixels, serveRuns, startSession, type ViewerSession } from './harness.js';
+import { failOnPageErrors, openPage, paintedPixels, serveRuns, startSession, type ViewerSession } from './harness.js';
 
 let session: ViewerSession;
 let runs = '';
@@ -40,10 +40,7 @@ async function meanActivation(run: string, step: number, layer: number, neuron: 
   return (chunk.columns[layerColumnName(layer, 'meanActivation')] as Float32Array)[(step - chunk.firstStep) * size + neuron]!;
 }
 
-// A page that throws after it loaded (while it streams a run, say) fails the test too.
-afterEach(() => {
-  expect(takePageErrors()).toEqual([]);
-});
+failOnPageErrors();
 
 describe('comparing two runs', () => {
   it('draws both, moves both with one cursor, and shows A − B per neuron', async () => {

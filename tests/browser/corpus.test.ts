@@ -3,10 +3,10 @@
  * specific message naming the file, draws what is readable, and never leaves a blank page or throws.
  */
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCorpus, type CorpusCase } from '../corpus/build.js';
 import { runRecorder, tempDir, TINY } from '../helpers.js';
-import { openPage, takePageErrors, serveRuns, startSession, type ViewerSession } from './harness.js';
+import { failOnPageErrors, openPage, serveRuns, startSession, type ViewerSession } from './harness.js';
 
 let session: ViewerSession;
 let cases: CorpusCase[] = [];
@@ -24,10 +24,7 @@ afterAll(async () => {
   await session?.close();
 });
 
-// A page that throws after it loaded (while it streams a run, say) fails the test too.
-afterEach(() => {
-  expect(takePageErrors()).toEqual([]);
-});
+failOnPageErrors();
 
 describe('the viewer on the malformed-input corpus', () => {
   it('shows each damage by file and keeps what is readable', async () => {

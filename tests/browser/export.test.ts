@@ -9,10 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import sirv from 'sirv';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportSite } from '../../viewer/export.js';
 import { ROOT, runRecorder, tempDir, TINY } from '../helpers.js';
-import { openPage, takePageErrors, paintedPixels, startSession, type ViewerSession } from './harness.js';
+import { failOnPageErrors, openPage, paintedPixels, startSession, type ViewerSession } from './harness.js';
 
 const BASE = '/sub/path';
 
@@ -55,10 +55,7 @@ afterAll(async () => {
 
 const open = (path: string): Promise<Page> => openPage(session.browser, `${session.origin}${path}`);
 
-// A page that throws after it loaded (while it streams a run, say) fails the test too.
-afterEach(() => {
-  expect(takePageErrors()).toEqual([]);
-});
+failOnPageErrors();
 
 describe('an exported site under a sub path on a plain static server', () => {
   it('lists the exported runs', async () => {

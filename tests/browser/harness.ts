@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../../viewer/headless.js';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { createViewerServer } from '../../viewer/server.js';
 import { ROOT } from '../helpers.js';
 
@@ -53,9 +53,14 @@ export async function openPage(browser: Browser, url: string): Promise<Page> {
   return page;
 }
 
-/** The uncaught errors of pages opened since the last call, also those thrown after a page loaded: for `afterEach`. */
-export function takePageErrors(): string[] {
-  return pageErrors.splice(0);
+/**
+ * Makes every test of the calling file fail on an uncaught error of a page it opened, also one thrown
+ * after the page loaded (while it streams a run, say).
+ */
+export function failOnPageErrors(): void {
+  afterEach(() => {
+    expect(pageErrors.splice(0)).toEqual([]);
+  });
 }
 
 /** Non-background pixels of the network canvas inside `scope` (a CSS selector), and a digest of them. */

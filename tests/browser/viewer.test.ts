@@ -5,10 +5,10 @@
 import { cpSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { layoutNetwork } from '../../core/view/layout.js';
 import { runRecorder, tempDir, TINY } from '../helpers.js';
-import { openPage, takePageErrors, paintedPixels, serveRuns, startSession, type ViewerSession } from './harness.js';
+import { failOnPageErrors, openPage, paintedPixels, serveRuns, startSession, type ViewerSession } from './harness.js';
 
 /** A folder name that is markup (the recorder refuses such names; a renamed folder can have one). */
 const HOSTILE_FOLDER = 'x"><img src=y onerror="window.__pwned=4">';
@@ -56,10 +56,7 @@ afterAll(async () => {
 
 const open = (path: string): Promise<Page> => openPage(session.browser, `${session.origin}${path}`);
 
-// A page that throws after it loaded (while it streams a run, say) fails the test too.
-afterEach(() => {
-  expect(takePageErrors()).toEqual([]);
-});
+failOnPageErrors();
 
 describe('the viewer', () => {
   it('lists the runs, with unreadable ones marked', async () => {
