@@ -3,7 +3,9 @@
  * viewer's own server: only the chunks used last keep their probe rows; the others keep every
  * step's statistics and are read again when a step in them needs its probes.
  */
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { layerColumnName } from '../core/format/columns.js';
 import { fetchRunSource } from '../core/format/fetch-source.js';
@@ -86,4 +88,20 @@ describe('RunData on a long run', () => {
     expect(hasProbeRows(run.chunks[chunkCount - HOT_CHUNKS]!)).toBe(false);
     expect(run.problems).toEqual([]);
   }, 60_000);
+
+  it('reads the first chunk whole after its first-paint prefix when run.json lists fewer steps than the file holds', async () => {
+    // A recorder killed just after writing run.json early in the run: the file holds 64 steps, run.json lists 16.
+    cpSync(join(runs, 'long'), join(runs, 'lagging'), { recursive: true });
+    const file = join(runs, 'lagging', 'run.json');
+    const manifest = JSON.parse(readFileSync(file, 'utf8'));
+    manifest.status = 'interrupted';
+    manifest.stepCount = 16;
+    manifest.chunks = [{ ...manifest.chunks[0], stepCount: 16, complete: false }];
+    writeFileSync(file, JSON.stringify(manifest));
+    const run = new RunData();
+    await run.load(runUrl.replace(/long$/, 'lagging'));
+    expect(run.error).toBeUndefined();
+    // The prefix (640 KiB of a ~2 MiB chunk) held the 16 listed steps; the file's 64 are all shown.
+    expect(run.loadedSteps).toBe(64);
+  });
 });

@@ -65,6 +65,8 @@ export class RunData implements FrameSource {
   #probes: Promise<{ inputs: Float32Array; labels: Uint8Array } | undefined> | undefined;
   #layer1: Promise<WeightChunk | undefined>[] = [];
   #stopped = false;
+  /** The first chunk as far as the first-paint prefix held it, until the chunk is read whole. */
+  #partialPrefix: StepChunk | undefined;
   /** Indices of the chunks whose probe rows are decoded, least recently used first (not reactive). */
   #hot: number[] = [];
   /** Counts chunks whose probe rows were read again: the probe accessors depend on it besides `chunks`. */
@@ -87,7 +89,7 @@ export class RunData implements FrameSource {
       this.#reader = await openRun(this.#source);
       this.manifest = this.#reader.manifest;
       const head = await prefix;
-      if (head?.partial && this.manifest.chunks.length > 0) this.#showPrefix(head.bytes);
+      if (head?.partial && this.manifest.chunks.length > 0) this.#showPrefix(head.bytes, head.bytes.length < FIRST_PAINT_BYTES);
       await this.#readChunks();
     } catch (error) {
       this.error = messageOf(error);
@@ -96,11 +98,15 @@ export class RunData implements FrameSource {
     }
   }
 
-  /** Shows the whole batches of the first chunk's prefix; anything wrong is for the full read to report. */
-  #showPrefix(bytes: Uint8Array): void {
+  /**
+   * Shows the whole batches of the first chunk's prefix; anything wrong is for the full read to report.
+   * `whole`: the server sent less than was asked for, so the prefix is the whole file and is not read again.
+   */
+  #showPrefix(bytes: Uint8Array, whole: boolean): void {
     try {
       const chunk = this.#reader!.decodeStepsPrefix(0, bytes);
       if (chunk.rows === 0) return;
+      if (!whole) this.#partialPrefix = chunk;
       this.#track(chunk);
       this.#use(chunk, [chunk]);
       this.chunks = [chunk];
@@ -157,7 +163,9 @@ export class RunData implements FrameSource {
     const problems: string[] = [];
     for (let index = 0; index < entries.length; index++) {
       const loaded = chunks[index];
-      if (loaded && loaded.rows >= entries[index]!.stepCount && loaded.problems.length === 0) {
+      // A partial prefix is read whole even when it holds the steps run.json lists: the file can hold
+      // more (run.json is written after the bytes, and a killed recorder never writes it again).
+      if (loaded && loaded !== this.#partialPrefix && loaded.rows >= entries[index]!.stepCount && loaded.problems.length === 0) {
         // A chunk whole from the first-paint prefix still needs its weight snapshots.
         if (this.#chunkSnapshots[index] === undefined) await this.#loadSnapshots(index, problems);
         continue;
@@ -169,6 +177,7 @@ export class RunData implements FrameSource {
         problems.push(messageOf(error));
         break;
       }
+      if (loaded === this.#partialPrefix) this.#partialPrefix = undefined;
       this.#track(chunk);
       chunks[index] = chunk;
       this.#use(chunk, chunks);
