@@ -91,6 +91,25 @@ describe('Arrow stream encoding', () => {
     expect(decodeStream('growing.arrows', head, columns)).toMatchObject({ rows: 3, truncated: false });
   });
 
+  it('says where the first record batch ends once its metadata is read, even when its body is cut', () => {
+    const schema = encodeSchemaMessage(columns);
+    const first = encodeBatchMessage(columns, batch(0, 3), 3);
+    const whole = concatBytes(schema, first, encodeBatchMessage(columns, batch(3, 2), 2), STREAM_END);
+    const firstEnd = schema.length + first.length;
+    const metadataEnd = schema.length + 8 + new DataView(first.buffer, first.byteOffset).getInt32(4, true);
+    // Before the batch's metadata is whole, nothing is known of it.
+    for (const cut of [0, 7, schema.length, schema.length + 8, metadataEnd - 1]) {
+      expect(scanStream(whole.subarray(0, cut)).firstBatchEnd, `cut at ${cut}`).toBeUndefined();
+    }
+    for (const cut of [metadataEnd, metadataEnd + 5, firstEnd - 1, firstEnd, firstEnd + 9, whole.length]) {
+      expect(scanStream(whole.subarray(0, cut)).firstBatchEnd, `cut at ${cut}`).toBe(firstEnd);
+    }
+    // Damaged metadata says nothing.
+    const damaged = whole.slice(0, metadataEnd);
+    damaged.fill(0xee, schema.length + 8, metadataEnd);
+    expect(scanStream(damaged).firstBatchEnd).toBeUndefined();
+  });
+
   it('names the file and column when the schema is not what it must be', () => {
     const bytes = encodeStream(columns, batch(0, 1), 1);
     const wrongWidth: ColumnSpec[] = [{ ...columns[1]!, shape: [7] }];

@@ -272,11 +272,12 @@ const MAX_BATCH_ROWS = 1 << 20;
  * size, so that nothing later walks a corrupt count (apache-arrow's reader looped for minutes on a
  * count of 33 million field nodes, found by tests/fuzz): implausible messages are refused here.
  */
-function checkedBodyLength(metadata: Uint8Array): number {
+function checkedMessage(metadata: Uint8Array): { bodyLength: number; recordBatch: boolean } {
   const message = MessageTable.getRootAsMessage(new ByteBuffer(metadata));
   const bodyLength = Number(message.bodyLength());
   if (!Number.isSafeInteger(bodyLength) || bodyLength < 0) throw new Error(`implausible body length ${bodyLength}`);
-  switch (message.headerType()) {
+  const headerType = message.headerType();
+  switch (headerType) {
     case MessageHeader.RecordBatch: {
       const batch = message.header(new RecordBatchTable()) as RecordBatchTable;
       // FieldNode and Buffer are 16-byte structs stored inside the metadata.
@@ -295,7 +296,7 @@ function checkedBodyLength(metadata: Uint8Array): number {
         const entry = batch.buffers(buffer)!;
         if (Number(entry.offset()) + Number(entry.length()) > bodyLength) throw new Error('implausible buffer outside the body');
       }
-      return bodyLength;
+      return { bodyLength, recordBatch: true };
     }
     case MessageHeader.Schema: {
       const schema = message.header(new SchemaTable()) as SchemaTable;
@@ -314,45 +315,62 @@ function checkedBodyLength(metadata: Uint8Array): number {
         for (let child = 0; child < field.childrenLength(); child++) checkField(field.children(child), depth + 1);
       };
       for (let field = 0; field < schema.fieldsLength(); field++) checkField(schema.fields(field), 0);
-      return bodyLength;
+      return { bodyLength, recordBatch: false };
     }
     default:
-      return bodyLength;
+      return { bodyLength, recordBatch: false };
   }
 }
 
+/** What `scanStream` found. */
+export interface StreamScan {
+  /** Bytes of whole messages from the start. */
+  wholeBytes: number;
+  /** An end-of-stream marker was read. */
+  ended: boolean;
+  /** Why the scan stopped before the end of `bytes`, or why the stream is not whole. */
+  problem?: string;
+  /**
+   * Where the first record batch ends, once its metadata was read: its body may lie beyond the bytes
+   * scanned, so a prefix of a file says how many bytes hold that batch.
+   */
+  firstBatchEnd?: number;
+}
+
 /** Where the whole messages of a stream end, found from their framing without decoding them. */
-export function scanStream(bytes: Uint8Array): { wholeBytes: number; ended: boolean; problem?: string } {
+export function scanStream(bytes: Uint8Array): StreamScan {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let position = 0;
+  let firstBatchEnd: number | undefined;
+  const result = (wholeBytes: number, ended: boolean, problem?: string): StreamScan => ({
+    wholeBytes,
+    ended,
+    ...(problem === undefined ? {} : { problem }),
+    ...(firstBatchEnd === undefined ? {} : { firstBatchEnd }),
+  });
   while (position + 8 <= bytes.length) {
-    if (view.getUint32(position, true) !== 0xffffffff) {
-      return { wholeBytes: position, ended: false, problem: `byte ${position}: expected a message continuation token` };
-    }
+    if (view.getUint32(position, true) !== 0xffffffff)
+      return result(position, false, `byte ${position}: expected a message continuation token`);
     const metadataLength = view.getInt32(position + 4, true);
     if (metadataLength === 0) {
       const after = position + 8;
-      return after === bytes.length
-        ? { wholeBytes: after, ended: true }
-        : { wholeBytes: after, ended: true, problem: `${bytes.length - after} bytes after the end-of-stream marker` };
+      return result(after, true, after === bytes.length ? undefined : `${bytes.length - after} bytes after the end-of-stream marker`);
     }
-    if (metadataLength < 0 || position + 8 + metadataLength > bytes.length) {
-      return { wholeBytes: position, ended: false, problem: `byte ${position}: message metadata cut short` };
-    }
-    let bodyLength: number;
+    if (metadataLength < 0 || position + 8 + metadataLength > bytes.length)
+      return result(position, false, `byte ${position}: message metadata cut short`);
+    let message: { bodyLength: number; recordBatch: boolean };
     try {
-      bodyLength = checkedBodyLength(bytes.subarray(position + 8, position + 8 + metadataLength));
+      message = checkedMessage(bytes.subarray(position + 8, position + 8 + metadataLength));
     } catch (error) {
       const reason = error instanceof Error && error.message.startsWith('implausible') ? ` (${error.message})` : '';
-      return { wholeBytes: position, ended: false, problem: `byte ${position}: unreadable message metadata${reason}` };
+      return result(position, false, `byte ${position}: unreadable message metadata${reason}`);
     }
-    const end = position + 8 + metadataLength + bodyLength;
-    if (end > bytes.length) return { wholeBytes: position, ended: false, problem: `byte ${position}: message body cut short` };
+    const end = position + 8 + metadataLength + message.bodyLength;
+    if (message.recordBatch) firstBatchEnd ??= end;
+    if (end > bytes.length) return result(position, false, `byte ${position}: message body cut short`);
     position = end;
   }
-  return position === bytes.length
-    ? { wholeBytes: position, ended: false }
-    : { wholeBytes: position, ended: false, problem: `byte ${position}: ${bytes.length - position} stray bytes` };
+  return result(position, false, position === bytes.length ? undefined : `byte ${position}: ${bytes.length - position} stray bytes`);
 }
 
 /** Arrow's file format starts with the magic "ARROW1"; a stream starts with a message. */

@@ -2,6 +2,7 @@
  * A `RunSource` over HTTP: how the viewer reads a run folder from any static file server. Files
  * are fetched without caching, since a run that is still recording changes between reads.
  */
+import { scanStream } from './decode.js';
 import type { RunSource } from './reader.js';
 
 export class HttpError extends Error {
@@ -28,6 +29,36 @@ export async function fetchPrefix(
   const response = await fetcher(url, { cache: 'no-store', headers: { range: `bytes=0-${bytes - 1}` } });
   if (!response.ok) throw new HttpError(url, response.status);
   return { bytes: new Uint8Array(await response.arrayBuffer()), partial: response.status === 206 };
+}
+
+/** The most bytes fetched for a first batch: beyond this, the whole file's read is as good. */
+const FIRST_BATCH_LIMIT = 8 * 1024 * 1024;
+
+/**
+ * The start of a stream file through its first record batch, to paint from before the whole file
+ * arrives: a Range request for `guess` bytes, and when those cut the first batch short, a second one
+ * for the rest of it (the batch's metadata, in the first bytes, says where it ends). Recorders since
+ * session 6 write a run's first step as a batch of its own (~35 kB for the default network); older
+ * files start with a 16-step batch. Whatever the bytes hold is for the decoder to judge.
+ */
+export async function fetchFirstBatch(
+  runUrl: string,
+  file: string,
+  guess: number,
+  fetcher: typeof fetch = fetch,
+): Promise<{ bytes: Uint8Array; partial: boolean }> {
+  const head = await fetchPrefix(runUrl, file, guess, fetcher);
+  if (!head.partial || head.bytes.length < guess) return head;
+  const end = scanStream(head.bytes).firstBatchEnd;
+  if (end === undefined || end <= head.bytes.length || end > FIRST_BATCH_LIMIT) return head;
+  const url = fileUrl(runUrl, file);
+  const response = await fetcher(url, { cache: 'no-store', headers: { range: `bytes=${head.bytes.length}-${end - 1}` } });
+  if (response.status !== 206) return head;
+  const rest = new Uint8Array(await response.arrayBuffer());
+  const bytes = new Uint8Array(head.bytes.length + rest.length);
+  bytes.set(head.bytes);
+  bytes.set(rest, head.bytes.length);
+  return { bytes, partial: true };
 }
 
 /** @param runUrl the run folder's URL, e.g. `runs/my-run` relative to the page or absolute */

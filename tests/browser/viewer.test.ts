@@ -101,6 +101,12 @@ describe('the viewer', () => {
       .getByRole('tooltip')
       .filter({ hasText: /neuron 3\.3, step 5\nmean activation [-\d.e]+\nfraction active/ })
       .waitFor();
+    // The tooltip follows the step under a still pointer (playback, the keys).
+    await page.keyboard.press('ArrowRight');
+    await page
+      .getByRole('tooltip')
+      .filter({ hasText: /^neuron 3\.3, step 6\n/ })
+      .waitFor();
     await page.mouse.click(box.x + output.x, box.y + output.y[3]!);
     await page.getByText('Neuron 3.3: gradient').waitFor();
     // The inspector: its history over the run and the probes that drive it.
@@ -173,9 +179,9 @@ describe('the viewer', () => {
     const page = await open('/?run=cut&step=20');
     await page
       .getByRole('alert')
-      .filter({ hasText: /runs\/cut\/steps-0000\.arrows: run\.json lists 60 steps, the file holds 48 \(cut short\)/ })
+      .filter({ hasText: /runs\/cut\/steps-0000\.arrows: run\.json lists 60 steps, the file holds 49 \(cut short\)/ })
       .waitFor();
-    await page.getByText('step 20 of 47').waitFor();
+    await page.getByText('step 20 of 48').waitFor();
     expect((await paintedPixels(page)).count).toBeGreaterThan(5000);
     await page.close();
   });
@@ -185,8 +191,8 @@ describe('the viewer', () => {
     const panel = page.getByTestId('findings');
     await panel.getByRole('button', { name: /^dead neurons — layer 1, \d+ neurons, from step 1 to the end$/ }).waitFor();
     await panel.getByText(/were inactive on every batch sample and every probe for at least 20 steps: dead since step 1\./).waitFor();
-    await page.locator('[data-testid="network"] canvas').waitFor();
     // Marks in the findings' amber on the network at a step where the neurons are dead.
+    await page.getByText(/^step 50 of /).waitFor();
     const amber = await page.evaluate(() => {
       const canvas = document.querySelector('[data-testid="network"] canvas') as HTMLCanvasElement;
       const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;

@@ -38,12 +38,12 @@ const CASES: (CorpusCase & { apply: Damage })[] = [
   },
   {
     name: 'chunk-cut-mid-batch',
-    damage: 'the step chunk cut inside its third record batch',
-    message: '<run>/steps-0000.arrows: run.json lists 60 steps, the file holds 32 (cut short)',
+    damage: 'the step chunk cut inside its fourth record batch',
+    message: '<run>/steps-0000.arrows: run.json lists 60 steps, the file holds 33 (cut short)',
     readable: true,
     apply: (directory) => {
       const file = join(directory, 'steps-0000.arrows');
-      // Keep 60% of the file: two of its four record batches stay whole.
+      // Keep 60% of the file: three of its five record batches (1, 16, 16, 16 and 11 steps) stay whole.
       truncateSync(file, Math.floor(readFileSync(file).length * 0.6));
     },
   },

@@ -4,7 +4,7 @@
  * `$state.raw`; nothing here touches the DOM.
  */
 import { FILE_NAMES, layerColumnName, type PerLayerField } from '$core/format/columns';
-import { fetchPrefix, fetchRunSource } from '$core/format/fetch-source';
+import { fetchFirstBatch, fetchRunSource } from '$core/format/fetch-source';
 import type { NullableValues } from '$core/format/decode';
 import type { RunManifest } from '$core/format/manifest';
 import { openRun, type RunReader, type RunSource, type StepChunk, type WeightChunk } from '$core/format/reader';
@@ -13,8 +13,11 @@ import { followState, type FollowState } from '$core/view/live';
 import { DomainTracker } from '$core/view/normalize';
 import type { View } from '$core/view/url-state';
 
-/** Bytes of the first chunk fetched first to paint from: one 16-step batch of the default network (~0.5 MiB). */
-const FIRST_PAINT_BYTES = 640 * 1024;
+/**
+ * Bytes of the first chunk fetched first to paint from: its schema and first batch, the run's first
+ * step alone, for the default network (~35 kB). A larger first batch takes a second Range request.
+ */
+const FIRST_PAINT_BYTES = 64 * 1024;
 
 /** How often a recording run's run.json is read again. */
 export const FOLLOW_INTERVAL_MS = 1000;
@@ -83,9 +86,9 @@ export class RunData implements FrameSource {
     try {
       this.#source = fetchRunSource(runUrl);
       // The first chunk's name is fixed by the format: while run.json is read and checked, fetch the
-      // chunk's first record batches (a Range request) to paint from, then the whole chunk.
+      // chunk's first record batch (Range requests) to paint from, then the whole chunk.
       const firstChunk = FILE_NAMES.steps(0);
-      const prefix = fetchPrefix(runUrl, firstChunk, FIRST_PAINT_BYTES).catch(() => undefined);
+      const prefix = fetchFirstBatch(runUrl, firstChunk, FIRST_PAINT_BYTES).catch(() => undefined);
       this.#reader = await openRun(this.#source);
       this.manifest = this.#reader.manifest;
       const head = await prefix;
