@@ -64,6 +64,14 @@ describe('fuzzing', () => {
     expect(() => parseManifest('fuzz/run.json', JSON.parse(noLayers))).toThrowError(
       'fuzz/run.json: field "layers": expected the input layer and at least the output layer',
     );
+    // The per-snapshot lists are checked in one pass each (for speed), and still name their field.
+    const manifest = structuredClone(recorded.manifest) as { chunks: { weights: { steps: unknown[]; reasons: unknown[] }[] }[] };
+    manifest.chunks[0]!.weights[0]!.steps.push(-1);
+    manifest.chunks[0]!.weights[0]!.reasons.push('sideways');
+    expect(() => parseManifest('fuzz/run.json', manifest)).toThrowError(
+      'fuzz/run.json: field "chunks.0.weights.0.steps": expected a list of whole numbers ≥ 0; ' +
+        'field "chunks.0.weights.0.reasons": expected a list of "first", "stride", "anomaly", "last"',
+    );
   });
 
   it('config validation refuses damaged values and files with a ConfigError', async () => {

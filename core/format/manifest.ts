@@ -6,7 +6,7 @@ import { z } from '../zod.js';
 import { configSchema } from '../config.js';
 import { findingSchema } from '../diagnostics/finding.js';
 import { ACTIVATIONS } from '../nn/activation.js';
-import { SNAPSHOT_REASONS } from './columns.js';
+import { SNAPSHOT_REASONS, type SnapshotReason } from './columns.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -15,12 +15,21 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 
 const count = z.int().check(z.minimum(0));
 
+const isCount = (value: unknown) => Number.isInteger(value) && (value as number) >= 0;
+const isReason = (value: unknown) => (SNAPSHOT_REASONS as readonly unknown[]).includes(value);
+
 const weightFileSchema = z.object({
   layer: z.int().check(z.minimum(1)),
   file: z.string(),
+  // The two lists run.json holds a value per snapshot in (thousands in a long run) are checked in one
+  // pass each: a schema per element costs the viewer's first paint ~1 µs each.
   /** Steps of the snapshots in this file, in order. */
-  steps: z.array(count),
-  reasons: z.array(z.enum(SNAPSHOT_REASONS)),
+  steps: z.custom<number[]>((value) => Array.isArray(value) && value.every(isCount), {
+    error: 'expected a list of whole numbers ≥ 0',
+  }),
+  reasons: z.custom<SnapshotReason[]>((value) => Array.isArray(value) && value.every(isReason), {
+    error: `expected a list of ${SNAPSHOT_REASONS.map((reason) => `"${reason}"`).join(', ')}`,
+  }),
 });
 
 const chunkSchema = z.object({
