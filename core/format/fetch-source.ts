@@ -37,9 +37,9 @@ const FIRST_BATCH_LIMIT = 8 * 1024 * 1024;
 /**
  * The start of a stream file through its first record batch, to paint from before the whole file
  * arrives: a Range request for `guess` bytes, and when those cut the first batch short, a second one
- * for the rest of it (the batch's metadata, in the first bytes, says where it ends). Recorders since
- * session 6 write a run's first step as a batch of its own (~35 kB for the default network); older
- * files start with a 16-step batch. Whatever the bytes hold is for the decoder to judge.
+ * for the rest of it (the batch's metadata, in the first bytes, says where it ends). The recorder
+ * writes a run's first step as a batch of its own (~35 kB for the default network); runs recorded
+ * before 2026-11-25 start with a 16-step batch. Whatever the bytes hold is for the decoder to judge.
  */
 export async function fetchFirstBatch(
   runUrl: string,
