@@ -276,8 +276,7 @@ function checkedMessage(metadata: Uint8Array): { bodyLength: number; recordBatch
   const message = MessageTable.getRootAsMessage(new ByteBuffer(metadata));
   const bodyLength = Number(message.bodyLength());
   if (!Number.isSafeInteger(bodyLength) || bodyLength < 0) throw new Error(`implausible body length ${bodyLength}`);
-  const headerType = message.headerType();
-  switch (headerType) {
+  switch (message.headerType()) {
     case MessageHeader.RecordBatch: {
       const batch = message.header(new RecordBatchTable()) as RecordBatchTable;
       // FieldNode and Buffer are 16-byte structs stored inside the metadata.

@@ -1,9 +1,10 @@
 /**
  * The file side of recording (the reader is `openRun`): appends step rows and weight snapshots to
  * the chunk files of a run folder and keeps `run.json` in step with what is on disk. A step row
- * reaches its file in a record batch of `flushSteps` rows (the run's first step in one of its own); `run.json` is replaced (temp file +
- * rename) at chunk boundaries and at most every MANIFEST_INTERVAL_MS between them, and only ever
- * after the bytes it lists, so at any moment it describes files that hold at least what it says.
+ * reaches its file in a record batch of `flushSteps` rows (the run's first step in one of its own);
+ * `run.json` is replaced (temp file + rename) at chunk boundaries and at most every
+ * MANIFEST_INTERVAL_MS between them, and only ever after the bytes it lists, so at any moment it
+ * describes files that hold at least what it says.
  */
 import { closeSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -180,8 +181,8 @@ export class RunWriter {
     // finishing flush writes it too only if its 250 ms interval is up).
     if (this.#chunk && this.#chunk.entry.index !== chunkIndex) this.#finishChunk(false);
     if (!this.#chunk) this.#startChunk(chunkIndex);
-    // The run's first step is a record batch of its own: the viewer paints it from a small Range
-    // request (FIRST_BATCH_GUESS_BYTES), not from a whole 16-step batch (~0.5 MiB for the default network).
+    // The run's first step is a record batch of its own: the viewer paints it from a small Range request
+    // (FIRST_PAINT_BYTES in viewer/src/lib/run-data.svelte.ts), not from a whole 16-step batch (~0.5 MiB).
     if (this.rows.full || (this.manifest.stepCount === 0 && this.rows.rows === 1)) this.flush();
     return this.rows.addRow();
   }
