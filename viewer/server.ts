@@ -9,13 +9,13 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sirv from 'sirv';
 import { RUN_INDEX_FILE } from '../core/format/run-index.js';
+import { sendRunFile } from './run-files.js';
 import { listRuns } from './run-list.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export function createViewerServer(options: { site: string; runs: string }) {
   const site = sirv(options.site, { dev: false, etag: true, single: false });
-  const runs = sirv(options.runs, { dev: true, etag: false });
   return createServer((request: IncomingMessage, response: ServerResponse) => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (path === `/runs/${RUN_INDEX_FILE}`) {
@@ -25,12 +25,8 @@ export function createViewerServer(options: { site: string; runs: string }) {
       return;
     }
     if (path.startsWith('/runs/')) {
-      request.url = (request.url ?? '').slice('/runs'.length);
-      response.setHeader('cache-control', 'no-store');
-      runs(request, response, () => {
-        response.statusCode = 404;
-        response.end('not found');
-      });
+      // Not sirv: run files change while they are served (viewer/run-files.ts).
+      void sendRunFile(options.runs, path.slice('/runs'.length), request, response);
       return;
     }
     site(request, response, () => {

@@ -230,9 +230,10 @@ describe('the viewer', () => {
     await page.getByRole('heading', { name: '<img src=x onerror="window.__pwned=1">' }).waitFor();
     await page.getByText('<script>window.__pwned=2</script>, 784-16-8-10').waitFor();
     await page.getByText('<b onmouseover="window.__pwned=3">three</b>→', { exact: false }).first().waitFor();
-    // A folder name that needs escaping in a URL: the static server may not find it, and says so as text.
+    // A folder name that needs escaping in a URL: the run opens, and the name is text in the title.
     const folder = await open(`/?run=${encodeURIComponent(HOSTILE_FOLDER)}`);
-    await folder.getByRole('alert').first().waitFor();
+    await folder.getByRole('heading', { name: '<img src=x onerror="window.__pwned=1">' }).waitFor();
+    expect(await folder.title()).toBe(`${HOSTILE_FOLDER} — Neural Vision`);
     for (const view of [list, page, folder]) {
       await view.mouse.move(10, 10);
       expect(await view.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
