@@ -26,7 +26,8 @@ export function createViewerServer(options: { site: string; runs: string }) {
     }
     if (path.startsWith('/runs/')) {
       // Not sirv: run files change while they are served (viewer/run-files.ts).
-      void sendRunFile(options.runs, path.slice('/runs'.length), request, response);
+      // A file that fails mid-read (removed, unreadable) ends that response, not the server.
+      sendRunFile(options.runs, path.slice('/runs'.length), request, response).catch(() => response.destroy());
       return;
     }
     site(request, response, () => {
