@@ -16,19 +16,31 @@ export class HttpError extends Error {
 }
 
 /**
+ * Bytes `start`…`end` (inclusive) of the file at `url` by an HTTP Range request, or the whole file
+ * from a server that ignores Range (`partial` false).
+ */
+async function fetchRange(
+  url: string,
+  start: number,
+  end: number,
+  fetcher: typeof fetch,
+): Promise<{ bytes: Uint8Array; partial: boolean }> {
+  const response = await fetcher(url, { cache: 'no-store', headers: { range: `bytes=${start}-${end}` } });
+  if (!response.ok) throw new HttpError(url, response.status);
+  return { bytes: new Uint8Array(await response.arrayBuffer()), partial: response.status === 206 };
+}
+
+/**
  * The first `bytes` bytes of a file by an HTTP Range request, or the whole file from a server that
  * ignores Range (`partial` false).
  */
-export async function fetchPrefix(
+export function fetchPrefix(
   runUrl: string,
   file: string,
   bytes: number,
   fetcher: typeof fetch = fetch,
 ): Promise<{ bytes: Uint8Array; partial: boolean }> {
-  const url = fileUrl(runUrl, file);
-  const response = await fetcher(url, { cache: 'no-store', headers: { range: `bytes=0-${bytes - 1}` } });
-  if (!response.ok) throw new HttpError(url, response.status);
-  return { bytes: new Uint8Array(await response.arrayBuffer()), partial: response.status === 206 };
+  return fetchRange(fileUrl(runUrl, file), 0, bytes - 1, fetcher);
 }
 
 /** The most bytes fetched for a first batch: beyond this, the whole file's read is as good. */
@@ -40,25 +52,25 @@ const FIRST_BATCH_LIMIT = 8 * 1024 * 1024;
  * for the rest of it (the batch's metadata, in the first bytes, says where it ends). The recorder
  * writes a run's first step as a batch of its own (~35 kB for the default network); runs recorded
  * before 2026-11-25 start with a 16-step batch. Whatever the bytes hold is for the decoder to judge.
+ * `wholeFile`: the file ended within the guess, so these bytes are all of it.
  */
 export async function fetchFirstBatch(
   runUrl: string,
   file: string,
   guess: number,
   fetcher: typeof fetch = fetch,
-): Promise<{ bytes: Uint8Array; partial: boolean }> {
+): Promise<{ bytes: Uint8Array; partial: boolean; wholeFile: boolean }> {
   const head = await fetchPrefix(runUrl, file, guess, fetcher);
-  if (!head.partial || head.bytes.length < guess) return head;
+  if (!head.partial || head.bytes.length < guess) return { ...head, wholeFile: head.partial };
   const end = scanStream(head.bytes).firstBatchEnd;
-  if (end === undefined || end <= head.bytes.length || end > FIRST_BATCH_LIMIT) return head;
-  const url = fileUrl(runUrl, file);
-  const response = await fetcher(url, { cache: 'no-store', headers: { range: `bytes=${head.bytes.length}-${end - 1}` } });
-  if (response.status !== 206) return head;
-  const rest = new Uint8Array(await response.arrayBuffer());
-  const bytes = new Uint8Array(head.bytes.length + rest.length);
+  const unchanged = { ...head, wholeFile: false };
+  if (end === undefined || end <= head.bytes.length || end > FIRST_BATCH_LIMIT) return unchanged;
+  const rest = await fetchRange(fileUrl(runUrl, file), head.bytes.length, end - 1, fetcher).catch(() => undefined);
+  if (!rest?.partial) return unchanged;
+  const bytes = new Uint8Array(head.bytes.length + rest.bytes.length);
   bytes.set(head.bytes);
-  bytes.set(rest, head.bytes.length);
-  return { bytes, partial: true };
+  bytes.set(rest.bytes, head.bytes.length);
+  return { bytes, partial: true, wholeFile: false };
 }
 
 /** @param runUrl the run folder's URL, e.g. `runs/my-run` relative to the page or absolute */

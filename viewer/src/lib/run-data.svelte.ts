@@ -92,7 +92,7 @@ export class RunData implements FrameSource {
       this.#reader = await openRun(this.#source);
       this.manifest = this.#reader.manifest;
       const head = await prefix;
-      if (head?.partial && this.manifest.chunks.length > 0) this.#showPrefix(head.bytes, head.bytes.length < FIRST_PAINT_BYTES);
+      if (head?.partial && this.manifest.chunks.length > 0) this.#showPrefix(head.bytes, head.wholeFile);
       await this.#readChunks();
     } catch (error) {
       this.error = messageOf(error);
@@ -103,7 +103,7 @@ export class RunData implements FrameSource {
 
   /**
    * Shows the whole batches of the first chunk's prefix; anything wrong is for the full read to report.
-   * `whole`: the server sent less than was asked for, so the prefix is the whole file and is not read again.
+   * `whole`: the prefix is the whole file (it ended within the bytes asked for), and is not read again.
    */
   #showPrefix(bytes: Uint8Array, whole: boolean): void {
     try {
