@@ -24,6 +24,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { join } from 'node:path';
 import { resolveConfig, type Config } from '../core/config.js';
 import { columnWidth, stepColumns, type ColumnSpec } from '../core/format/columns.js';
+import { SCHEMA_VERSION } from '../core/format/manifest.js';
 import { initialLayers } from '../core/nn/init.js';
 import { createRandom, shuffleInPlace } from '../core/random.js';
 import { loadDataset } from '../datasets/index.js';
@@ -252,7 +253,16 @@ const stepsRecorded = (JSON.parse(readFileSync(join(firstDirectory, 'run.json'),
 const sum = (filter: (file: string) => boolean) => files.filter(({ file }) => filter(file)).reduce((total, { bytes }) => total + bytes, 0);
 console.log(`\nbytes per step by kind, ${firstSizes.join('-')} batch ${batchSizes[0]} (declared column widths):`);
 for (const [kind, bytes] of Object.entries(
-  bytesPerStepByKind(stepColumns({ inputSize, layerSizes: firstSizes.slice(1), batchSize: batchSizes[0]!, probeCount: 16 })),
+  bytesPerStepByKind(
+    stepColumns({
+      inputSize,
+      layerSizes: firstSizes.slice(1),
+      batchSize: batchSizes[0]!,
+      probeCount: 16,
+      classCount: dataset.classNames.length,
+      schemaVersion: SCHEMA_VERSION,
+    }),
+  ),
 )) {
   console.log(`  ${kind.padEnd(38)} ${bytes.toLocaleString('en')} B`);
 }
@@ -295,11 +305,13 @@ function bytesPerStepByKind(columns: ColumnSpec[]): Record<string, number> {
   for (const spec of columns) {
     const kind = spec.name.includes('probe')
       ? 'probe activations and gradients'
-      : spec.name.startsWith('layer')
-        ? 'per-neuron and per-layer statistics'
-        : spec.name === 'batchIndices' || spec.name === 'meanInput'
-          ? 'batch indices and mean input'
-          : 'loss, accuracy, step, evaluation';
+      : spec.quantity === 'classActivation'
+        ? 'per-neuron means by class'
+        : spec.name.startsWith('layer')
+          ? 'per-neuron and per-layer statistics'
+          : spec.name === 'batchIndices' || spec.name === 'meanInput'
+            ? 'batch indices and mean input'
+            : 'loss, accuracy, step, evaluation';
     kinds[kind] = (kinds[kind] ?? 0) + columnWidth(spec) * (spec.type === 'uint8' ? 1 : 4);
   }
   return kinds;

@@ -99,7 +99,15 @@ export function checkAgainstDataset(config: Config, dataset: Dataset): void {
 }
 
 function chunkStepsFor(config: Config, inputSize: number, layerSizes: number[]): number {
-  const bytesPerStep = stepColumns({ inputSize, layerSizes, batchSize: config.batchSize, probeCount: config.probes }).reduce(
+  const shape = {
+    inputSize,
+    layerSizes,
+    batchSize: config.batchSize,
+    probeCount: config.probes,
+    classCount: layerSizes[layerSizes.length - 1]!,
+    schemaVersion: SCHEMA_VERSION,
+  };
+  const bytesPerStep = stepColumns(shape).reduce(
     (sum, spec) => sum + 4 * columnWidth(spec),
     0,
   );
@@ -133,11 +141,11 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
     createdAt: now,
     updatedAt: now,
     config,
-    layers: sizes.map((size, index) => ({
-      index,
-      size,
-      activation: index === 0 ? 'input' : index === sizes.length - 1 ? 'softmax' : config.activation,
-    })),
+    layers: [
+      { index: 0, kind: 'input', size: inputSize, shape: [...dataset.inputShape] },
+      ...config.layers.map((size, index) => ({ index: index + 1, kind: 'dense' as const, size, activation: config.activation })),
+      { index: sizes.length - 1, kind: 'dense', size: dataset.classNames.length, activation: 'softmax' },
+    ],
     dataset: {
       name: dataset.name,
       trainCount: dataset.train.count,
@@ -175,6 +183,7 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
         testIndices: probeIndices,
       },
       test: { images: dataset.test.images, labels: dataset.test.labels },
+      trainLabels: dataset.train.labels,
     },
     pool,
     (progress) => {

@@ -19,7 +19,7 @@ async function expectReadable(directory: string): Promise<{ status: string; rows
   for (let chunk = 0; chunk < run.manifest.chunks.length; chunk++) {
     const data = await run.readSteps(chunk);
     expect(data.problems).toEqual([]);
-    const steps = data.columns.step as Int32Array;
+    const steps = data.values.get('step')!;
     steps.forEach((step, row) => expect(step).toBe(data.firstStep + row));
     rows += data.rows;
     for (const weights of run.manifest.chunks[chunk]!.weights) {

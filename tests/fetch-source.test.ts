@@ -36,8 +36,8 @@ describe('reading a run over HTTP', () => {
     expect(overHttp.manifest).toEqual(onDisk.manifest);
     const [httpSteps, diskSteps] = await Promise.all([overHttp.readSteps(0), onDisk.readSteps(0)]);
     expect(httpSteps.rows).toBe(40);
-    expect(httpSteps.columns).toEqual(diskSteps.columns);
-    expect((await overHttp.readWeights(0, 1))!.columns).toEqual((await onDisk.readWeights(0, 1))!.columns);
+    expect(httpSteps.values.byColumnName()).toEqual(diskSteps.values.byColumnName());
+    expect((await overHttp.readWeights(0, 1))!.values.byColumnName()).toEqual((await onDisk.readWeights(0, 1))!.values.byColumnName());
   });
 
   it('names the URL when the run does not exist', async () => {
@@ -78,7 +78,7 @@ describe('reading a run over HTTP', () => {
       const step0 = reader.decodeStepsPrefix(0, first.bytes);
       expect(step0.rows).toBe(1);
       expect(step0.problems).toEqual([]);
-      expect(step0.columns.loss).toEqual((whole.columns.loss as Float32Array).subarray(0, 1));
+      expect(step0.values.get('loss')).toEqual(whole.values.get('loss')!.subarray(0, 1));
       // A guess that holds the first batch: one request, and the whole batches in it (then 16 steps each).
       requests.length = 0;
       const head = await fetchFirstBatch(rangedBase, 'steps-0000.arrows', half);
@@ -90,7 +90,7 @@ describe('reading a run over HTTP', () => {
       expect(prefix.rows).toBeGreaterThan(1);
       expect(prefix.rows).toBeLessThan(40);
       expect(prefix.problems).toEqual([]);
-      expect(prefix.columns.loss).toEqual((whole.columns.loss as Float32Array).subarray(0, prefix.rows));
+      expect(prefix.values.get('loss')).toEqual(whole.values.get('loss')!.subarray(0, prefix.rows));
       // A guess too short to hold the first batch's metadata: what it got, for the full read to follow.
       requests.length = 0;
       const short = await fetchFirstBatch(rangedBase, 'steps-0000.arrows', schemaEnd + 4);

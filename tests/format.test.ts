@@ -36,7 +36,8 @@ const columns: ColumnSpec[] = [
   { name: 'step', type: 'int32', unit: 'index', doc: '' },
   { name: 'values', type: 'float32', shape: [2, 3], unit: '', doc: '' },
   { name: 'flags', type: 'uint8', shape: [2], unit: '', doc: '' },
-  { name: 'maybe', type: 'float32', nullable: true, unit: '', doc: '' },
+  { name: 'maybe', type: 'float32', nullable: 'row', unit: '', doc: '' },
+  { name: 'byClass', type: 'float32', shape: [2, 2], nullable: 'item', unit: '', doc: '' },
   { name: 'reason', type: 'utf8', unit: '', doc: '' },
 ];
 
@@ -48,6 +49,11 @@ function batch(firstStep: number, rows: number): BatchValues {
     maybe: {
       values: Float32Array.from({ length: rows }, (_, row) => (row % 2 ? 0 : -row - 0.5)),
       valid: Uint8Array.from({ length: rows }, (_, row) => (row % 2 ? 0 : 1)),
+    },
+    // Items null in a pattern that crosses rows and bitmap bytes.
+    byClass: {
+      values: Float32Array.from({ length: rows * 4 }, (_, index) => (index % 3 === 1 ? 0 : firstStep + index / 8)),
+      valid: Uint8Array.from({ length: rows * 4 }, (_, index) => (index % 3 === 1 ? 0 : 1)),
     },
     reason: Array.from({ length: rows }, (_, row) => `r${firstStep + row} <b>ü</b>`),
   };
@@ -76,6 +82,12 @@ describe('Arrow stream encoding', () => {
     expect(Array.from(maybe.valid)).toEqual([1, 0, 1, 1, 0]);
     expect([maybe.values[0], maybe.values[2], maybe.values[3]]).toEqual([-0.5, -2.5, -0.5]);
     expect(decoded.columns.reason).toEqual(['r0 <b>ü</b>', 'r1 <b>ü</b>', 'r2 <b>ü</b>', 'r3 <b>ü</b>', 'r4 <b>ü</b>']);
+    // Item nulls: one validity byte per value, as written, across both batches.
+    const byClass = decoded.columns.byClass as { values: Float32Array; valid: Uint8Array };
+    const written = [first.byClass, second.byClass] as { values: Float32Array; valid: Uint8Array }[];
+    expect(Array.from(byClass.valid)).toEqual(written.flatMap((part) => Array.from(part.valid)));
+    expect(Array.from(byClass.values)).toEqual(written.flatMap((part) => Array.from(part.values)));
+    expect(byClass.valid.includes(0) && byClass.valid.includes(1)).toBe(true);
   });
 
   it('reads every whole batch of a stream cut at any byte, and flags the cut', () => {
@@ -181,6 +193,9 @@ describe('Arrow stream encoding', () => {
       rows.cell('values', row).set((values.values as Float32Array).subarray(row * 6, row * 6 + 6));
       rows.cell('flags', row).set((values.flags as Uint8Array).subarray(row * 2, row * 2 + 2));
       if (row % 2 === 0) rows.cell('maybe', row)[0] = -row - 0.5;
+      const byClass = values.byClass as { values: Float32Array; valid: Uint8Array };
+      rows.cell('byClass', row).set(byClass.values.subarray(row * 4, row * 4 + 4));
+      rows.itemValidity('byClass', row).set(byClass.valid.subarray(row * 4, row * 4 + 4));
       rows.setText('reason', row, (values.reason as string[])[row]!);
     }
     const taken = rows.take();
@@ -189,13 +204,17 @@ describe('Arrow stream encoding', () => {
   });
 
   it('declares consistent column sets for a run shape', () => {
-    const shape = { inputSize: 784, layerSizes: [128, 64, 10], batchSize: 64, probeCount: 16 };
+    const shape = { inputSize: 784, layerSizes: [128, 64, 10], batchSize: 64, probeCount: 16, classCount: 10, schemaVersion: 2 };
     const names = stepColumns(shape).map((spec) => spec.name);
     expect(new Set(names).size).toBe(names.length);
     expect(names).toContain('layer3.probeGradPreActivation');
     expect(stepColumns({ ...shape, probeCount: 0 }).map((spec) => spec.name)).not.toContain('layer1.probeActivation');
     expect(weightColumns(784, 128).find((spec) => spec.name === 'weight')?.shape).toEqual([784, 128]);
     expect(probeColumns(784).map((spec) => spec.name)).toEqual(['probe', 'testIndex', 'label', 'input']);
+    // Class means are [neuron, class] with item nulls since version 2, absent before.
+    const byClass = stepColumns(shape).find((spec) => spec.name === 'layer2.classActivation');
+    expect(byClass).toMatchObject({ shape: [64, 10], nullable: 'item', quantity: 'classActivation', layer: 2 });
+    expect(stepColumns({ ...shape, schemaVersion: 1 }).map((spec) => spec.name)).not.toContain('layer1.classActivation');
   });
 });
 
@@ -207,12 +226,12 @@ function rowsOf(decoded: Record<string, ColumnValues>, specs: readonly ColumnSpe
       if (Array.isArray(values)) return [spec.name, values];
       const numbers = 'valid' in values ? values.values : values;
       const width = numbers.length / Math.max(1, rowCount(values));
+      const items = (row: number) =>
+        Array.from(numbers.subarray(row * width, (row + 1) * width), (value, item) =>
+          spec.nullable === 'item' && 'valid' in values && !values.valid[row * width + item] ? null : value,
+        );
       const rows = Array.from({ length: rowCount(values) }, (_, row) =>
-        'valid' in values && !values.valid[row]
-          ? null
-          : spec.shape
-            ? Array.from(numbers.subarray(row * width, (row + 1) * width))
-            : numbers[row],
+        spec.nullable === 'row' && 'valid' in values && !values.valid[row] ? null : spec.shape ? items(row) : numbers[row],
       );
       return [spec.name, rows];
     }),
@@ -232,7 +251,8 @@ function arrowRows(table: Table, specs: readonly ColumnSpec[]): Record<string, u
       const rows = Array.from({ length: table.numRows }, (_, row) => {
         const value = column.get(row) as unknown;
         if (value === null || typeof value !== 'object') return value;
-        return Array.from((value as { toArray: () => ArrayLike<number> }).toArray());
+        // Iterating a list value gives null for a null item (toArray gives the bytes beneath it).
+        return Array.from(value as Iterable<number | null>);
       });
       return [spec.name, rows];
     }),

@@ -7,6 +7,7 @@ import { layerColumnName, weightColumns } from '../core/format/columns.js';
 import { columnWidth } from '../core/format/columns.js';
 import type { NullableValues } from '../core/format/ipc.js';
 import { initialLayers } from '../core/nn/init.js';
+import { createTrace, forwardSample, nonZeroIndices } from '../core/nn/mlp.js';
 import { loadDataset } from '../datasets/index.js';
 import { openRunFolder } from '../recorder/open-run.js';
 import { Observer } from './reference-observer.js';
@@ -55,10 +56,10 @@ describe('a recorded run', () => {
     for (let chunk = 0; chunk < run.manifest.chunks.length; chunk++) {
       const data = await run.readSteps(chunk);
       expect(data.problems).toEqual([]);
-      const stepColumn = data.columns.step as Int32Array;
-      const epochs = data.columns.epoch as Int32Array;
-      const batchIndices = data.columns.batchIndices as Int32Array;
-      const meanInput = data.columns.meanInput as Float32Array;
+      const stepColumn = data.values.get('step')!;
+      const epochs = data.values.get('epoch')!;
+      const batchIndices = data.values.get('batchIndices')!;
+      const meanInput = data.values.get('meanInput')!;
       for (let row = 0; row < data.rows; row++, step++) {
         expect(stepColumn[row]).toBe(step);
         expect(epochs[row]).toBe(Math.floor(step / perEpoch));
@@ -84,28 +85,28 @@ describe('a recorded run', () => {
     for (let layer = 1; layer < sizes.length; layer++) {
       const weights = (await run.readWeights(0, layer))!;
       expect(weights.problems).toEqual([]);
-      expect((weights.columns.step as Int32Array)[0]).toBe(0);
-      expect((weights.columns.reason as string[])[0]).toBe('first');
+      expect(weights.values.get('snapshotStep')![0]).toBe(0);
+      expect(weights.values.get('reason')![0]).toBe('first');
       const width = sizes[layer - 1]! * sizes[layer]!;
-      expect((weights.columns.weight as Float32Array).subarray(0, width)).toEqual(initial[layer - 1]!.weight);
+      expect(weights.values.get('weight')!.subarray(0, width)).toEqual(initial[layer - 1]!.weight);
       const stride = run.manifest.weightStrides[layer - 1]!;
-      const reasons = weights.columns.reason as string[];
-      (weights.columns.step as Int32Array).forEach((step, row) => {
+      const reasons = weights.values.get('reason')!;
+      weights.values.get('snapshotStep')!.forEach((step, row) => {
         if (reasons[row] === 'stride') expect(step % stride).toBe(0);
         else expect(['first', 'anomaly']).toContain(reasons[row]);
       });
       // ‖∂L/∂W‖ of a kept step equals the gradNorm column of that step.
-      const grad = (weights.columns.weightGrad as Float32Array).subarray(0, width);
+      const grad = weights.values.get('weightGrad')!.subarray(0, width);
       const norm = Math.sqrt(grad.reduce((sum, value) => sum + value * value, 0));
-      expect((first.columns[layerColumnName(layer, 'gradNorm')] as Float32Array)[0]).toBeCloseTo(norm, 4);
+      expect(first.values.get('gradNorm', layer)![0]).toBeCloseTo(norm, 4);
     }
     // The output layer is small enough to keep every step: W(t+1) = W(t) − lr·∂L/∂W(t) for SGD.
     const output = sizes.length - 1;
     expect(run.manifest.weightStrides[output - 1]).toBe(1);
     const snapshots = (await run.readWeights(0, output))!;
     const width = columnWidth(weightColumns(sizes[output - 1]!, sizes[output]!)[2]!);
-    const weight = snapshots.columns.weight as Float32Array;
-    const weightGrad = snapshots.columns.weightGrad as Float32Array;
+    const weight = snapshots.values.get('weight')!;
+    const weightGrad = snapshots.values.get('weightGrad')!;
     for (let row = 0; row + 1 < 20; row++) {
       for (let index = 0; index < width; index += 7) {
         const expected = Math.fround(weight[row * width + index]! - Math.fround(config.learningRate * weightGrad[row * width + index]!));
@@ -122,16 +123,11 @@ describe('a recorded run', () => {
     const run = await openRunFolder(join(out, 'tiny'));
     const sizes = run.manifest.layers.map((layer) => layer.size);
     const probes = (await run.readProbes())!;
-    const labels = probes.columns.label as Uint8Array;
-    const testIndex = probes.columns.testIndex as Int32Array;
+    const labels = probes.values.get('label')!;
+    const testIndex = probes.values.get('testIndex')!;
     expect(probes.rows).toBe(4);
     testIndex.forEach((index, probe) => expect(labels[probe]).toBe(dataset.test.labels[index]));
-    const observer = new Observer(
-      run.manifest.config.activation,
-      sizes,
-      { inputs: probes.columns.input as Float32Array, labels },
-      dataset.test,
-    );
+    const observer = new Observer(run.manifest.config.activation, sizes, { inputs: probes.values.get('input')!, labels }, dataset.test);
     const chunk = await run.readSteps(0);
     const kept = await Promise.all(sizes.slice(1).map((_, index) => run.readWeights(0, index + 1)));
     const step = 0;
@@ -141,29 +137,70 @@ describe('a recorded run', () => {
       return {
         fanIn,
         fanOut,
-        weight: (weights!.columns.weight as Float32Array).subarray(0, fanIn * fanOut),
-        bias: (weights!.columns.bias as Float32Array).subarray(0, fanOut),
+        weight: weights!.values.get('weight')!.subarray(0, fanIn * fanOut),
+        bias: weights!.values.get('bias')!.subarray(0, fanOut),
       };
     });
     const result = observer.probe(layers);
     for (let layer = 1; layer < sizes.length; layer++) {
       const width = 4 * sizes[layer]!;
-      const recorded = (chunk.columns[layerColumnName(layer, 'probeActivation')] as Float32Array).subarray(
-        step * width,
-        (step + 1) * width,
-      );
+      const recorded = chunk.values.get('probeActivation', layer)!.subarray(step * width, (step + 1) * width);
       expectClose(recorded, result.activation[layer - 1]!);
-      const recordedGrad = (chunk.columns[layerColumnName(layer, 'probeGradPreActivation')] as Float32Array).subarray(0, width);
+      const recordedGrad = chunk.values.get('probeGradPreActivation', layer)!.subarray(0, width);
       expectClose(recordedGrad, result.gradPreActivation[layer - 1]!);
     }
-    expect((chunk.columns.probePredicted as Uint8Array).subarray(0, 4)).toEqual(result.predicted);
+    expect(chunk.values.get('probePredicted')!.subarray(0, 4)).toEqual(result.predicted);
     const evaluation = observer.evaluate(layers);
-    const evalLoss = chunk.columns.evalLoss as NullableValues;
+    const evalLoss = chunk.values.get('evalLoss')!;
     expect(evalLoss.valid[0]).toBe(1);
     expect(evalLoss.valid[1]).toBe(0);
     // Recorded by the batched engine pass; checked against the per-sample TypeScript reference.
     expect(evalLoss.values[0]).toBeCloseTo(evaluation.loss, 5);
-    expect((chunk.columns.evalAccuracy as NullableValues).values[0]).toBe(Math.fround(evaluation.accuracy));
+    expect(chunk.values.get('evalAccuracy')!.values[0]).toBe(Math.fround(evaluation.accuracy));
+  });
+
+  it('records each neuron’s mean activation per class that a direct float64 computation from the batch gives', async () => {
+    const run = await openRunFolder(join(out, 'tiny'));
+    const sizes = run.manifest.layers.map((layer) => layer.size);
+    const classes = run.manifest.dataset.classNames.length;
+    const chunk = await run.readSteps(0);
+    // Step 0's weights (every layer keeps its first step) and the samples of step 0's batch.
+    const layers = await Promise.all(
+      sizes.slice(1).map(async (fanOut, index) => {
+        const kept = (await run.readWeights(0, index + 1))!;
+        const fanIn = sizes[index]!;
+        return {
+          fanIn,
+          fanOut,
+          weight: kept.values.get('weight')!.subarray(0, fanIn * fanOut),
+          bias: kept.values.get('bias')!.subarray(0, fanOut),
+        };
+      }),
+    );
+    const batch = chunk.values.get('batchIndices')!.subarray(0, run.manifest.config.batchSize);
+    const trace = createTrace(layers);
+    const sums = layers.map((layer) => new Float64Array(layer.fanOut * classes));
+    const counts = new Int32Array(classes);
+    for (const index of batch) {
+      const image = dataset.train.images.subarray(index * 784, (index + 1) * 784);
+      forwardSample(layers, run.manifest.config.activation, image, nonZeroIndices(image), trace);
+      const label = dataset.train.labels[index]!;
+      counts[label]!++;
+      trace.activation.forEach((values, layer) => values.forEach((value, neuron) => (sums[layer]![neuron * classes + label]! += value)));
+    }
+    for (let layer = 1; layer < sizes.length; layer++) {
+      const recorded = chunk.values.get('classActivation', layer)!;
+      const width = sizes[layer]! * classes;
+      const expected = sums[layer - 1]!.map((sum, item) => (counts[item % classes]! > 0 ? sum / counts[item % classes]! : 0));
+      expectClose(recorded.values.subarray(0, width), Float32Array.from(expected));
+      // A class the batch did not hold is null, not zero.
+      expect(Array.from(recorded.valid.subarray(0, width))).toEqual(
+        Array.from({ length: width }, (_, item) => (counts[item % classes]! > 0 ? 1 : 0)),
+      );
+    }
+    // Batches of 32 samples often miss a class: the chunk's steps include some (their nulls are checked above at step 0's width).
+    const someAbsent = (await run.readSteps(0)).values.get('classActivation', 1)!.valid.includes(0);
+    expect(someAbsent).toBe(true);
   });
 });
 
@@ -230,7 +267,7 @@ describe('the recorder', () => {
     const diverged = run.manifest.divergedAtStep!;
     expect(run.manifest.stepCount).toBe(diverged + 1);
     const chunk = await run.readSteps(run.manifest.chunks.length - 1);
-    const loss = chunk.columns.loss as Float32Array;
+    const loss = chunk.values.get('loss')!;
     expect(Number.isFinite(loss[chunk.rows - 1])).toBe(false);
   }, 120_000);
 });

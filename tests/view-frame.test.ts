@@ -3,7 +3,8 @@
  * difference, alignment of two runs, level of detail, newest-step-wins and the live state.
  */
 import { describe, expect, it } from 'vitest';
-import type { PerLayerField } from '../core/format/columns.js';
+import type { NeuronQuantity } from '../core/format/quantities.js';
+import { classPreference } from '../core/view/class-selectivity.js';
 import { alignedSteps, cursorSpan, resampleToA, stepRatio } from '../core/view/align.js';
 import { bucketEdges, type EdgeBuckets } from '../core/view/edges.js';
 import { computeFrame, differenceFrame, differenceUnavailable, type FrameSource, type Snapshot } from '../core/view/frame.js';
@@ -19,7 +20,7 @@ function fakeRun(offset: number, steps = 10, snapshotSteps = [0, 4]): FrameSourc
   const activations = new DomainTracker();
   const gradients = new DomainTracker();
   const value = (step: number, layer: number, neuron: number) => offset + step + 10 * layer + neuron;
-  const field = (step: number, layer: number, name: PerLayerField) =>
+  const field = (step: number, layer: number, name: NeuronQuantity) =>
     Float32Array.from({ length: layerSizes[layer]! }, (_, neuron) => (name === 'gradPreActivation' ? -1 : 1) * value(step, layer, neuron));
   for (let step = 0; step < steps; step++)
     for (let layer = 1; layer < layerSizes.length; layer++) {
@@ -42,10 +43,28 @@ function fakeRun(offset: number, steps = 10, snapshotSteps = [0, 4]): FrameSourc
       return layer === 2 && kept !== undefined ? snapshot(kept) : undefined;
     },
     domainTracker: (view) => (view === 'activation' ? activations : gradients),
+    // Two classes: neuron n prefers class n % 2, more strongly at later steps.
+    classPreference: (step, layer) => {
+      const neurons = layerSizes[layer]!;
+      const means = Float32Array.from({ length: neurons * 2 }, (_, item) => (item % 2 === Math.floor(item / 2) % 2 ? step + 1 : 1));
+      return step < steps ? classPreference(means, Uint8Array.of(1, 1), neurons) : undefined;
+    },
   };
 }
 
 describe('frames', () => {
+  it('shows each neuron’s preferred class and selectivity in the class view, with weights as edges', () => {
+    const frame = computeFrame(fakeRun(0), { step: 3, view: 'class', scale: 'layer' });
+    expect(Array.from(frame.preferred[0]!)).toEqual([0, 1, 0]);
+    // Means 4 and 1, floor 1: (4 − 1) / (4 + 1 − 2) = 1.
+    expect(Array.from(frame.values[0]!)).toEqual([1, 1, 1]);
+    expect(frame.domains[0]).toMatchObject({ min: 0, max: 1 });
+    expect(frame.edges[0]!.buckets.largest).toBe(
+      computeFrame(fakeRun(0), { step: 3, view: 'activation', scale: 'layer' }).edges[0]!.buckets.largest,
+    );
+    expect(computeFrame(fakeRun(0), { step: 30, view: 'class', scale: 'layer' }).values).toEqual([undefined, undefined]);
+  });
+
   it('shows batch means, |gradients| in the gradient view, and the nearest earlier snapshot', () => {
     const run = fakeRun(0);
     const frame = computeFrame(run, { step: 6, view: 'gradient', scale: 'layer' });

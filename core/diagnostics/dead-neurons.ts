@@ -6,14 +6,12 @@
  * `minFraction` of its neurons are dead (default 10%: the default run has a few neurons silent
  * for a while, never that many).
  */
-import type { Activation } from '../nn/activation.js';
+import { ACTIVATION_FUNCTIONS, type Activation } from '../nn/activation.js';
 import type { Finding } from './finding.js';
 import { SustainedNeurons } from './neuron-stretches.js';
 import type { Detector, StepStatistics } from './step-statistics.js';
 import type { DiagnosticsConfig } from './thresholds.js';
 import { countOf } from './wording.js';
-
-export const RELU_FAMILY: readonly Activation[] = ['relu', 'leaky-relu'];
 
 export class DeadNeuronsDetector implements Detector {
   readonly #activation: Activation;
@@ -27,7 +25,7 @@ export class DeadNeuronsDetector implements Detector {
   }
 
   observe({ step, layers }: StepStatistics): void {
-    if (!RELU_FAMILY.includes(this.#activation)) return;
+    if (!ACTIVATION_FUNCTIONS[this.#activation].canDie) return;
     const hidden = layers.slice(0, -1);
     this.#layers ??= hidden.map(
       (layer) => new SustainedNeurons(layer.fractionActive.length, this.#thresholds.minSteps, this.#thresholds.minFraction),

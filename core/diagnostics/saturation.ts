@@ -6,15 +6,12 @@
  * whichever bound it sits at. A layer has a finding while at least `minFraction` of its units are
  * saturated. Cost: one pass over the batch's f(z), O(batch × neurons), for sigmoid and tanh only.
  */
-import type { Activation } from '../nn/activation.js';
+import { ACTIVATION_FUNCTIONS, type Activation } from '../nn/activation.js';
 import type { Finding } from './finding.js';
 import { SustainedNeurons } from './neuron-stretches.js';
 import type { Detector, StepStatistics } from './step-statistics.js';
 import type { DiagnosticsConfig } from './thresholds.js';
 import { countOf } from './wording.js';
-
-/** Largest f′(z) of each squashing activation: at z = 0. */
-export const MAX_DERIVATIVE: Partial<Record<Activation, number>> = { sigmoid: 0.25, tanh: 1 };
 
 export class SaturationDetector implements Detector {
   readonly #activation: Activation;
@@ -29,11 +26,10 @@ export class SaturationDetector implements Detector {
   }
 
   observe({ step, layers }: StepStatistics): void {
-    const maxDerivative = MAX_DERIVATIVE[this.#activation];
-    if (maxDerivative === undefined) return;
+    const { maxDerivative, saturationCentre: center } = ACTIVATION_FUNCTIONS[this.#activation];
+    if (center === undefined) return;
     // f′(z) is max − (a − centre)² for both (sigmoid ¼ − (a − ½)², tanh 1 − a²), so f′ < limit ⇔ |a − centre| > √(max − limit).
     const derivativeLimit = this.#thresholds.derivativeFraction * maxDerivative;
-    const center = this.#activation === 'sigmoid' ? 0.5 : 0;
     const distance = Math.sqrt(maxDerivative - derivativeLimit);
     const hidden = layers.slice(0, -1);
     this.#layers ??= hidden.map(

@@ -238,13 +238,17 @@ function readColumn(buffers: BatchBuffers, place: ColumnPlace, rows: number): Co
   const values = numbersIn(buffers.bytes(place.buffer + (spec.shape ? 2 : 1)), spec.type, rows * width);
   if (!values) return short;
   if (!spec.nullable) return { values };
-  const valid = new Uint8Array(rows);
-  // No nulls: every row has a value, whatever the bitmap (which may be absent) says.
-  if (node.nullCount === 0) valid.fill(1);
+  // Row nulls are the column's own validity; item nulls its list child's (the node and buffer after it).
+  const items = spec.nullable === 'item';
+  const count = items ? rows * width : rows;
+  const nullCount = items ? buffers.node(place.node + 1).nullCount : node.nullCount;
+  const valid = new Uint8Array(count);
+  // No nulls: every value is there, whatever the bitmap (which may be absent) says.
+  if (nullCount === 0) valid.fill(1);
   else {
-    const bitmap = buffers.bytes(place.buffer);
-    if (bitmap.length < Math.ceil(rows / 8)) return short;
-    for (let row = 0; row < rows; row++) valid[row] = (bitmap[row >> 3]! >> (row & 7)) & 1;
+    const bitmap = buffers.bytes(place.buffer + (items ? 1 : 0));
+    if (bitmap.length < Math.ceil(count / 8)) return short;
+    for (let index = 0; index < count; index++) valid[index] = (bitmap[index >> 3]! >> (index & 7)) & 1;
   }
   return { values, valid };
 }

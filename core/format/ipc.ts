@@ -55,11 +55,11 @@ function scalarType(type: ValueType): DataType {
 
 function fieldType(spec: ColumnSpec): DataType {
   const item = scalarType(spec.type);
-  return spec.shape ? new FixedSizeList(columnWidth(spec), new Field('item', item, false)) : item;
+  return spec.shape ? new FixedSizeList(columnWidth(spec), new Field('item', item, spec.nullable === 'item')) : item;
 }
 
 export function schemaOf(columns: readonly ColumnSpec[]): Schema {
-  return new Schema(columns.map((spec) => new Field(spec.name, fieldType(spec), spec.nullable ?? false)));
+  return new Schema(columns.map((spec) => new Field(spec.name, fieldType(spec), spec.nullable === 'row')));
 }
 
 function isNullable(values: ColumnValues): values is NullableValues {
@@ -87,16 +87,23 @@ function columnData(spec: ColumnSpec, values: ColumnValues | undefined, rows: nu
     );
   }
   if (spec.shape) {
-    const child = makeData({ type: scalarType(spec.type) as Float32, length: rows * width, data: numbers as Float32Array });
+    const itemBitmap = isNullable(values) && spec.nullable === 'item' ? packBits(values.valid, rows * width) : undefined;
+    const child = makeData({
+      type: scalarType(spec.type) as Float32,
+      length: rows * width,
+      data: numbers as Float32Array,
+      ...(itemBitmap ? { nullBitmap: itemBitmap } : {}),
+    });
     return makeData({ type: type as FixedSizeList, length: rows, child });
   }
   const nullBitmap = isNullable(values) ? packBits(values.valid, rows) : undefined;
   return makeData({ type: type as Float32, length: rows, data: numbers as Float32Array, ...(nullBitmap ? { nullBitmap } : {}) });
 }
 
-function packBits(valid: Uint8Array, rows: number): Uint8Array {
-  const bitmap = new Uint8Array(Math.ceil(rows / 8));
-  for (let row = 0; row < rows; row++) if (valid[row]) bitmap[row >> 3]! |= 1 << (row & 7);
+/** Arrow's validity bitmap (LSB first) of one byte per value. */
+function packBits(valid: Uint8Array, count: number): Uint8Array {
+  const bitmap = new Uint8Array(Math.ceil(count / 8));
+  for (let index = 0; index < count; index++) if (valid[index]) bitmap[index >> 3]! |= 1 << (index & 7);
   return bitmap;
 }
 

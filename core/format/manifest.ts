@@ -6,9 +6,16 @@ import { z } from '../zod.js';
 import { configSchema } from '../config.js';
 import { findingSchema } from '../diagnostics/finding.js';
 import { ACTIVATIONS } from '../nn/activation.js';
-import { SNAPSHOT_REASONS, type SnapshotReason } from './columns.js';
+import { SNAPSHOT_REASONS, type RunShape, type SnapshotReason } from './columns.js';
 
-export const SCHEMA_VERSION = 1;
+/**
+ * 2: layers say their kind and the input layer its shape; steps record `classActivation`; the
+ * classes are the dataset's, any number. 1: the first format (MNIST-shaped), still read: its
+ * run.json is upgraded as it is parsed (`upgradeManifest`), and its files lack what came later.
+ */
+export const SCHEMA_VERSION = 2;
+/** Versions this reader opens. */
+export const READABLE_SCHEMA_VERSIONS = [1, 2] as const;
 
 export const RUN_STATUSES = ['recording', 'complete', 'interrupted', 'failed'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -44,8 +51,24 @@ const chunkSchema = z.object({
 
 const evalSchema = z.object({ step: count, loss: z.nullable(z.number()), accuracy: z.number() });
 
+const inputLayerSchema = z.object({
+  index: z.literal(0),
+  kind: z.literal('input'),
+  size: z.int().check(z.minimum(1)),
+  /** The shape of one sample, row-major: [28, 28] for an MNIST digit, [features] for a table row. */
+  shape: z.array(z.int().check(z.minimum(1))).check(z.minLength(1)),
+});
+
+const denseLayerSchema = z.object({
+  index: z.int().check(z.minimum(1)),
+  kind: z.literal('dense'),
+  size: z.int().check(z.minimum(1)),
+  activation: z.enum([...ACTIVATIONS, 'softmax']),
+});
+
 export const manifestSchema = z.object({
-  schemaVersion: z.literal(SCHEMA_VERSION),
+  /** The format version this run was recorded in; older runs are upgraded as they are read. */
+  schemaVersion: z.union([z.literal(1), z.literal(2)]),
   name: z.string().check(z.minLength(1)),
   status: z.enum(RUN_STATUSES),
   /** Why the run stopped, for any status but complete; also set when training diverged. */
@@ -55,13 +78,7 @@ export const manifestSchema = z.object({
   config: z.extend(configSchema, { learningRate: z.number() }),
   /** Layer 0 is the input; the last layer is the softmax output. */
   layers: z
-    .array(
-      z.object({
-        index: count,
-        size: z.int().check(z.minimum(1)),
-        activation: z.enum([...ACTIVATIONS, 'input', 'softmax']),
-      }),
-    )
+    .tuple([inputLayerSchema], denseLayerSchema)
     .check(z.minLength(2, 'expected the input layer and at least the output layer')),
   dataset: z.object({
     name: z.string(),
@@ -100,17 +117,39 @@ export const manifestSchema = z.object({
 });
 
 export type RunManifest = z.infer<typeof manifestSchema>;
+export type InputLayer = z.infer<typeof inputLayerSchema>;
+export type DenseLayer = z.infer<typeof denseLayerSchema>;
 export type ChunkEntry = z.infer<typeof chunkSchema>;
 export type WeightFileEntry = z.infer<typeof weightFileSchema>;
 
 export function unknownSchemaVersionMessage(found: unknown): string {
-  return `unknown schemaVersion ${JSON.stringify(found)}; this version of Neural Vision reads schemaVersion ${SCHEMA_VERSION}`;
+  return `unknown schemaVersion ${JSON.stringify(found)}; this version of Neural Vision reads schemaVersion ${READABLE_SCHEMA_VERSIONS.join(' and ')}`;
+}
+
+/**
+ * A version-1 run.json in today's shape: its layers get their kind and the input its shape (the
+ * dataset's), the activation "input" goes. Anything else it lacks fails validation as usual.
+ */
+export function upgradeManifest(input: Record<string, unknown>): Record<string, unknown> {
+  if (input.schemaVersion !== 1 || !Array.isArray(input.layers)) return input;
+  const dataset = input.dataset as { inputShape?: unknown } | undefined;
+  const layers = input.layers.map((layer: unknown, index) => {
+    if (layer === null || typeof layer !== 'object') return layer;
+    if (index === 0) {
+      const { activation: _activation, ...rest } = layer as Record<string, unknown>;
+      return { ...rest, kind: 'input', shape: dataset?.inputShape };
+    }
+    return { ...layer, kind: 'dense' };
+  });
+  return { ...input, layers };
 }
 
 /** Narrows a parsed `run.json`; the error names the file and every field that is wrong. */
 export function parseManifest(file: string, input: unknown): RunManifest {
-  if (input !== null && typeof input === 'object' && 'schemaVersion' in input && input.schemaVersion !== SCHEMA_VERSION) {
-    throw new ManifestError(file, [unknownSchemaVersionMessage(input.schemaVersion)]);
+  if (input !== null && typeof input === 'object' && 'schemaVersion' in input) {
+    if (!(READABLE_SCHEMA_VERSIONS as readonly unknown[]).includes(input.schemaVersion))
+      throw new ManifestError(file, [unknownSchemaVersionMessage(input.schemaVersion)]);
+    input = upgradeManifest(input as Record<string, unknown>);
   }
   // Each run.json is checked once: generating zod's compiled fast path would cost more than it saves
   // (several ms on the viewer's first paint).
@@ -121,7 +160,26 @@ export function parseManifest(file: string, input: unknown): RunManifest {
       result.error.issues.map((issue) => `${issue.path.length ? `field "${issue.path.join('.')}"` : 'document'}: ${issue.message}`),
     );
   }
-  return result.data;
+  const manifest = result.data;
+  const problems = shapeProblems(manifest);
+  if (problems.length > 0) throw new ManifestError(file, problems);
+  return manifest;
+}
+
+/** What zod cannot see field by field: the layers' order, the input's shape, the output's classes. */
+function shapeProblems(manifest: RunManifest): string[] {
+  const problems: string[] = [];
+  const input = manifest.layers[0];
+  const inputValues = input.shape.reduce((product, size) => product * size, 1);
+  if (inputValues !== input.size) problems.push(`field "layers.0.shape": ${input.shape.join('×')} is ${inputValues} values, the layer has ${input.size}`);
+  manifest.layers.forEach((layer, index) => {
+    if (layer.index !== index) problems.push(`field "layers.${index}.index": expected ${index}, found ${layer.index}`);
+  });
+  const output = manifest.layers[manifest.layers.length - 1]!;
+  const classes = manifest.dataset.classNames.length;
+  if (output.size !== classes)
+    problems.push(`field "layers.${output.index}.size": the output layer has ${output.size} neurons for ${classes} classes (dataset.classNames)`);
+  return problems;
 }
 
 export class ManifestError extends Error {
@@ -135,11 +193,13 @@ export class ManifestError extends Error {
 }
 
 /** The run shape that decides column widths, from a manifest. */
-export function runShapeOf(manifest: RunManifest) {
+export function runShapeOf(manifest: RunManifest): RunShape {
   return {
-    inputSize: manifest.layers[0]!.size,
+    inputSize: manifest.layers[0].size,
     layerSizes: manifest.layers.slice(1).map((layer) => layer.size),
     batchSize: manifest.config.batchSize,
     probeCount: manifest.probes?.count ?? 0,
+    classCount: manifest.dataset.classNames.length,
+    schemaVersion: manifest.schemaVersion,
   };
 }

@@ -1,11 +1,21 @@
 /**
- * Reading a run: `openRun` / `writeRun`'s other half. Works on any byte source (files in Node,
- * fetch in the browser) and never needs the whole run in memory at once: chunks are read one at
- * a time, in order, as a viewer streams them.
+ * Reading a run: the other half of the recorder's RunWriter (recorder/writer/run-writer.ts). Works
+ * on any byte source (files in Node, fetch in the browser) and never needs the whole run in memory
+ * at once: chunks are read one at a time, in order, as a viewer streams them. Their columns are read
+ * by quantity (`values.get('loss')`), typed by the vocabulary.
  */
 import { FILE_NAMES, probeColumns, stepColumns, weightColumns, type RunShape } from './columns.js';
 import { decodeStream, RunFormatError, type DecodedStream } from './decode.js';
 import { ManifestError, parseManifest, runShapeOf, type RunManifest } from './manifest.js';
+import { TypedColumns } from './typed-columns.js';
+
+/** What every decoded file says besides its values. */
+interface Decoded {
+  rows: number;
+  /** True when the file ends inside a message: a writer was stopped mid-write or the file was cut. */
+  truncated: boolean;
+  truncation?: string;
+}
 
 /** Where a run's files come from. `read` rejects when the file does not exist. */
 export interface RunSource {
@@ -14,16 +24,27 @@ export interface RunSource {
   read(file: string): Promise<Uint8Array>;
 }
 
-export interface StepChunk extends DecodedStream {
+export interface StepChunk extends Decoded {
   index: number;
   firstStep: number;
   /** Problems that did not stop reading: short files, steps out of order. */
   problems: string[];
+  values: TypedColumns<'steps'>;
 }
 
-export interface WeightChunk extends DecodedStream {
+export interface WeightChunk extends Decoded {
   layer: number;
   problems: string[];
+  values: TypedColumns<'weights'>;
+}
+
+export interface ProbeSamples extends Decoded {
+  values: TypedColumns<'probes'>;
+}
+
+function typed<F extends 'steps' | 'weights' | 'probes'>(decoded: DecodedStream): Decoded & { values: TypedColumns<F> } {
+  const { columns, ...rest } = decoded;
+  return { ...rest, values: new TypedColumns<F>(columns) };
 }
 
 export interface RunReader {
@@ -36,7 +57,7 @@ export interface RunReader {
    */
   decodeStepsPrefix(chunkIndex: number, prefix: Uint8Array): StepChunk;
   readWeights(chunkIndex: number, layer: number): Promise<WeightChunk | undefined>;
-  readProbes(): Promise<DecodedStream | undefined>;
+  readProbes(): Promise<ProbeSamples | undefined>;
 }
 
 export async function openRun(source: RunSource): Promise<RunReader> {
@@ -74,13 +95,13 @@ export async function openRun(source: RunSource): Promise<RunReader> {
       if (!entry) throw new RangeError(`${manifestFile}: no chunk ${chunkIndex} (the run has ${manifest.chunks.length})`);
       const decoded = decodeStream(where(entry.file), await readFile(entry.file), steps);
       const problems = checkChunk(where(entry.file), decoded, entry.firstStep, entry.stepCount, entry.complete);
-      return { ...decoded, index: chunkIndex, firstStep: entry.firstStep, problems };
+      return { ...typed<'steps'>(decoded), index: chunkIndex, firstStep: entry.firstStep, problems };
     },
     decodeStepsPrefix(chunkIndex, prefix) {
       const entry = manifest.chunks[chunkIndex];
       if (!entry) throw new RangeError(`${manifestFile}: no chunk ${chunkIndex} (the run has ${manifest.chunks.length})`);
       const decoded = decodeStream(where(entry.file), prefix, steps);
-      return { ...decoded, index: chunkIndex, firstStep: entry.firstStep, problems: [] };
+      return { ...typed<'steps'>(decoded), index: chunkIndex, firstStep: entry.firstStep, problems: [] };
     },
     async readWeights(chunkIndex, layer) {
       const entry = manifest.chunks[chunkIndex]?.weights.find((weights) => weights.layer === layer);
@@ -94,11 +115,11 @@ export async function openRun(source: RunSource): Promise<RunReader> {
               `${where(entry.file)}: run.json lists ${entry.steps.length} snapshots, the file holds ${decoded.rows}${decoded.truncated ? ' (cut short)' : ''}`,
             ]
           : [];
-      return { ...decoded, layer, problems };
+      return { ...typed<'weights'>(decoded), layer, problems };
     },
     async readProbes() {
       if (!manifest.probes) return undefined;
-      return decodeStream(where(manifest.probes.file), await readFile(manifest.probes.file), probeColumns(shape.inputSize));
+      return typed<'probes'>(decodeStream(where(manifest.probes.file), await readFile(manifest.probes.file), probeColumns(shape.inputSize)));
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * What is recorded about a batch, computed from the engine's per-sample values: the loss and
  * accuracy from the output pre-activations (logits), and each neuron's mean activation, fraction
- * active and summed ∂L/∂z. Arrays are row-major [sample × neuron].
+ * active, summed ∂L/∂z and mean activation per class. Arrays are row-major [sample × neuron].
  */
 import { isActive } from './activation.js';
 
@@ -60,8 +60,17 @@ export interface NeuronStats {
   gradPreActivation: Float32Array;
 }
 
+/** Mean activation per class, [neuron × class], and which classes the batch held (1) or not (0). */
+export interface ClassStats {
+  classActivation: Float32Array;
+  classValid: Uint8Array;
+}
+
 /** Float64 running sums of `neuronStats` (mean, active count, ∂L/∂z, probabilities), grown as needed. */
 let sums = { mean: new Float64Array(0), active: new Float64Array(0), grad: new Float64Array(0), probabilities: new Float64Array(0) };
+/** Float64 sums of f(z) per class, [class × neuron] (each sample adds to one contiguous row), and samples per class. */
+let classSums = new Float64Array(0);
+let classCounts = new Int32Array(0);
 
 /**
  * Per-neuron statistics of one layer over a batch, into `out`. Hidden layers: mean of f(z) (the
@@ -74,6 +83,7 @@ export function neuronStats(
   gradPreActivation: Float32Array,
   batchSize: number,
   out: NeuronStats,
+  byClass?: { labels: ArrayLike<number>; out: ClassStats },
 ): void {
   const neurons = out.meanActivation.length;
   if (sums.mean.length < neurons) {
@@ -83,8 +93,16 @@ export function neuronStats(
   mean.fill(0, 0, neurons);
   active.fill(0, 0, neurons);
   grad.fill(0, 0, neurons);
+  const classes = byClass ? byClass.out.classValid.length : 0;
+  if (classSums.length < classes * neurons) classSums = new Float64Array(classes * neurons);
+  if (classCounts.length < classes) classCounts = new Int32Array(classes);
+  classSums.fill(0, 0, classes * neurons);
+  classCounts.fill(0, 0, classes);
   for (let row = 0; row < batchSize; row++) {
     const start = row * neurons;
+    // This sample's row of per-class sums, when asked for.
+    const classRow = byClass ? byClass.labels[row]! * neurons : -1;
+    if (byClass) classCounts[byClass.labels[row]!]!++;
     if (activation) {
       // One pass over the row's three arrays.
       for (let j = 0; j < neurons; j++) {
@@ -92,6 +110,7 @@ export function neuronStats(
         if (isActive(preActivation[start + j]!)) active[j]!++;
         grad[j]! += gradPreActivation[start + j]!;
       }
+      if (classRow >= 0) for (let j = 0; j < neurons; j++) classSums[classRow + j]! += activation[start + j]!;
       continue;
     }
     let max = -Infinity;
@@ -105,8 +124,10 @@ export function neuronStats(
     let total = 0;
     for (let j = 0; j < neurons; j++) total += probabilities[j] = Math.exp(preActivation[start + j]! - max);
     for (let j = 0; j < neurons; j++) {
-      mean[j]! += probabilities[j]! / total;
+      const probability = probabilities[j]! / total;
+      mean[j]! += probability;
       grad[j]! += gradPreActivation[start + j]!;
+      if (classRow >= 0) classSums[classRow + j]! += probability;
     }
     active[best]!++;
   }
@@ -114,5 +135,12 @@ export function neuronStats(
     out.meanActivation[j] = mean[j]! / batchSize;
     out.fractionActive[j] = active[j]! / batchSize;
     out.gradPreActivation[j] = grad[j]!;
+  }
+  if (!byClass) return;
+  const { classActivation, classValid } = byClass.out;
+  for (let c = 0; c < classes; c++) {
+    const count = classCounts[c]!;
+    classValid[c] = count > 0 ? 1 : 0;
+    for (let j = 0; j < neurons; j++) classActivation[j * classes + c] = count > 0 ? classSums[c * neurons + j]! / count : 0;
   }
 }

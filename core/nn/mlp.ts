@@ -3,7 +3,7 @@
  * The recorder trains with TensorFlow.js; this is what computes the probe set and the held-out
  * evaluation off the training thread, and what tests check the trained numbers against.
  */
-import { activate, activationDerivative, type Activation } from './activation.js';
+import { ACTIVATION_FUNCTIONS, type Activation } from './activation.js';
 
 /** One dense layer. `weight[i * fanOut + j]` connects input i to neuron j. */
 export interface DenseLayer {
@@ -73,7 +73,7 @@ export function forwardSample(
     }
     pre.set(sums);
     if (layerIndex === last) softmaxInto(sums, out);
-    else for (let j = 0; j < fanOut; j++) out[j] = activate(hiddenActivation, pre[j]!);
+    else for (let j = 0; j < fanOut; j++) out[j] = ACTIVATION_FUNCTIONS[hiddenActivation].forward(pre[j]!);
   }
 }
 
@@ -124,7 +124,7 @@ export function backwardSample(
       let total = 0;
       const rowStart = i * fanOut;
       for (let j = 0; j < fanOut; j++) total += weight[rowStart + j]! * above[j]!;
-      below[i] = total * activationDerivative(hiddenActivation, belowPre[i]!, belowPost[i]!);
+      below[i] = total * ACTIVATION_FUNCTIONS[hiddenActivation].derivative(belowPre[i]!, belowPost[i]!);
     }
   }
 }

@@ -3,8 +3,8 @@
  * that colour them, the input image and the batched edges. Pure: the viewer hands in a data source
  * and draws the result; the compare view subtracts two frames (`differenceFrame`).
  */
-import type { PerLayerField } from '../format/columns.js';
-import type { View } from './url-state.js';
+import { quantity, VIEW_SPECS, type NeuronQuantity, type ProbeNeuronQuantity, type View } from '../format/quantities.js';
+import type { ClassPreference } from './class-selectivity.js';
 import { bucketEdges, type EdgeBuckets } from './edges.js';
 import { EMPTY_DOMAIN, extendDomain, type Domain, type DomainTracker, type ScaleMode } from './normalize.js';
 
@@ -19,13 +19,10 @@ export interface Snapshot {
 export interface FrameSource {
   /** Neurons per layer, the input first. */
   readonly layerSizes: readonly number[];
-  neuronValues(step: number, layer: number, field: PerLayerField): Float32Array | undefined;
-  probeLayerValues(
-    step: number,
-    layer: number,
-    field: 'probeActivation' | 'probeGradPreActivation',
-    probe: number,
-  ): Float32Array | undefined;
+  neuronValues(step: number, layer: number, quantity: NeuronQuantity): Float32Array | undefined;
+  probeLayerValues(step: number, layer: number, quantity: ProbeNeuronQuantity, probe: number): Float32Array | undefined;
+  /** Each neuron's preferred class and selectivity around `step`; undefined where the run has no class means. */
+  classPreference(step: number, layer: number): ClassPreference | undefined;
   meanInput(step: number): Float32Array | undefined;
   /** The latest kept snapshot of dense layer `layer` (from 2) at or before `step`. */
   snapshotAt(layer: number, step: number): Snapshot | undefined;
@@ -49,6 +46,8 @@ export interface Frame {
   values: (Float32Array | undefined)[];
   /** Per dense layer: the domain its values are coloured by. */
   domains: Domain[];
+  /** Class view: per dense layer, each neuron's preferred class (its hue; `values` holds its selectivity). */
+  preferred: (Uint8Array | undefined)[];
   /** The input image, values in [0, 1]. */
   input: Float32Array | undefined;
   /** Batched edges into dense layers 2… (layer 1's inputs are the image). */
@@ -59,18 +58,39 @@ export interface Frame {
   edgesOmitted: number;
 }
 
+/** The class view's values, selectivity, lie in [0, 1] whatever the run. */
+const SELECTIVITY_DOMAIN: Domain = { min: 0, max: 1, minMagnitude: 0.001 };
+
 export function computeFrame(source: FrameSource, options: FrameOptions): Frame {
-  const { step, view, scale, probe } = options;
+  const { step, view, probe } = options;
+  const spec = VIEW_SPECS[view];
   const denseLayers = source.layerSizes.length - 1;
+  const edges = edgesAt(source, step, spec.edges, options.edgeLimit);
+  const input = probe ? probe.input : source.meanInput(step);
+  if (spec.encoding === 'class') {
+    const preferences = Array.from({ length: denseLayers }, (_, index) => source.classPreference(step, index + 1));
+    return {
+      step,
+      values: preferences.map((preference) => preference?.selectivity),
+      domains: preferences.map(() => SELECTIVITY_DOMAIN),
+      preferred: preferences.map((preference) => preference?.preferred),
+      input,
+      ...edges,
+    };
+  }
+  // Per-neuron views: the quantity of the view, or for a chosen probe that quantity's probe twin.
+  const shown = spec.quantity as NeuronQuantity;
+  const twin = quantity(shown).probeTwin as ProbeNeuronQuantity | undefined;
   const values: (Float32Array | undefined)[] = [];
   for (let layer = 1; layer <= denseLayers; layer++) {
     const raw = probe
-      ? source.probeLayerValues(step, layer, view === 'activation' ? 'probeActivation' : 'probeGradPreActivation', probe.index)
-      : source.neuronValues(step, layer, view === 'activation' ? 'meanActivation' : 'gradPreActivation');
-    values.push(raw && view === 'gradient' ? raw.map(Math.abs) : raw);
+      ? twin && source.probeLayerValues(step, layer, twin, probe.index)
+      : source.neuronValues(step, layer, shown);
+    values.push(raw && spec.encoding === 'magnitude' ? raw.map(Math.abs) : raw);
   }
   const stepDomain = values.reduce((domain, layer) => (layer ? extendDomain(domain, layer) : domain), EMPTY_DOMAIN);
   const tracker = source.domainTracker(view);
+  const { scale } = options;
   // A probe's values are one sample's, not batch means: its colours follow this step's values.
   const domains = values.map((layerValues, index) =>
     probe
@@ -81,18 +101,28 @@ export function computeFrame(source: FrameSource, options: FrameOptions): Frame 
         ? stepDomain
         : tracker.domain(scale, index + 1, []),
   );
+  return { step, values, domains, preferred: values.map(() => undefined), input, ...edges };
+}
+
+/** The batched edges into dense layers 2… from each layer's latest snapshot at or before `step`. */
+function edgesAt(
+  source: FrameSource,
+  step: number,
+  matrix: 'weight' | 'weightGrad',
+  edgeLimit: number | undefined,
+): Pick<Frame, 'edges' | 'staleWeights' | 'edgesOmitted'> {
   const edges: Frame['edges'] = [];
   const staleWeights: Frame['staleWeights'] = [];
   let edgesOmitted = 0;
-  for (let layer = 2; layer <= denseLayers; layer++) {
+  for (let layer = 2; layer < source.layerSizes.length; layer++) {
     const snapshot = source.snapshotAt(layer, step);
     if (!snapshot) continue;
     if (snapshot.step !== step) staleWeights.push({ layer, step: snapshot.step });
-    const buckets = bucketEdges(view === 'activation' ? snapshot.weight : snapshot.weightGrad, undefined, undefined, options.edgeLimit);
+    const buckets = bucketEdges(snapshot[matrix], undefined, undefined, edgeLimit);
     edgesOmitted += buckets.omitted;
     edges.push({ layer, buckets });
   }
-  return { step, values, domains, input: probe ? probe.input : source.meanInput(step), edges, staleWeights, edgesOmitted };
+  return { edges, staleWeights, edgesOmitted };
 }
 
 /**
@@ -100,6 +130,7 @@ export function computeFrame(source: FrameSource, options: FrameOptions): Frame 
  * snapshots) edge by edge; one symmetric domain per layer so that zero is the middle colour.
  */
 export function differenceFrame(a: Frame, b: Frame, source: { a: FrameSource; b: FrameSource }, view: View): Frame {
+  const matrix = VIEW_SPECS[view].edges;
   const values = a.values.map((layerA, index) => {
     const layerB = b.values[index];
     if (!layerA || !layerB || layerA.length !== layerB.length) return undefined;
@@ -111,8 +142,8 @@ export function differenceFrame(a: Frame, b: Frame, source: { a: FrameSource; b:
     const snapshotA = source.a.snapshotAt(layer, a.step);
     const snapshotB = source.b.snapshotAt(layer, b.step);
     if (!snapshotA || !snapshotB) continue;
-    const matrixA = view === 'activation' ? snapshotA.weight : snapshotA.weightGrad;
-    const matrixB = view === 'activation' ? snapshotB.weight : snapshotB.weightGrad;
+    const matrixA = snapshotA[matrix];
+    const matrixB = snapshotB[matrix];
     if (matrixA.length !== matrixB.length) continue;
     edges.push({ layer, buckets: bucketEdges(matrixA.map((value, edge) => value - matrixB[edge]!)) });
   }
@@ -120,6 +151,7 @@ export function differenceFrame(a: Frame, b: Frame, source: { a: FrameSource; b:
     step: a.step,
     values,
     domains,
+    preferred: values.map(() => undefined),
     // The two batches' mean inputs differ by sampling, not by learning: show A's.
     input: a.input,
     edges,

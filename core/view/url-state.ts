@@ -1,13 +1,14 @@
 /**
  * What the viewer shows, as query parameters on the site's root page, so that any static file
- * server can serve deep links: `?run=<name>&step=<n>&view=activation|gradient&neuron=<layer>.<index>&probe=<n>&scale=<mode>`,
- * or `?compare=<a>,<b>&align=step|epoch&…` for two runs side by side.
+ * server can serve deep links: `?run=<name>&step=<n>&view=<view>&neuron=<layer>.<index>&probe=<n>&scale=<mode>`,
+ * or `?compare=<a>,<b>&align=step|epoch&…` for two runs side by side. The views are the
+ * vocabulary's (core/format/quantities.ts): activation, gradient, class.
  * Parsing never throws: a malformed parameter falls back to its default and is reported.
  */
+import { VIEWS, type View } from '../format/quantities.js';
 import { SCALE_MODES, type ScaleMode } from './normalize.js';
 
-export const VIEWS = ['activation', 'gradient'] as const;
-export type View = (typeof VIEWS)[number];
+export { VIEWS, type View } from '../format/quantities.js';
 
 /** How the compare view lines two runs up: the same step, or the same fraction of an epoch. */
 export const ALIGNMENTS = ['step', 'epoch'] as const;

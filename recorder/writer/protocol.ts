@@ -10,6 +10,8 @@ export interface WriterInit {
   flushSteps: number;
   probes: { inputs: Float32Array; labels: Uint8Array; testIndices: Int32Array };
   test: { images: Float32Array; labels: Uint8Array };
+  /** Class of every training sample, for each batch's per-class statistics. */
+  trainLabels: Uint8Array;
 }
 
 /** Weight gradients of one layer at the step they are sent with; the writer has that step's weights. */

@@ -11,7 +11,7 @@ const MAKE = {
 export class RowBuffer {
   readonly #columns: readonly ColumnSpec[];
   readonly #capacity: number;
-  readonly #numeric = new Map<string, { values: NumericArray; width: number; valid?: Uint8Array }>();
+  readonly #numeric = new Map<string, { values: NumericArray; width: number; valid?: Uint8Array; itemNulls?: boolean }>();
   readonly #text = new Map<string, string[]>();
   #rows = 0;
 
@@ -25,7 +25,8 @@ export class RowBuffer {
         this.#numeric.set(spec.name, {
           values: MAKE[spec.type](capacity * width),
           width,
-          ...(spec.nullable ? { valid: new Uint8Array(capacity) } : {}),
+          // Row nulls: a byte per row; item nulls: a byte per value.
+          ...(spec.nullable ? { valid: new Uint8Array(spec.nullable === 'item' ? capacity * width : capacity), itemNulls: spec.nullable === 'item' } : {}),
         });
       }
     }
@@ -39,19 +40,35 @@ export class RowBuffer {
     return this.#rows === this.#capacity;
   }
 
-  /** Starts a new row; returns its index. Nullable columns start null. */
+  /** Starts a new row; returns its index. Row-nullable columns start null; item-nullable ones with every item there. */
   addRow(): number {
     if (this.full) throw new Error('RowBuffer: full, flush first');
-    for (const column of this.#numeric.values()) if (column.valid) column.valid[this.#rows] = 0;
+    for (const column of this.#numeric.values()) {
+      if (!column.valid) continue;
+      if (column.itemNulls) column.valid.fill(1, this.#rows * column.width, (this.#rows + 1) * column.width);
+      else column.valid[this.#rows] = 0;
+    }
     return this.#rows++;
   }
 
-  /** The writable values of one column at one row (width values). */
-  cell(name: string, row: number): NumericArray {
+  #column(name: string) {
     const column = this.#numeric.get(name);
     if (!column) throw new Error(`RowBuffer: no numeric column "${name}"`);
-    if (column.valid) column.valid[row] = 1;
+    return column;
+  }
+
+  /** The writable values of one column at one row (width values); a row-nullable row becomes valid. */
+  cell(name: string, row: number): NumericArray {
+    const column = this.#column(name);
+    if (column.valid && !column.itemNulls) column.valid[row] = 1;
     return column.values.subarray(row * column.width, (row + 1) * column.width);
+  }
+
+  /** The writable validity of an item-nullable column's values at one row: 1 where a value is there. */
+  itemValidity(name: string, row: number): Uint8Array {
+    const column = this.#column(name);
+    if (!column.itemNulls) throw new Error(`RowBuffer: column "${name}" has no item nulls`);
+    return column.valid!.subarray(row * column.width, (row + 1) * column.width);
   }
 
   setText(name: string, row: number, text: string): void {
@@ -72,7 +89,9 @@ export class RowBuffer {
       }
       const column = this.#numeric.get(spec.name)!;
       const numbers = column.values.slice(0, rows * column.width);
-      values[spec.name] = column.valid ? { values: numbers as Float32Array, valid: column.valid.slice(0, rows) } : numbers;
+      values[spec.name] = column.valid
+        ? { values: numbers as Float32Array, valid: column.valid.slice(0, column.itemNulls ? rows * column.width : rows) }
+        : numbers;
     }
     this.#rows = 0;
     for (const text of this.#text.values()) text.length = 0;

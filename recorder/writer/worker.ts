@@ -10,6 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Diagnostics } from '../../core/diagnostics/diagnostics.js';
 import type { LayerStepStatistics } from '../../core/diagnostics/step-statistics.js';
 import { layerColumnName, probeColumns } from '../../core/format/columns.js';
+import type { LayerQuantity } from '../../core/format/quantities.js';
 import { HEARTBEAT_MS } from '../../core/format/run-status.js';
 import { neuronStats, softmaxRows } from '../../core/nn/batch-stats.js';
 import { selectEngine } from '../engine.js';
@@ -36,6 +37,10 @@ const diagnostics = new Diagnostics(manifest.config.activation, manifest.config.
 writer.beforeManifestWrite = () => {
   manifest.findings = diagnostics.findings();
 };
+
+/** Labels of the current batch's samples, and which classes it holds (reused every step). */
+const batchLabels = new Uint8Array(manifest.config.batchSize);
+const classValid = new Uint8Array(layerSizes[denseCount]!);
 
 /** Time spent in recordStep. */
 let busyMs = 0;
@@ -134,20 +139,30 @@ function recordStep(message: StepMessage): void {
   rows.cell('batchIndices', row).set(batchIndices);
   rows.cell('meanInput', row).set(message.meanInput);
   const classes = layerSizes[denseCount]!;
+  for (let sample = 0; sample < batch; sample++) batchLabels[sample] = init.trainLabels[batchIndices[sample]!]!;
   const probeRows = (values: Float32Array, neurons: number) => values.subarray(batch * neurons, (batch + probeCount) * neurons);
   const probeOutput = softmaxRows(probeRows(message.preActivation[denseCount - 1]!, classes), init.probes.labels, classes);
   const layerStatistics: LayerStepStatistics[] = [];
   for (let index = 0; index < denseCount; index++) {
     const layer = index + 1;
     const neurons = layerSizes[layer]!;
-    const cell = (field: Parameters<typeof layerColumnName>[1]) => rows.cell(layerColumnName(layer, field), row) as Float32Array;
+    const cell = (quantity: LayerQuantity) => rows.cell(layerColumnName(layer, quantity), row) as Float32Array;
     const activation = index < denseCount - 1 ? message.activation[index]!.subarray(0, batch * neurons) : undefined;
     const stats = {
       meanActivation: cell('meanActivation'),
       fractionActive: cell('fractionActive'),
       gradPreActivation: cell('gradPreActivation'),
     };
-    neuronStats(message.preActivation[index]!, activation, message.gradPreActivation[index]!, batch, stats);
+    const byClass = { classActivation: cell('classActivation'), classValid };
+    neuronStats(message.preActivation[index]!, activation, message.gradPreActivation[index]!, batch, stats, {
+      labels: batchLabels,
+      out: byClass,
+    });
+    // A class absent from the batch has no mean: null for every neuron.
+    if (classValid.includes(0)) {
+      const validity = rows.itemValidity(layerColumnName(layer, 'classActivation'), row);
+      for (let item = 0; item < validity.length; item++) validity[item] = classValid[item % classes]!;
+    }
     const weightNorm = message.weightNorms[index]!;
     const gradNorm = message.gradNorms[index]!;
     const updateRatio = message.updateNorms[index]! / weightNorm;

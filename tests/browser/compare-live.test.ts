@@ -37,7 +37,7 @@ async function meanActivation(run: string, step: number, layer: number, neuron: 
   const reader = await openRunFolder(join(runs, run));
   const chunk = await reader.readSteps(0);
   const size = reader.manifest.layers[layer]!.size;
-  return (chunk.columns[layerColumnName(layer, 'meanActivation')] as Float32Array)[(step - chunk.firstStep) * size + neuron]!;
+  return chunk.values.get('meanActivation', layer)![(step - chunk.firstStep) * size + neuron]!;
 }
 
 failOnPageErrors();

@@ -136,7 +136,7 @@ describe('kill -9 at 22 moments of a run', () => {
       for (let chunk = 0; chunk < run.manifest.chunks.length; chunk++) {
         const steps = await run.readSteps(chunk);
         expect(steps.problems).toEqual([]);
-        (steps.columns.step as Int32Array).forEach((step, row) => expect(step).toBe(steps.firstStep + row));
+        steps.values.get('step')!.forEach((step, row) => expect(step).toBe(steps.firstStep + row));
         rows += steps.rows;
         for (const weights of run.manifest.chunks[chunk]!.weights)
           expect((await run.readWeights(chunk, weights.layer))!.problems).toEqual([]);

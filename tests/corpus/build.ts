@@ -132,14 +132,14 @@ const CASES: (CorpusCase & { apply: Damage })[] = [
     apply: async (directory) => {
       const run = await openRunFolder(directory);
       const chunk = await run.readSteps(0);
-      const mean = chunk.columns[layerColumnName(2, 'meanActivation')] as Float32Array;
+      const mean = chunk.values.get('meanActivation', 2)!;
       for (let row = 0; row < chunk.rows; row++) {
         mean[row * 8] = Number.NaN;
         mean[row * 8 + 1] = Number.POSITIVE_INFINITY;
         mean[row * 8 + 2] = Number.NEGATIVE_INFINITY;
       }
-      (chunk.columns.loss as Float32Array)[30] = Number.NaN;
-      writeFileSync(join(directory, 'steps-0000.arrows'), encodeStream(stepColumns(run.shape), chunk.columns as never, chunk.rows));
+      chunk.values.get('loss')![30] = Number.NaN;
+      writeFileSync(join(directory, 'steps-0000.arrows'), encodeStream(stepColumns(run.shape), chunk.values.byColumnName() as never, chunk.rows));
     },
   },
 ];

@@ -1,0 +1,149 @@
+/**
+ * The questions the views ask of a run's loaded steps, answered from its decoded chunks: a step's
+ * values, a neuron's or a layer's history, the class means behind the class view. Pure: chunks in,
+ * typed arrays out; the viewer's RunData keeps the chunks and asks.
+ */
+import type { StepChunk } from '../format/reader.js';
+import type { LayerScalarQuantity, NeuronQuantity } from '../format/quantities.js';
+
+/** Where a step's row is: its chunk and the row in it. */
+export function locateStep(chunks: readonly StepChunk[], step: number): { chunk: StepChunk; row: number } | undefined {
+  for (const chunk of chunks) {
+    if (step >= chunk.firstStep && step < chunk.firstStep + chunk.rows) return { chunk, row: step - chunk.firstStep };
+  }
+  return undefined;
+}
+
+export function loadedStepCount(chunks: readonly StepChunk[]): number {
+  return chunks.reduce((total, chunk) => total + chunk.rows, 0);
+}
+
+/** A per-neuron quantity of dense layer `layer` (of `size` neurons) at `step`, or undefined while not loaded or not recorded. */
+export function neuronValuesAt(
+  chunks: readonly StepChunk[],
+  step: number,
+  layer: number,
+  size: number,
+  quantity: NeuronQuantity,
+): Float32Array | undefined {
+  const found = locateStep(chunks, step);
+  return found?.chunk.values.get(quantity, layer)?.subarray(found.row * size, (found.row + 1) * size);
+}
+
+/** One neuron's values of a per-neuron quantity over every loaded step (NaN where not recorded). */
+export function neuronHistory(chunks: readonly StepChunk[], layer: number, size: number, neuron: number, quantity: NeuronQuantity): Float32Array {
+  const history = new Float32Array(loadedStepCount(chunks));
+  let offset = 0;
+  for (const chunk of chunks) {
+    const values = chunk.values.get(quantity, layer);
+    for (let row = 0; row < chunk.rows; row++) history[offset + row] = values ? values[row * size + neuron]! : Number.NaN;
+    offset += chunk.rows;
+  }
+  return history;
+}
+
+/** A per-layer scalar (weight norm, gradient norm, update ratio) over every loaded step. */
+export function layerHistory(chunks: readonly StepChunk[], layer: number, quantity: LayerScalarQuantity): Float32Array {
+  const history = new Float32Array(loadedStepCount(chunks)).fill(Number.NaN);
+  let offset = 0;
+  for (const chunk of chunks) {
+    const values = chunk.values.get(quantity, layer);
+    if (values) history.set(values.subarray(0, chunk.rows), offset);
+    offset += chunk.rows;
+  }
+  return history;
+}
+
+/** Fraction of a layer's neurons inactive on the whole batch (fraction active 0), per loaded step. */
+export function inactiveHistory(chunks: readonly StepChunk[], layer: number, size: number): Float32Array {
+  const history = new Float32Array(loadedStepCount(chunks));
+  let offset = 0;
+  for (const chunk of chunks) {
+    const active = chunk.values.get('fractionActive', layer);
+    for (let row = 0; row < chunk.rows; row++) {
+      let inactive = 0;
+      for (let neuron = 0; neuron < size; neuron++) if (active?.[row * size + neuron] === 0) inactive++;
+      history[offset + row] = active ? inactive / size : Number.NaN;
+    }
+    offset += chunk.rows;
+  }
+  return history;
+}
+
+/** Training loss of every loaded step, and held-out loss where it was evaluated. */
+export function lossSeries(chunks: readonly StepChunk[]): { loss: Float32Array; evalLoss: { step: number; loss: number }[] } {
+  const loss = new Float32Array(loadedStepCount(chunks));
+  const evalLoss: { step: number; loss: number }[] = [];
+  let offset = 0;
+  for (const chunk of chunks) {
+    const values = chunk.values.get('loss');
+    if (values) loss.set(values.subarray(0, chunk.rows), offset);
+    const evaluated = chunk.values.get('evalLoss');
+    for (let row = 0; evaluated && row < chunk.rows; row++)
+      if (evaluated.valid[row]) evalLoss.push({ step: chunk.firstStep + row, loss: evaluated.values[row]! });
+    offset += chunk.rows;
+  }
+  return { loss, evalLoss };
+}
+
+/**
+ * Mean activation per class of dense layer `layer`, [neuron × class], over the `window` steps up to
+ * and including `step`: for each class the mean of its per-step means over the steps whose batch held
+ * it (one batch holds a handful of samples of each class; a window steadies the picture). `valid[c]`
+ * is 0 for a class no batch of the window held. Undefined when the run does not record class means.
+ */
+export function classMeansOver(
+  chunks: readonly StepChunk[],
+  step: number,
+  layer: number,
+  size: number,
+  classes: number,
+  window: number,
+): { means: Float32Array; valid: Uint8Array; steps: number } | undefined {
+  const width = size * classes;
+  const sums = new Float64Array(width);
+  const counts = new Int32Array(width);
+  let steps = 0;
+  for (let at = step; at > step - window && at >= 0; at--) {
+    const found = locateStep(chunks, at);
+    const recorded = found?.chunk.values.get('classActivation', layer);
+    if (!found || !recorded) {
+      if (found) return undefined;
+      continue;
+    }
+    steps++;
+    const start = found.row * width;
+    for (let item = 0; item < width; item++) {
+      if (!recorded.valid[start + item]) continue;
+      sums[item]! += recorded.values[start + item]!;
+      counts[item]!++;
+    }
+  }
+  if (steps === 0) return undefined;
+  const means = new Float32Array(width);
+  const valid = new Uint8Array(classes);
+  for (let item = 0; item < width; item++) {
+    if (counts[item]! === 0) continue;
+    means[item] = sums[item]! / counts[item]!;
+    valid[item % classes] = 1;
+  }
+  return { means, valid, steps };
+}
+
+/** One neuron's per-class means at every loaded step, [step × class], NaN where a class was absent. */
+export function classHistory(chunks: readonly StepChunk[], layer: number, size: number, classes: number, neuron: number): Float32Array | undefined {
+  const history = new Float32Array(loadedStepCount(chunks) * classes);
+  let offset = 0;
+  for (const chunk of chunks) {
+    const recorded = chunk.values.get('classActivation', layer);
+    if (!recorded) return undefined;
+    for (let row = 0; row < chunk.rows; row++) {
+      for (let c = 0; c < classes; c++) {
+        const item = (row * size + neuron) * classes + c;
+        history[(offset + row) * classes + c] = recorded.valid[item] ? recorded.values[item]! : Number.NaN;
+      }
+    }
+    offset += chunk.rows;
+  }
+  return history;
+}

@@ -1,0 +1,108 @@
+/**
+ * The vocabulary (core/format/quantities.ts) and what derives from it: every column, view and
+ * activation function is declared once and consistently; runs of the earlier format still open;
+ * class selectivity means what docs/run-format.md says.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { probeColumns, stepColumns, weightColumns } from '../core/format/columns.js';
+import { parseManifest, SCHEMA_VERSION } from '../core/format/manifest.js';
+import { QUANTITIES, QUANTITY_NAMES, quantity, VIEW_SPECS, VIEWS } from '../core/format/quantities.js';
+import { ACTIVATION_FUNCTIONS, ACTIVATIONS } from '../core/nn/activation.js';
+import { classPreference } from '../core/view/class-selectivity.js';
+import { classMeansOver } from '../core/view/run-series.js';
+import { openRunFolder } from '../recorder/open-run.js';
+import { ROOT } from './helpers.js';
+
+const SHAPE = { inputSize: 12, layerSizes: [5, 4, 3], batchSize: 8, probeCount: 2, classCount: 3, schemaVersion: SCHEMA_VERSION };
+
+describe('the vocabulary', () => {
+  it('puts every quantity in exactly one column of its file, and no column outside it', () => {
+    const columns = [...stepColumns(SHAPE), ...weightColumns(5, 4), ...probeColumns(12)];
+    for (const name of QUANTITY_NAMES) {
+      const spec = QUANTITIES[name];
+      const perLayer = ['layer', 'neuron', 'neuronClass', 'probeNeuron'].includes(spec.shape);
+      expect(
+        columns.filter((column) => column.quantity === name),
+        name,
+      ).toHaveLength(perLayer ? SHAPE.layerSizes.length : 1);
+    }
+    expect(columns.every((column) => column.quantity !== undefined && column.doc === quantity(column.quantity).meaning)).toBe(true);
+  });
+
+  it('gives every view a per-neuron quantity, and every probe twin its probe shape', () => {
+    expect(Object.keys(VIEW_SPECS).sort()).toEqual([...VIEWS].sort());
+    for (const view of VIEWS) {
+      const shown = quantity(VIEW_SPECS[view].quantity);
+      expect(['neuron', 'neuronClass'], view).toContain(shown.shape);
+      expect(new Set(VIEWS.map((other) => VIEW_SPECS[other].key)).size).toBe(VIEWS.length);
+      if (shown.probeTwin) expect(quantity(shown.probeTwin).shape).toBe('probeNeuron');
+    }
+  });
+
+  it('describes each activation function by an f′ that matches its f', () => {
+    for (const name of ACTIVATIONS) {
+      const fn = ACTIVATION_FUNCTIONS[name];
+      let largest = 0;
+      for (const z of [-6, -2, -0.5, -1e-3, 1e-3, 0.5, 2, 6]) {
+        const numeric = (fn.forward(z + 1e-6) - fn.forward(z - 1e-6)) / 2e-6;
+        const derivative = fn.derivative(z, fn.forward(z));
+        expect(derivative, `${name} at ${z}`).toBeCloseTo(numeric, 5);
+        largest = Math.max(largest, derivative);
+      }
+      expect(largest, name).toBeLessThanOrEqual(fn.maxDerivative + 1e-9);
+      expect(fn.derivative(1e-3, fn.forward(1e-3)), name).toBeCloseTo(fn.maxDerivative, 3);
+    }
+  });
+});
+
+describe('class selectivity', () => {
+  it('is 0 when every class drives a neuron alike, 1 when one class alone does, Morcos’s index in between', () => {
+    const means = Float32Array.of(
+      ...[2, 2, 2], // alike
+      ...[0, 5, 0], // one class alone
+      ...[1, 3, 2], // Morcos on (0, 2, 1): (2 − 0.5) / (2 + 0.5) = 0.6
+      ...[-1, 1, -1], // a tanh unit: shifted to (0, 2, 0), one class alone
+    );
+    const { preferred, selectivity } = classPreference(means, Uint8Array.of(1, 1, 1), 4);
+    expect(Array.from(preferred)).toEqual([0, 1, 1, 1]);
+    expect(Array.from(selectivity).map((value) => Number(value.toFixed(6)))).toEqual([0, 1, 0.6, 1]);
+  });
+
+  it('leaves out classes no batch held, and is undefined with fewer than two', () => {
+    const means = Float32Array.of(9, 1, 3, /**/ 9, 1, 3);
+    expect(Array.from(classPreference(means, Uint8Array.of(0, 1, 1), 2).preferred)).toEqual([2, 2]);
+    expect(classPreference(means, Uint8Array.of(0, 1, 1), 2).selectivity[0]).toBeCloseTo(1, 6);
+    expect(classPreference(means, Uint8Array.of(0, 0, 1), 2).selectivity[0]).toBeNaN();
+  });
+});
+
+describe('a run of the first format (tests/fixtures/v1-tiny)', () => {
+  const folder = join(ROOT, 'tests', 'fixtures', 'v1-tiny');
+
+  it('opens: its run.json is upgraded, its steps read, and what it lacks is absent rather than zero', async () => {
+    const run = await openRunFolder(folder);
+    expect(run.manifest.schemaVersion).toBe(1);
+    expect(run.manifest.layers[0]).toEqual({ index: 0, kind: 'input', size: 784, shape: [28, 28] });
+    expect(run.manifest.layers.slice(1).map((layer) => [layer.kind, 'activation' in layer ? layer.activation : undefined])).toEqual([
+      ['dense', 'relu'],
+      ['dense', 'relu'],
+      ['dense', 'softmax'],
+    ]);
+    const chunk = await run.readSteps(0);
+    expect(chunk.problems).toEqual([]);
+    expect(chunk.rows).toBe(12);
+    expect(chunk.values.get('meanActivation', 1)).toHaveLength(12 * 16);
+    expect(chunk.values.get('classActivation', 1)).toBeUndefined();
+    expect(classMeansOver([chunk], 5, 1, 16, 10, 5)).toBeUndefined();
+    const weights = await run.readWeights(0, 2);
+    expect(weights?.values.get('snapshotStep')?.[0]).toBe(0);
+  });
+
+  it('is refused with a clear message when a later field contradicts it', () => {
+    const manifest = { schemaVersion: 7 };
+    expect(() => parseManifest('x/run.json', manifest)).toThrow(
+      'x/run.json: unknown schemaVersion 7; this version of Neural Vision reads schemaVersion 1 and 2',
+    );
+  });
+});

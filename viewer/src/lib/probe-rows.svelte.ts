@@ -1,0 +1,96 @@
+/**
+ * The probes' per-neuron rows of the step chunks used last. They are most of a step (26 of the
+ * default network's 31 kB): a long run keeps every step's statistics, and only these rows for the
+ * `capacity` chunks used last; a chunk whose rows were dropped is read again when a view wants them.
+ *
+ * Reading is explicit: views read `get` in derivations (a pure read), and say what they will need
+ * with `want` from an effect or an event, which marks the chunk used and starts a read if needed.
+ */
+import type { StepChunk } from '$core/format/reader';
+import type { ProbeNeuronQuantity } from '$core/format/quantities';
+import type { TypedColumns } from '$core/format/typed-columns';
+
+/** The step-file quantities held here rather than in the chunks. */
+export const PROBE_ROW_QUANTITIES: readonly ProbeNeuronQuantity[] = ['probeActivation', 'probeGradPreActivation'];
+
+/** Step chunks that keep their probe rows. */
+export const HOT_CHUNKS = 8;
+
+export class ProbeRowCache {
+  /** Probe rows per chunk index; replaced, never mutated, so that readers update. */
+  #rows = $state.raw(new Map<number, TypedColumns<'steps'>>());
+  /** Chunk indices held, least recently wanted first (bookkeeping, not reactive). */
+  #order: number[] = [];
+  /** The chunk being read again, and the one wanted next: one read at a time, the newest wish wins. */
+  #reading: number | undefined;
+  #wanted: { index: number; chunk: StepChunk } | undefined;
+  /** Chunks that could not be read again (their problem is reported once): not tried again. */
+  #unreadable = new Set<number>();
+  readonly #capacity: number;
+  readonly #read: (index: number) => Promise<StepChunk>;
+  readonly #onProblem: (message: string) => void;
+
+  constructor(read: (index: number) => Promise<StepChunk>, onProblem: (message: string) => void, capacity = HOT_CHUNKS) {
+    this.#read = read;
+    this.#onProblem = onProblem;
+    this.#capacity = capacity;
+  }
+
+  /** The rows of chunk `index`, if held. */
+  get(index: number): TypedColumns<'steps'> | undefined {
+    return this.#rows.get(index);
+  }
+
+  /** Which chunks hold their rows (for tests and the memory note). */
+  get held(): number[] {
+    return [...this.#rows.keys()];
+  }
+
+  /** Holds a chunk's rows as the one used last; the chunk used longest ago beyond the capacity drops its rows. */
+  put(index: number, rows: TypedColumns<'steps'>): void {
+    const next = new Map(this.#rows).set(index, rows);
+    this.#touch(index);
+    while (this.#order.length > this.#capacity) next.delete(this.#order.shift()!);
+    this.#rows = next;
+  }
+
+  /** Marks chunk `index` used; reads its rows again if they were dropped (the readers update when they arrive). */
+  want(index: number, chunk: StepChunk | undefined): void {
+    if (this.#rows.has(index)) {
+      this.#touch(index);
+      return;
+    }
+    if (!chunk || this.#unreadable.has(index)) return;
+    this.#wanted = { index, chunk };
+    this.#readWanted();
+  }
+
+  #touch(index: number): void {
+    const at = this.#order.indexOf(index);
+    if (at >= 0) this.#order.splice(at, 1);
+    this.#order.push(index);
+  }
+
+  #readWanted(): void {
+    const wanted = this.#wanted;
+    if (this.#reading !== undefined || wanted === undefined) return;
+    const { index, chunk } = wanted;
+    this.#wanted = undefined;
+    if (this.#rows.has(index)) return;
+    this.#reading = index;
+    this.#read(index)
+      .then((again) => {
+        // A file that now holds more rows (a live run) gives its first ones at the same places.
+        if (again.rows < chunk.rows) throw new Error(`chunk ${index}: fewer steps than when first read`);
+        this.put(index, again.values.only(PROBE_ROW_QUANTITIES));
+      })
+      .catch((error: unknown) => {
+        this.#unreadable.add(index);
+        this.#onProblem(error instanceof Error ? error.message : String(error));
+      })
+      .finally(() => {
+        this.#reading = undefined;
+        this.#readWanted();
+      });
+  }
+}
