@@ -107,10 +107,7 @@ function chunkStepsFor(config: Config, inputSize: number, layerSizes: number[]):
     classCount: layerSizes[layerSizes.length - 1]!,
     schemaVersion: SCHEMA_VERSION,
   };
-  const bytesPerStep = stepColumns(shape).reduce(
-    (sum, spec) => sum + 4 * columnWidth(spec),
-    0,
-  );
+  const bytesPerStep = stepColumns(shape).reduce((sum, spec) => sum + 4 * columnWidth(spec), 0);
   const flushes = Math.max(1, Math.floor(CHUNK_TARGET_BYTES / bytesPerStep / FLUSH_STEPS));
   return flushes * FLUSH_STEPS;
 }

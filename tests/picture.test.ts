@@ -1,45 +1,142 @@
-/** The saved network picture: a standalone SVG with every neuron, the edges, the legend and escaped text. */
+/**
+ * The network picture: one scene (core/view/scene.ts) that the canvas paints and the SVG export
+ * writes — every neuron, the edges, the marks, the legend, escaped text.
+ */
 import { describe, expect, it } from 'vitest';
 import { bucketEdges } from '../core/view/edges.js';
+import type { Frame } from '../core/view/frame.js';
 import { layoutNetwork } from '../core/view/layout.js';
+import { buildScene, sceneLegend, type SceneOptions } from '../core/view/scene.js';
 import { escapeXml, networkSvg, pictureFileName, type PictureInput } from '../core/view/svg.js';
+import { paintScene } from '../viewer/src/lib/paint-scene.js';
+
+const layout = layoutNetwork([784, 6, 3], 600, 300);
+const frame: Frame = {
+  step: 3,
+  values: [Float32Array.from({ length: 6 }, (_, neuron) => neuron / 5), Float32Array.of(0.2, Number.NaN, 0.9)],
+  domains: [
+    { min: 0, max: 1, minMagnitude: 0.2 },
+    { min: 0.2, max: 0.9, minMagnitude: 0.2 },
+  ],
+  preferred: [undefined, undefined],
+  input: new Float32Array(784).fill(0.5),
+  edges: [{ layer: 2, buckets: bucketEdges(Float32Array.from({ length: 18 }, (_, edge) => (edge % 3 === 0 ? -1 : 0.5) * (edge + 1))) }],
+  staleWeights: [],
+  edgesOmitted: 0,
+};
+const options: SceneOptions = {
+  view: 'activation',
+  scale: 'layer',
+  palette: 'magnitude',
+  classNames: ['zero', 'one', 'two'],
+  inputShape: [28, 28],
+  marked: new Map([[1, new Set([2])]]),
+  selected: { layer: 2, index: 0 },
+};
 
 function picture(overrides: Partial<PictureInput> = {}): PictureInput {
-  const layout = layoutNetwork([784, 6, 3], 600, 300);
   return {
-    layout,
-    neuronColors: [Array.from({ length: 6 }, (_, neuron) => `#00000${neuron}`), ['#aa0000', '#00aa00', '#0000aa']],
-    edges: [{ layer: 2, buckets: bucketEdges(Float32Array.from({ length: 18 }, (_, edge) => (edge % 3 === 0 ? -1 : 0.5) * (edge + 1))) }],
-    edgeColors: { positive: '#3b82f6', negative: '#ef4444', nonFinite: '#39ff14' },
-    input: new Float32Array(784).fill(0.5),
+    scene: buildScene(layout, frame, options),
     title: 'run at step 3',
-    legend: {
-      caption: 'layer 1, mean activation',
-      stops: [
-        { label: '0.0', color: '#000000' },
-        { label: 'NaN', color: '#39ff14' },
-      ],
-    },
+    legend: sceneLegend(frame, 1, options, 'mean activation'),
     background: 'white',
     ...overrides,
   };
 }
 
-describe('the network picture as SVG', () => {
-  it('holds every neuron, batched edges by sign, the input image, the legend and a white background', () => {
+/** A 2D context that records what is painted: fills, arcs and lines. */
+function recordingContext() {
+  const painted = { arcs: 0, lines: 0, fills: [] as string[], strokes: 0 };
+  const context = {
+    fillStyle: '',
+    strokeStyle: '',
+    globalAlpha: 1,
+    lineWidth: 1,
+    imageSmoothingEnabled: true,
+    beginPath() {},
+    moveTo() {},
+    lineTo: () => painted.lines++,
+    arc: () => painted.arcs++,
+    fill() {
+      painted.fills.push(context.fillStyle);
+    },
+    stroke: () => painted.strokes++,
+    strokeRect() {},
+    drawImage() {},
+  };
+  return { context: context as unknown as CanvasRenderingContext2D, painted };
+}
+
+describe('the network picture', () => {
+  it('is one scene: the canvas and the SVG draw the same neurons, colours, edges and marks', () => {
+    const scene = buildScene(layout, frame, options);
     const svg = networkSvg(picture());
-    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg" width="600" height="362"')).toBe(true);
+    const { context, painted } = recordingContext();
+    paintScene(context, scene, undefined);
+    const fills = scene.columns.flatMap((column) => column.colors);
+    expect(fills).toHaveLength(9);
+    // NaN has its own colour; the others follow the layer's domain.
+    expect(fills[7]).toBe('#39ff14');
+    expect(painted.fills).toEqual(fills);
+    const circles = [...svg.matchAll(/<circle cx="[^"]+" cy="[^"]+" r="[^"]+" fill="([^"]+)"\/>/g)].map((match) => match[1]);
+    expect(circles).toEqual(fills);
+    const lines = scene.edges.reduce((total, batch) => total + batch.lines.length / 4, 0);
+    expect(lines).toBeGreaterThan(0);
+    // (Finding marks on dots too small for rings would add ticks; these dots are big enough.)
+    expect(painted.lines).toBe(lines);
+    expect((svg.match(/M[\d.]+ [\d.]+L/g) ?? []).length).toBe(lines);
+    // One ring for the finding, one for the selected neuron, on both surfaces.
+    expect(scene.findingMarks).toHaveLength(1);
+    expect(painted.arcs).toBe(9 + 1 + 1);
+    expect(svg.match(/fill="none" stroke="#4da3ff"/g)).toHaveLength(1);
+  });
+
+  it('holds the input image, batched edges by sign, the legend and a white background', () => {
+    const svg = networkSvg(picture());
+    expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg" width="600" height="380"/);
+    // 300 px of network, the title band, and two lines of legend (the finding ring wraps).
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
-    expect(svg.match(/<circle /g)).toHaveLength(9);
-    expect(svg).toContain('fill="#aa0000"');
-    // 784 input pixels, the frame of the image, the background and two legend swatches.
-    expect(svg.match(/<rect /g)).toHaveLength(784 + 1 + 1 + 2);
     expect(svg).toContain('fill="rgb(128,128,128)"');
     const paths = svg.match(/<path d="[^"]+" stroke="(#[0-9a-f]+)"/g) ?? [];
     expect(paths.some((path) => path.includes('#ef4444'))).toBe(true);
     expect(paths.some((path) => path.includes('#3b82f6'))).toBe(true);
     expect(svg).toContain('>layer 1, mean activation</text>');
+    expect(svg).toContain('>named by a finding</text>');
     expect(svg).toContain('<rect width="100%" height="100%" fill="#fff"/>');
+  });
+
+  it('colours the class view by preferred class and selectivity, with every class in its legend', () => {
+    const classFrame: Frame = {
+      ...frame,
+      preferred: [Uint8Array.of(0, 1, 2, 0, 1, 2), Uint8Array.of(2, 2, 2)],
+      values: [new Float32Array(6).fill(1), Float32Array.of(0, 0.5, Number.NaN)],
+    };
+    const classOptions = { ...options, view: 'class' as const };
+    const scene = buildScene(layout, classFrame, classOptions);
+    // Fully selective neurons of the same class share its hue; less selective ones are dimmer, NaN has the NaN colour.
+    expect(scene.columns[0]!.colors[0]).toBe(scene.columns[0]!.colors[3]);
+    expect(scene.columns[0]!.colors[0]).not.toBe(scene.columns[0]!.colors[1]);
+    expect(scene.columns[1]!.colors[0]).toBe('rgb(72, 72, 72)');
+    expect(scene.columns[1]!.colors[2]).toBe('#39ff14');
+    const legend = sceneLegend(classFrame, 1, classOptions, 'mean activation by class');
+    expect(legend.stops.slice(0, 3).map((stop) => stop.label)).toEqual(['zero', 'one', 'two']);
+    const svg = networkSvg({ ...picture(), scene, legend });
+    for (const name of ['zero', 'one', 'two', 'selectivity 0']) expect(svg).toContain(`>${name}</text>`);
+  });
+
+  it('wraps a long legend onto more lines instead of past the picture’s edge', () => {
+    const names = Array.from({ length: 30 }, (_, index) => `class number ${index}`);
+    const legend = sceneLegend(
+      { ...frame, preferred: [new Uint8Array(6), new Uint8Array(3)] },
+      1,
+      { ...options, view: 'class', classNames: names },
+      'x',
+    );
+    const svg = networkSvg({ ...picture(), legend });
+    const height = Number(/height="(\d+)"/.exec(svg)![1]);
+    expect(height).toBeGreaterThan(380 + 18 * 4);
+    const xs = [...svg.matchAll(/<text x="([\d.]+)"/g)].map((match) => Number(match[1]));
+    expect(Math.max(...xs)).toBeLessThan(600);
   });
 
   it('leaves the background out when asked for transparency', () => {
@@ -50,6 +147,13 @@ describe('the network picture as SVG', () => {
     const svg = networkSvg(picture({ title: '<script>alert("x")</script> & co' }));
     expect(svg).not.toContain('<script>');
     expect(svg).toContain('&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62; &#38; co');
+    const legend = sceneLegend(
+      { ...frame, preferred: [new Uint8Array(6), new Uint8Array(3)] },
+      1,
+      { ...options, view: 'class', classNames: ['<img src=x onerror=alert(1)>'] },
+      'x',
+    );
+    expect(networkSvg({ ...picture(), legend })).not.toContain('<img');
     expect(escapeXml(`'`)).toBe('&#39;');
   });
 

@@ -7,7 +7,6 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { layerColumnName } from '../core/format/columns.js';
 import { fetchRunSource } from '../core/format/fetch-source.js';
 import { openRun, type StepChunk } from '../core/format/reader.js';
 import { HOT_CHUNKS, RunData } from '../viewer/src/lib/run-data.svelte.js';
@@ -62,19 +61,16 @@ describe('RunData on a long run', () => {
     const first = await reader.readSteps(0);
     expect(run.scalar(5, 'loss')).toBe(first.values.get('loss')![5]);
     expect(run.meanInput(5)).toEqual(first.values.get('meanInput')!.subarray(5 * 784, 6 * 784));
-    expect(run.neuronValues(5, 2, 'gradPreActivation')).toEqual(
-      first.values.get('gradPreActivation', 2)!.subarray(5 * 64, 6 * 64),
-    );
+    expect(run.neuronValues(5, 2, 'gradPreActivation')).toEqual(first.values.get('gradPreActivation', 2)!.subarray(5 * 64, 6 * 64));
     expect(run.neuronHistory(1, 7, 'meanActivation')).toHaveLength(STEPS);
 
     // Each probe's class and loss stay for every step; its per-neuron rows come back when a step needs them.
     const probes = reader.manifest.probes!.count;
     expect(run.probePredicted(5, 3)).toBe(first.values.get('probePredicted')![5 * probes + 3]);
     const row = (chunk: StepChunk, step: number, probe: number) =>
-      chunk.values.get('probeActivation', 1)!.subarray(
-        ((step - chunk.firstStep) * probes + probe) * 128,
-        ((step - chunk.firstStep) * probes + probe + 1) * 128,
-      );
+      chunk.values
+        .get('probeActivation', 1)!
+        .subarray(((step - chunk.firstStep) * probes + probe) * 128, ((step - chunk.firstStep) * probes + probe + 1) * 128);
     // A cold chunk's rows are not there to read, and reading them does not ask for them.
     expect(run.probeLayerValues(5, 1, 'probeActivation', 3)).toBeUndefined();
     await new Promise((resolve) => setTimeout(resolve, 50));

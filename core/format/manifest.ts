@@ -77,9 +77,7 @@ export const manifestSchema = z.object({
   updatedAt: z.string(),
   config: z.extend(configSchema, { learningRate: z.number() }),
   /** Layer 0 is the input; the last layer is the softmax output. */
-  layers: z
-    .tuple([inputLayerSchema], denseLayerSchema)
-    .check(z.minLength(2, 'expected the input layer and at least the output layer')),
+  layers: z.tuple([inputLayerSchema], denseLayerSchema).check(z.minLength(2, 'expected the input layer and at least the output layer')),
   dataset: z.object({
     name: z.string(),
     trainCount: count,
@@ -171,14 +169,17 @@ function shapeProblems(manifest: RunManifest): string[] {
   const problems: string[] = [];
   const input = manifest.layers[0];
   const inputValues = input.shape.reduce((product, size) => product * size, 1);
-  if (inputValues !== input.size) problems.push(`field "layers.0.shape": ${input.shape.join('×')} is ${inputValues} values, the layer has ${input.size}`);
+  if (inputValues !== input.size)
+    problems.push(`field "layers.0.shape": ${input.shape.join('×')} is ${inputValues} values, the layer has ${input.size}`);
   manifest.layers.forEach((layer, index) => {
     if (layer.index !== index) problems.push(`field "layers.${index}.index": expected ${index}, found ${layer.index}`);
   });
   const output = manifest.layers[manifest.layers.length - 1]!;
   const classes = manifest.dataset.classNames.length;
   if (output.size !== classes)
-    problems.push(`field "layers.${output.index}.size": the output layer has ${output.size} neurons for ${classes} classes (dataset.classNames)`);
+    problems.push(
+      `field "layers.${output.index}.size": the output layer has ${output.size} neurons for ${classes} classes (dataset.classNames)`,
+    );
   return problems;
 }
 

@@ -417,7 +417,9 @@ type Spec<Q extends QuantityName> = (typeof QUANTITIES)[Q];
 /** The quantities of one kind of file, in column order. */
 export type QuantityOf<F extends FileKind> = { [Q in QuantityName]: Spec<Q>['file'] extends F ? Q : never }[QuantityName];
 /** Step-file quantities with one column per dense layer. */
-export type LayerQuantity = { [Q in QuantityName]: Spec<Q>['shape'] extends 'layer' | 'neuron' | 'neuronClass' | 'probeNeuron' ? Q : never }[QuantityName];
+export type LayerQuantity = {
+  [Q in QuantityName]: Spec<Q>['shape'] extends 'layer' | 'neuron' | 'neuronClass' | 'probeNeuron' ? Q : never;
+}[QuantityName];
 /** Step-file quantities with one column for the whole network. */
 export type RunQuantity = Exclude<QuantityOf<'steps'>, LayerQuantity>;
 /** Per-neuron quantities: one value per neuron of a layer per step. */

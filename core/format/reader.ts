@@ -119,7 +119,9 @@ export async function openRun(source: RunSource): Promise<RunReader> {
     },
     async readProbes() {
       if (!manifest.probes) return undefined;
-      return typed<'probes'>(decodeStream(where(manifest.probes.file), await readFile(manifest.probes.file), probeColumns(shape.inputSize)));
+      return typed<'probes'>(
+        decodeStream(where(manifest.probes.file), await readFile(manifest.probes.file), probeColumns(shape.inputSize)),
+      );
     },
   };
 }

@@ -11,15 +11,16 @@ import type { FileKind, QUANTITIES, QuantityName, QuantityOf } from './quantitie
 type Spec<Q extends QuantityName> = (typeof QUANTITIES)[Q];
 
 /** The decoded array of a quantity's column, from its declared type and nullability. */
-export type ValuesOf<Q extends QuantityName> = Spec<Q> extends { nullable: string }
-  ? NullableValues
-  : Spec<Q>['type'] extends 'int32'
-    ? Int32Array
-    : Spec<Q>['type'] extends 'uint8'
-      ? Uint8Array
-      : Spec<Q>['type'] extends 'utf8'
-        ? string[]
-        : Float32Array;
+export type ValuesOf<Q extends QuantityName> =
+  Spec<Q> extends { nullable: string }
+    ? NullableValues
+    : Spec<Q>['type'] extends 'int32'
+      ? Int32Array
+      : Spec<Q>['type'] extends 'uint8'
+        ? Uint8Array
+        : Spec<Q>['type'] extends 'utf8'
+          ? string[]
+          : Float32Array;
 
 export class TypedColumns<F extends FileKind> {
   readonly #columns: Readonly<Record<string, ColumnValues>>;

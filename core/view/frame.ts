@@ -83,9 +83,7 @@ export function computeFrame(source: FrameSource, options: FrameOptions): Frame 
   const twin = quantity(shown).probeTwin as ProbeNeuronQuantity | undefined;
   const values: (Float32Array | undefined)[] = [];
   for (let layer = 1; layer <= denseLayers; layer++) {
-    const raw = probe
-      ? twin && source.probeLayerValues(step, layer, twin, probe.index)
-      : source.neuronValues(step, layer, shown);
+    const raw = probe ? twin && source.probeLayerValues(step, layer, twin, probe.index) : source.neuronValues(step, layer, shown);
     values.push(raw && spec.encoding === 'magnitude' ? raw.map(Math.abs) : raw);
   }
   const stepDomain = values.reduce((domain, layer) => (layer ? extendDomain(domain, layer) : domain), EMPTY_DOMAIN);

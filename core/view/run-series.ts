@@ -31,7 +31,13 @@ export function neuronValuesAt(
 }
 
 /** One neuron's values of a per-neuron quantity over every loaded step (NaN where not recorded). */
-export function neuronHistory(chunks: readonly StepChunk[], layer: number, size: number, neuron: number, quantity: NeuronQuantity): Float32Array {
+export function neuronHistory(
+  chunks: readonly StepChunk[],
+  layer: number,
+  size: number,
+  neuron: number,
+  quantity: NeuronQuantity,
+): Float32Array {
   const history = new Float32Array(loadedStepCount(chunks));
   let offset = 0;
   for (const chunk of chunks) {
@@ -131,7 +137,13 @@ export function classMeansOver(
 }
 
 /** One neuron's per-class means at every loaded step, [step × class], NaN where a class was absent. */
-export function classHistory(chunks: readonly StepChunk[], layer: number, size: number, classes: number, neuron: number): Float32Array | undefined {
+export function classHistory(
+  chunks: readonly StepChunk[],
+  layer: number,
+  size: number,
+  classes: number,
+  neuron: number,
+): Float32Array | undefined {
   const history = new Float32Array(loadedStepCount(chunks) * classes);
   let offset = 0;
   for (const chunk of chunks) {

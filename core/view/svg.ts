@@ -1,76 +1,90 @@
 /**
- * The network picture as a standalone SVG document, for papers and slides: the same layout,
- * colours and batched edges as the canvas, with a title and the colour legend. Text from the run
- * (its name) is escaped: the document never carries markup it was given.
+ * The network picture as a standalone SVG document, for papers and slides: the scene the canvas
+ * draws (scene.ts), with a title and the colour legend. Text from the run (its name, its class
+ * names) is escaped: the document never carries markup it was given.
  */
-import { bucketAlpha, edgeDensity, type EdgeBuckets } from './edges.js';
-import type { NetworkLayout } from './layout.js';
-
-export interface PictureLegend {
-  /** e.g. "layer 1, mean activation" */
-  caption: string;
-  stops: { label: string; color: string }[];
-}
+import { SCENE_COLORS, type NetworkScene, type SceneLegend } from './scene.js';
 
 export interface PictureInput {
-  layout: NetworkLayout;
-  /** Fill colour of every neuron, per dense layer. */
-  neuronColors: readonly (readonly string[])[];
-  edges: readonly { layer: number; buckets: EdgeBuckets }[];
-  edgeColors: { positive: string; negative: string; nonFinite: string };
-  /** The input image, values in [0, 1], row-major and square. */
-  input: Float32Array | undefined;
+  scene: NetworkScene;
   title: string;
-  legend: PictureLegend;
+  legend: SceneLegend;
   background: 'white' | 'transparent';
 }
 
-/** Height of the title band above the network and the legend band below it. */
+/** Height of the title band above the network, and of each line of the legend below it. */
 const TITLE_BAND = 28;
-const LEGEND_BAND = 34;
+const LINE_HEIGHT = 18;
+const PAD = 24;
 
 export function networkSvg(picture: PictureInput): string {
-  const { layout } = picture;
-  const width = Math.round(layout.width);
-  const height = Math.round(layout.height + TITLE_BAND + LEGEND_BAND);
+  const { scene } = picture;
+  const width = Math.round(scene.width);
+  const key = legend(picture.legend, scene.height + TITLE_BAND + 8, width);
+  const height = Math.round(scene.height + TITLE_BAND + key.height + 8);
   const ink = picture.background === 'white' ? '#222' : '#888';
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif">`,
   ];
   if (picture.background === 'white') parts.push(`<rect width="100%" height="100%" fill="#fff"/>`);
-  parts.push(`<text x="${LAYOUT_PAD}" y="19" font-size="14" fill="${ink}">${escapeXml(picture.title)}</text>`);
+  parts.push(`<text x="${PAD}" y="19" font-size="14" fill="${ink}">${escapeXml(picture.title)}</text>`);
   parts.push(`<g transform="translate(0 ${TITLE_BAND})">`);
-  if (picture.input) parts.push(inputImage(layout, picture.input));
+  const { input } = scene;
+  if (input.pixels) parts.push(inputImage(scene));
   parts.push(
-    `<rect x="${fixed(layout.input.x - 0.5)}" y="${fixed(layout.input.y - 0.5)}" width="${fixed(layout.input.side + 1)}" height="${fixed(layout.input.side + 1)}" fill="none" stroke="#808080" stroke-opacity="0.6"/>`,
+    `<rect x="${fixed(input.x - 0.5)}" y="${fixed(input.y - 0.5)}" width="${fixed(input.side + 1)}" height="${fixed(input.side + 1)}" fill="none" stroke="#808080" stroke-opacity="0.6"/>`,
   );
-  parts.push(edgePaths(picture));
-  for (const column of layout.columns) {
-    const colors = picture.neuronColors[column.layer - 1] ?? [];
-    const ring = column.radius >= 2 ? ` stroke="#808080" stroke-opacity="0.55"` : '';
-    parts.push(`<g${ring}>`);
+  for (const batch of scene.edges) {
+    const d: string[] = [];
+    for (let line = 0; line < batch.lines.length; line += 4) {
+      const [x1, y1, x2, y2] = batch.lines.subarray(line, line + 4);
+      d.push(`M${fixed(x1!)} ${fixed(y1!)}L${fixed(x2!)} ${fixed(y2!)}`);
+    }
+    parts.push(
+      `<path d="${d.join('')}" stroke="${batch.color}" stroke-opacity="${fixed(batch.alpha, 3)}" stroke-width="0.5" fill="none"/>`,
+    );
+  }
+  for (const column of scene.columns) {
+    parts.push(column.ring ? `<g stroke="#808080" stroke-opacity="0.55">` : '<g>');
     column.y.forEach((y, neuron) =>
-      parts.push(`<circle cx="${fixed(column.x)}" cy="${fixed(y)}" r="${fixed(column.radius)}" fill="${colors[neuron] ?? '#444'}"/>`),
+      parts.push(
+        `<circle cx="${fixed(column.x)}" cy="${fixed(y)}" r="${fixed(column.radius)}" fill="${column.colors[neuron] || SCENE_COLORS.missing}"/>`,
+      ),
     );
     parts.push('</g>');
   }
+  if (scene.findingMarks.length > 0) {
+    parts.push(`<g fill="none" stroke="${SCENE_COLORS.finding}" stroke-width="1.5">`);
+    for (const mark of scene.findingMarks) {
+      parts.push(
+        mark.radius >= 2
+          ? `<circle cx="${fixed(mark.x)}" cy="${fixed(mark.y)}" r="${fixed(mark.radius + 2)}"/>`
+          : `<path d="M${fixed(mark.x - 7)} ${fixed(mark.y)}H${fixed(mark.x - 3)}"/>`,
+      );
+    }
+    parts.push('</g>');
+  }
+  if (scene.selected) {
+    const { x, y, radius } = scene.selected;
+    parts.push(`<circle cx="${fixed(x)}" cy="${fixed(y)}" r="${fixed(radius + 3)}" fill="none" stroke="${SCENE_COLORS.selected}"/>`);
+  }
   parts.push('</g>');
-  parts.push(legend(picture.legend, layout.height + TITLE_BAND + 8, ink));
+  parts.push(`<g font-size="12" fill="${ink}">`, ...key.parts, '</g>');
   parts.push('</svg>');
   return parts.join('\n');
 }
 
-const LAYOUT_PAD = 24;
-
-function inputImage(layout: NetworkLayout, input: Float32Array): string {
-  const side = Math.round(Math.sqrt(input.length));
-  const cell = layout.input.side / side;
+function inputImage(scene: NetworkScene): string {
+  const { x, y, side, pixels, rows, columns } = scene.input;
+  const cell = side / Math.max(rows, columns);
   const rects: string[] = [`<g shape-rendering="crispEdges">`];
-  for (let row = 0; row < side; row++) {
-    for (let column = 0; column < side; column++) {
-      const level = Math.round(255 * Math.min(1, Math.max(0, input[row * side + column]!)));
+  for (let row = 0; row < rows; row++) {
+    for (let column = 0; column < columns; column++) {
+      const value = pixels![row * columns + column];
+      if (value === undefined) continue;
+      const level = Math.round(255 * Math.min(1, Math.max(0, value)));
       rects.push(
-        `<rect x="${fixed(layout.input.x + column * cell)}" y="${fixed(layout.input.y + row * cell)}" width="${fixed(cell + 0.05)}" height="${fixed(cell + 0.05)}" fill="rgb(${level},${level},${level})"/>`,
+        `<rect x="${fixed(x + column * cell)}" y="${fixed(y + row * cell)}" width="${fixed(cell + 0.05)}" height="${fixed(cell + 0.05)}" fill="rgb(${level},${level},${level})"/>`,
       );
     }
   }
@@ -78,41 +92,26 @@ function inputImage(layout: NetworkLayout, input: Float32Array): string {
   return rects.join('');
 }
 
-function edgePaths(picture: PictureInput): string {
-  const { columns } = picture.layout;
-  const paths: string[] = [];
-  for (const { layer, buckets } of picture.edges) {
-    const from = columns[layer - 2];
-    const to = columns[layer - 1];
-    if (!from || !to) continue;
-    const fanOut = to.y.length;
-    const density = edgeDensity(from.y.length, fanOut);
-    const path = (indices: number[], color: string, alpha: number) => {
-      if (indices.length === 0) return;
-      const d = indices
-        .map((edge) => `M${fixed(from.x)} ${fixed(from.y[Math.floor(edge / fanOut)]!)}L${fixed(to.x)} ${fixed(to.y[edge % fanOut]!)}`)
-        .join('');
-      paths.push(`<path d="${d}" stroke="${color}" stroke-opacity="${fixed(alpha, 3)}" stroke-width="0.5" fill="none"/>`);
-    };
-    buckets.positive.forEach((_, bucket) => {
-      path(buckets.negative[bucket]!, picture.edgeColors.negative, bucketAlpha(bucket) * density);
-      path(buckets.positive[bucket]!, picture.edgeColors.positive, bucketAlpha(bucket) * density);
-    });
-    path(buckets.nonFinite, picture.edgeColors.nonFinite, 1);
-  }
-  return paths.join('\n');
-}
-
-function legend(legend: PictureLegend, top: number, ink: string): string {
-  const parts = [`<g font-size="12" fill="${ink}">`, `<text x="${LAYOUT_PAD}" y="${fixed(top + 13)}">${escapeXml(legend.caption)}</text>`];
-  let x = LAYOUT_PAD + 8 * legend.caption.length + 16;
+/** The legend below the picture: its caption, then its stops, wrapped onto as many lines as the width needs. */
+function legend(legend: SceneLegend, top: number, width: number): { parts: string[]; height: number } {
+  const parts = [`<text x="${PAD}" y="${fixed(top + 13)}">${escapeXml(legend.caption)}</text>`];
+  let x = PAD + 7 * legend.caption.length + 16;
+  let line = top;
   for (const stop of legend.stops) {
-    parts.push(`<rect x="${fixed(x)}" y="${fixed(top + 2)}" width="13" height="13" fill="${stop.color}" stroke="#888"/>`);
-    parts.push(`<text x="${fixed(x + 18)}" y="${fixed(top + 13)}">${escapeXml(stop.label)}</text>`);
-    x += 30 + 7.5 * stop.label.length;
+    const itemWidth = 30 + 7.5 * stop.label.length;
+    if (x + itemWidth > width - PAD && x > PAD) {
+      x = PAD;
+      line += LINE_HEIGHT;
+    }
+    parts.push(
+      stop.ring
+        ? `<circle cx="${fixed(x + 6.5)}" cy="${fixed(line + 8.5)}" r="5.5" fill="none" stroke="${stop.color}" stroke-width="2"/>`
+        : `<rect x="${fixed(x)}" y="${fixed(line + 2)}" width="13" height="13" fill="${stop.color}" stroke="#888"/>`,
+    );
+    parts.push(`<text x="${fixed(x + 18)}" y="${fixed(line + 13)}">${escapeXml(stop.label)}</text>`);
+    x += itemWidth;
   }
-  parts.push('</g>');
-  return parts.join('\n');
+  return { parts, height: line - top + LINE_HEIGHT + 8 };
 }
 
 export function escapeXml(text: string): string {

@@ -26,7 +26,9 @@ export class RowBuffer {
           values: MAKE[spec.type](capacity * width),
           width,
           // Row nulls: a byte per row; item nulls: a byte per value.
-          ...(spec.nullable ? { valid: new Uint8Array(spec.nullable === 'item' ? capacity * width : capacity), itemNulls: spec.nullable === 'item' } : {}),
+          ...(spec.nullable
+            ? { valid: new Uint8Array(spec.nullable === 'item' ? capacity * width : capacity), itemNulls: spec.nullable === 'item' }
+            : {}),
         });
       }
     }

@@ -6,7 +6,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { layerColumnName } from '../../core/format/columns.js';
 import { layoutNetwork } from '../../core/view/layout.js';
 import { openRunFolder } from '../../recorder/open-run.js';
 import { runRecorder, startRecorder, tempDir, TINY, waitFor } from '../helpers.js';

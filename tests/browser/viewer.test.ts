@@ -218,7 +218,7 @@ describe('the viewer', () => {
     const page = await open('/?run=zeros&step=10&scale=layer');
     await page.waitForFunction(() => performance.getEntriesByName('nv:first-network-paint').length > 0);
     expect((await paintedPixels(page)).count).toBeGreaterThan(1000);
-    expect(await page.getByTestId('legend').textContent()).toMatch(/^layer 1\s*0\.0+\s*NaN\s*\+Inf\s*−Inf/);
+    expect(await page.getByTestId('legend').textContent()).toMatch(/^layer 1, mean activation\s*0\.0+\s*NaN\s*\+Inf\s*−Inf/);
     await page.close();
   });
 

@@ -5,7 +5,7 @@
  */
 import { cpSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { layerColumnName, probeColumns, stepColumns } from '../../core/format/columns.js';
+import { probeColumns, stepColumns } from '../../core/format/columns.js';
 import { encodeStream } from '../../core/format/ipc.js';
 import { openRunFolder } from '../../recorder/open-run.js';
 
@@ -139,7 +139,10 @@ const CASES: (CorpusCase & { apply: Damage })[] = [
         mean[row * 8 + 2] = Number.NEGATIVE_INFINITY;
       }
       chunk.values.get('loss')![30] = Number.NaN;
-      writeFileSync(join(directory, 'steps-0000.arrows'), encodeStream(stepColumns(run.shape), chunk.values.byColumnName() as never, chunk.rows));
+      writeFileSync(
+        join(directory, 'steps-0000.arrows'),
+        encodeStream(stepColumns(run.shape), chunk.values.byColumnName() as never, chunk.rows),
+      );
     },
   },
 ];

@@ -148,7 +148,11 @@ export class RunData implements FrameSource {
   /** A neuron's exact recorded values at `step`, one line each, for tooltips. */
   neuronSummary(step: number, neuron: { layer: number; index: number }): string[] {
     const value = (quantity: NeuronQuantity) => this.neuronValues(step, neuron.layer, quantity)?.[neuron.index]?.toPrecision(6) ?? '–';
-    return [`mean activation ${value('meanActivation')}`, `fraction active ${value('fractionActive')}`, `∂L/∂z ${value('gradPreActivation')}`];
+    return [
+      `mean activation ${value('meanActivation')}`,
+      `fraction active ${value('fractionActive')}`,
+      `∂L/∂z ${value('gradPreActivation')}`,
+    ];
   }
 
   /** One probe's per-neuron values of dense layer `layer` at `step`; undefined while its chunk's rows are not held. */
@@ -197,7 +201,10 @@ export class RunData implements FrameSource {
    * Layer 1's incoming weights of one neuron and their gradients ∂L/∂W, at the nearest kept step at
    * or before `step`, each in the input's shape.
    */
-  async incomingWeights(neuron: number, step: number): Promise<{ step: number; weights: Float32Array; weightGrads: Float32Array } | undefined> {
+  async incomingWeights(
+    neuron: number,
+    step: number,
+  ): Promise<{ step: number; weights: Float32Array; weightGrads: Float32Array } | undefined> {
     const manifest = this.manifest;
     const reader = this.loader.reader;
     if (!manifest || !reader) return undefined;

@@ -181,7 +181,11 @@ export class RunLoader {
       const list: Snapshot[] = [];
       for (let row = 0; row < decoded.rows; row++) {
         const cells = { start: row * width, end: (row + 1) * width };
-        list.push({ step: steps[row]!, weight: weight.subarray(cells.start, cells.end), weightGrad: weightGrad.subarray(cells.start, cells.end) });
+        list.push({
+          step: steps[row]!,
+          weight: weight.subarray(cells.start, cells.end),
+          weightGrad: weightGrad.subarray(cells.start, cells.end),
+        });
       }
       byLayer.set(layer, list);
       if (decoded.problems.length > 0 && manifest.chunks[chunkIndex]!.complete) problems.push(...decoded.problems);

@@ -5,7 +5,8 @@
  */
 import { LatestOnly } from '$core/view/latest-only';
 import type { ScaleMode } from '$core/view/normalize';
-import type { View, ViewState } from '$core/view/url-state';
+import { VIEW_SPECS, VIEWS, type View } from '$core/format/quantities';
+import type { ViewState } from '$core/view/url-state';
 
 /** Edges drawn per layer while the scrubber is held or playing (level of detail); all on release. */
 export const INTERACTIVE_EDGE_LIMIT = 4000;
@@ -41,10 +42,15 @@ export class ViewControls {
     this.#latest.request(step);
   }
 
-  /** ←/→ one step, Shift ten, Home, End; true when the key was one of these. */
+  /** ←/→ one step, Shift ten, Home, End (true: the key moved the step); a view's key (a, g, c) switches to it. */
   handleKey(event: KeyboardEvent, shownStep: number, lastStep: number): boolean {
     if (event.target instanceof HTMLInputElement && event.target.type !== 'range') return false;
     if (event.target instanceof HTMLSelectElement) return false;
+    const view = VIEWS.find((name) => VIEW_SPECS[name].key === event.key);
+    if (view && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      this.view = view;
+      return false;
+    }
     const jump = event.shiftKey ? 10 : 1;
     if (event.key === 'ArrowRight') this.request(Math.min(lastStep, shownStep + jump));
     else if (event.key === 'ArrowLeft') this.request(Math.max(0, shownStep - jump));

@@ -1,0 +1,79 @@
+/**
+ * Paints a NetworkScene (core/view/scene.ts) on a 2D canvas context: the screen's half of "one
+ * scene, two outputs" (the SVG export is the other). One path per stroke batch, one arc per neuron;
+ * nothing here decides a colour.
+ */
+import { SCENE_COLORS, type NetworkScene } from '$core/view/scene';
+
+/** The input image at its own resolution, to be scaled up without smoothing. */
+export function paintInputImage(canvas: HTMLCanvasElement, scene: NetworkScene): void {
+  const { pixels, rows, columns } = scene.input;
+  if (!pixels) return;
+  if (canvas.width !== columns || canvas.height !== rows) {
+    canvas.width = columns;
+    canvas.height = rows;
+  }
+  const context = canvas.getContext('2d')!;
+  const data = context.createImageData(columns, rows);
+  for (let index = 0; index < rows * columns; index++) {
+    const level = Math.round(255 * Math.min(1, Math.max(0, pixels[index] ?? 0)));
+    data.data.set([level, level, level, 255], index * 4);
+  }
+  context.putImageData(data, 0, 0);
+}
+
+export function paintScene(context: CanvasRenderingContext2D, scene: NetworkScene, inputImage: CanvasImageSource | undefined): void {
+  const { input } = scene;
+  if (inputImage && input.pixels) {
+    context.imageSmoothingEnabled = false;
+    const cell = input.side / Math.max(input.rows, input.columns);
+    context.drawImage(inputImage, input.x, input.y, input.columns * cell, input.rows * cell);
+  }
+  context.globalAlpha = 1;
+  context.lineWidth = 1;
+  context.strokeStyle = SCENE_COLORS.inputFrame;
+  context.strokeRect(input.x - 0.5, input.y - 0.5, input.side + 1, input.side + 1);
+  for (const batch of scene.edges) {
+    context.beginPath();
+    const { lines } = batch;
+    for (let line = 0; line < lines.length; line += 4) {
+      context.moveTo(lines[line]!, lines[line + 1]!);
+      context.lineTo(lines[line + 2]!, lines[line + 3]!);
+    }
+    context.globalAlpha = batch.alpha;
+    context.strokeStyle = batch.color;
+    context.stroke();
+  }
+  context.globalAlpha = 1;
+  context.strokeStyle = SCENE_COLORS.ring;
+  for (const column of scene.columns) {
+    for (let neuron = 0; neuron < column.y.length; neuron++) {
+      context.beginPath();
+      context.arc(column.x, column.y[neuron]!, column.radius, 0, 2 * Math.PI);
+      context.fillStyle = column.colors[neuron] || SCENE_COLORS.missing;
+      context.fill();
+      if (column.ring) context.stroke();
+    }
+  }
+  context.strokeStyle = SCENE_COLORS.finding;
+  context.lineWidth = 1.5;
+  context.beginPath();
+  for (const mark of scene.findingMarks) {
+    if (mark.radius >= 2) {
+      context.moveTo(mark.x + mark.radius + 2, mark.y);
+      context.arc(mark.x, mark.y, mark.radius + 2, 0, 2 * Math.PI);
+    } else {
+      context.moveTo(mark.x - 7, mark.y);
+      context.lineTo(mark.x - 3, mark.y);
+    }
+  }
+  context.stroke();
+  context.lineWidth = 1;
+  if (scene.selected) {
+    const { x, y, radius } = scene.selected;
+    context.beginPath();
+    context.arc(x, y, radius + 3, 0, 2 * Math.PI);
+    context.strokeStyle = SCENE_COLORS.selected;
+    context.stroke();
+  }
+}
