@@ -72,15 +72,15 @@ export const configSchema = z.strictObject({
   engine: z._default(z.enum(ENGINES), 'auto'),
   /** The lesson preset the run started from (core/presets.ts), or null; recorded, it changes nothing by itself. */
   preset: z._default(z.nullable(z.enum(PRESET_NAMES)), null),
-  /** Thresholds of the training-problem detectors (config file only). */
+  /** Thresholds of the training-problem detectors (core/diagnostics/thresholds.ts). */
   diagnostics: z.prefault(diagnosticsSchema, {}),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = Omit<z.output<typeof configSchema>, 'learningRate'> & { learningRate: number };
 
-/** The CLI flag for each config field, for messages; null for fields only a config file sets. */
-export const CONFIG_FLAGS: Record<keyof Config, string | null> = {
+/** The CLI flag for each config field, for messages. */
+export const CONFIG_FLAGS: Record<keyof Config, string> = {
   dataset: '--dataset',
   layers: '--layers',
   activation: '--activation',
@@ -99,7 +99,7 @@ export const CONFIG_FLAGS: Record<keyof Config, string | null> = {
   budget: '--budget',
   engine: '--engine',
   preset: '--preset',
-  diagnostics: null,
+  diagnostics: '--diagnostics',
 };
 
 export class ConfigError extends Error {

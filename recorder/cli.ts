@@ -29,8 +29,8 @@ import { summarizeFindings } from '../core/diagnostics/summary.js';
 import { isPresetName, PRESET_NAMES, PRESETS, unknownPresetMessage } from '../core/presets.js';
 import { BudgetError } from '../core/snapshots.js';
 import { readConfigFile } from './config-file.js';
-import type { EngineName } from './engine.js';
 import { recordRun, type RecordResult } from './record.js';
+import { reproduceCommand } from './reproduce-command.js';
 import { defaultRunName, RunFolderError } from './run-folder.js';
 
 export const EXIT = { ok: 0, error: 1, usage: 2, diverged: 3, interrupted: 130, terminated: 143 } as const;
@@ -78,6 +78,12 @@ function buildProgram(): Command {
     .addOption(new Option('--eval-every <n>', 'held-out evaluation every n steps').default(String(defaults.evalEvery)))
     .addOption(new Option('--budget <bytes>', 'bytes for weight snapshots over the run, e.g. 8MiB').default('12MiB'))
     .addOption(
+      new Option(
+        '--diagnostics <json>',
+        `thresholds of the training-problem detectors, e.g. '{"stalled":{"window":50}}'; fields left out keep their defaults (docs/diagnostics.md); replaces a config file's "diagnostics"`,
+      ),
+    )
+    .addOption(
       new Option('--engine <name>', 'TensorFlow.js backend; auto = tfjs-node if it loads, else wasm')
         .choices(ENGINES)
         .default(defaults.engine),
@@ -87,6 +93,17 @@ function buildProgram(): Command {
     .option('--quiet', 'no progress bar', false)
     .allowExcessArguments(false)
     .exitOverride();
+}
+
+/** A flag's JSON value, left for the config schema to narrow. */
+function json(flag: string): (value: string) => unknown {
+  return (value) => {
+    try {
+      return JSON.parse(value) as unknown;
+    } catch (error) {
+      throw new ConfigError([`${flag}: got ${value}, expected JSON (${(error as Error).message})`]);
+    }
+  };
 }
 
 function pace(value: string): number {
@@ -118,6 +135,7 @@ function flagsToConfig(program: Command): ConfigInput {
     ['probes', 'probes', number],
     ['evalEvery', 'evalEvery', number],
     ['budget', 'budget', String],
+    ['diagnostics', 'diagnostics', json('--diagnostics')],
     ['engine', 'engine', String],
     ['preset', 'preset', String],
   ];
@@ -141,31 +159,6 @@ function mergedConfigInput(configFile: string | undefined, flags: ConfigInput): 
     throw new ConfigError([unknownPresetMessage(typeof presetName === 'string' ? presetName : JSON.stringify(presetName), where)]);
   }
   return { ...PRESETS[presetName].config, ...fromFile, ...flags, preset: presetName };
-}
-
-function reproduceCommand(config: Config, name: string, engine: EngineName): string {
-  const flags = [
-    ...(config.preset !== null ? [`--preset ${config.preset}`] : []),
-    `--name ${name}-again`,
-    `--dataset ${config.dataset}`,
-    `--layers ${config.layers.join(',')}`,
-    `--activation ${config.activation}`,
-    `--init ${config.init}`,
-    ...(config.init === 'normal' ? [`--init-std ${config.initStd}`] : []),
-    ...(config.init === 'constant' ? [`--init-value ${config.initValue}`] : []),
-    `--optimizer ${config.optimizer}`,
-    `--lr ${config.learningRate}`,
-    ...(config.optimizer === 'momentum' ? [`--momentum ${config.momentum}`] : []),
-    `--batch-size ${config.batchSize}`,
-    `--epochs ${config.epochs}`,
-    ...(config.maxSteps !== null ? [`--max-steps ${config.maxSteps}`] : []),
-    `--seed ${config.seed}`,
-    `--probes ${config.probes}`,
-    `--eval-every ${config.evalEvery}`,
-    `--budget ${config.budget}`,
-    `--engine ${engine}`,
-  ];
-  return `npm run record -- ${flags.join(' ')}`;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -69,6 +69,12 @@ describe('the CLI on bad input', () => {
     const unknown = await runRecorder(['--out', out, '--activation', 'swish']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("option '--activation <name>' argument 'swish' is invalid");
+    const thresholds = await runRecorder(['--out', out, '--diagnostics', '{"stalled":{"window":0}}']);
+    expect(thresholds.code).toBe(2);
+    expect(thresholds.stderr).toContain('error: flags: field "diagnostics.stalled.window" (--diagnostics): got 0, expected a number ≥ 1');
+    const notJson = await runRecorder(['--out', out, '--diagnostics', '{stalled}']);
+    expect(notJson.code).toBe(2);
+    expect(notJson.stderr).toContain('error: --diagnostics: got {stalled}, expected JSON (');
     const pace = await runRecorder(['--out', out, '--pace', '0']);
     expect(pace.code).toBe(2);
     expect(pace.stderr).toContain('expected a positive number of steps per second, got "0"');

@@ -1,6 +1,8 @@
 /** End to end: the CLI records runs that read back exactly through the format module. */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../core/config.js';
 import { weightColumns } from '../core/format/columns.js';
@@ -9,10 +11,12 @@ import { initialLayers } from '../core/nn/init.js';
 import { createTrace, forwardSample, nonZeroIndices } from '../core/nn/mlp.js';
 import { loadDataset } from '../datasets/index.js';
 import { openRunFolder } from '../recorder/open-run.js';
+import { shellQuote } from '../recorder/reproduce-command.js';
 import { Observer } from './reference-observer.js';
-import { runRecorder, tempDir, TINY } from './helpers.js';
+import { ROOT, runRecorder, tempDir, TINY } from './helpers.js';
 
 const dataset = loadDataset('mnist-embedded');
+const execFileAsync = promisify(execFile);
 
 /** Engine float32 against the float64 reference. */
 function expectClose(actual: Float32Array, expected: Float32Array): void {
@@ -222,12 +226,40 @@ describe('the recorder', () => {
     // The command line stored in run.json records the same data again.
     const { reproduce } = JSON.parse(readFileSync(join(out, 'a', 'same', 'run.json'), 'utf8')) as { reproduce: string };
     expect(reproduce).toMatch(/^npm run record -- --name same-again .*--engine wasm$/);
+    expect(reproduce).not.toContain('--diagnostics');
     const again = await runRecorder([...reproduce.replace('npm run record -- ', '').split(' '), '--out', join(out, 'a'), '--quiet']);
     expect(again.code).toBe(0);
     for (const file of files.filter((name) => name.endsWith('.arrows'))) {
       expect(readFileSync(join(out, 'a', 'same-again', file)).equals(readFileSync(join(out, 'a', 'same', file))), file).toBe(true);
     }
   }, 120_000);
+
+  it('carries non-default diagnostics thresholds in its reproduce command, so the rerun finds the same problems', async () => {
+    const out = tempDir('reproduce-thresholds');
+    const file = join(out, 'thresholds.yaml');
+    // Loose enough that a 30-step run is "stalled"; with the default thresholds it finds nothing.
+    writeFileSync(file, 'diagnostics:\n  stalled: { window: 5, windows: 1, tolerance: 0.9 }\n');
+    const first = await runRecorder([...TINY, '--config', file, '--engine', 'wasm', '--max-steps', '30', '--out', out, '--name', 'loose']);
+    expect(first.code, first.stderr).toBe(0);
+    const original = (await openRunFolder(join(out, 'loose'))).manifest;
+    expect(original.config.diagnostics.stalled).toEqual({ window: 5, windows: 1, tolerance: 0.9, minLoss: 1 });
+    expect(original.findings.map((finding) => finding.kind)).toEqual(['stalled']);
+
+    expect(original.reproduce).toContain(` --diagnostics '{"stalled":{"window":5,"tolerance":0.9,"windows":1}}' `);
+
+    // Through a shell and npm, as pasted by a user.
+    await execFileAsync('sh', ['-c', `${original.reproduce} --out '${out}' --quiet`], { cwd: ROOT });
+    const again = (await openRunFolder(join(out, 'loose-again'))).manifest;
+    expect(again.config).toEqual(original.config);
+    expect(again.findings).toEqual(original.findings);
+  }, 120_000);
+
+  it('quotes what a shell would split or expand in its reproduce command', async () => {
+    const words = ['same-again', '784,16', '{"stalled":{"window":5}}', "it's", 'two words', '$HOME', '*', ''];
+    const { stdout } = await execFileAsync('sh', ['-c', `printf '%s\\n' ${words.map(shellQuote).join(' ')}`]);
+    expect(stdout).toBe(words.map((word) => `${word}\n`).join(''));
+    expect(shellQuote('same-again')).toBe('same-again');
+  });
 
   it('never replaces an existing run without --force', async () => {
     const out = tempDir('existing');

@@ -1,6 +1,6 @@
 /**
- * Thresholds of the training-problem detectors: the `diagnostics` object of the config, settable
- * from a config file (there are no flags for them). Every field has a default chosen so that the
+ * Thresholds of the training-problem detectors: the `diagnostics` object of the config, set by a
+ * config file or by `--diagnostics '<json>'`. Every field has a default chosen so that the
  * default run (784-128-64-10, ReLU, SGD 0.1, 560 steps) has no finding and every lesson preset
  * has its own; the rules they feed are in the detectors' files and in docs/diagnostics.md.
  */
@@ -76,3 +76,15 @@ export type DiagnosticsConfig = z.output<typeof diagnosticsSchema>;
 export type DiagnosticsInput = z.input<typeof diagnosticsSchema>;
 
 export const DEFAULT_DIAGNOSTICS: DiagnosticsConfig = diagnosticsSchema.parse({});
+
+/** The thresholds that differ from their defaults, nested as in the config; `{}` when none do. */
+export function changedThresholds(diagnostics: DiagnosticsConfig): DiagnosticsInput {
+  const changed: Record<string, Record<string, number>> = {};
+  for (const [detector, thresholds] of Object.entries(diagnostics)) {
+    const defaults: Record<string, number> = DEFAULT_DIAGNOSTICS[detector as keyof DiagnosticsConfig];
+    for (const [field, value] of Object.entries(thresholds)) {
+      if (value !== defaults[field]) (changed[detector] ??= {})[field] = value;
+    }
+  }
+  return changed;
+}

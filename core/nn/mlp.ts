@@ -1,7 +1,9 @@
 /**
- * A plain-TypeScript multilayer perceptron: forward and backward passes for one sample at a time.
- * The recorder trains with TensorFlow.js; this is what computes the probe set and the held-out
- * evaluation off the training thread, and what tests check the trained numbers against.
+ * A plain-TypeScript multilayer perceptron: forward and backward passes for one sample at a time,
+ * summed in float64. The recorder computes nothing with it: the probe rows ride along in the
+ * training pass on the training thread (recorder/recording-model.ts), and the held-out evaluation
+ * runs batched on the writer thread (recorder/writer/evaluator.ts). It is the reference the tests
+ * check those numbers against (tests/reference-observer.ts); `DenseLayer` is the weights' layout.
  */
 import { ACTIVATION_FUNCTIONS, type Activation } from './activation.js';
 
