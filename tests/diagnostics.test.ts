@@ -346,7 +346,7 @@ describe('thresholds and the run format', () => {
       window: 10,
     });
     expect(() => resolveConfig({ diagnostics: { stalled: { window: 0 } } }, 'run.yaml')).toThrowError(
-      'run.yaml: field "diagnostics.stalled.window": got 0, expected a number ≥ 1',
+      'run.yaml: field "diagnostics.stalled.window" (--diagnostics): got 0, expected a number ≥ 1',
     );
     expect(() => resolveConfig({ diagnostics: { deadNeurons: { steps: 5 } } }, 'run.yaml')).toThrowError(
       'run.yaml: unknown field "steps" in "diagnostics.deadNeurons"; allowed: minSteps, minFraction',
@@ -365,7 +365,14 @@ describe('thresholds and the run format', () => {
         { index: 0, size: 1, activation: 'input' },
         { index: 1, size: 10, activation: 'softmax' },
       ],
-      dataset: { name: 'x', trainCount: 1, testCount: 1, inputShape: [1], classNames: [], sha256: '' },
+      dataset: {
+        name: 'x',
+        trainCount: 1,
+        testCount: 1,
+        inputShape: [1],
+        classNames: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'],
+        sha256: '',
+      },
       engine: { name: 'wasm', versions: {} },
       reproduce: '',
       plannedSteps: 0,

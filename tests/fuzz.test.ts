@@ -62,7 +62,7 @@ describe('fuzzing', () => {
     const noLayers = JSON.stringify({ ...(recorded.manifest as object), layers: [] });
     expect(await manifestTarget(recorded).run(noLayers)).toBe('refused');
     expect(() => parseManifest('fuzz/run.json', JSON.parse(noLayers))).toThrowError(
-      'fuzz/run.json: field "layers": expected the input layer and at least the output layer',
+      'fuzz/run.json: field "layers.0": Invalid input: expected object, received undefined; field "layers": expected the input layer and at least the output layer',
     );
     // The per-snapshot lists are checked in one pass each (for speed), and still name their field.
     const manifest = structuredClone(recorded.manifest) as { chunks: { weights: { steps: unknown[]; reasons: unknown[] }[] }[] };

@@ -111,7 +111,7 @@ describe('view state in the URL', () => {
     expect(state).toEqual({ ...DEFAULT_VIEW_STATE, run: 'x' });
     expect(problems).toEqual([
       'step="-4" is not a step number; showing step 0',
-      'view="<b>" is not one of activation, gradient',
+      'view="<b>" is not one of activation, gradient, class',
       'scale="huge" is not one of global, layer, step, log',
       'neuron="0.3" is not <layer>.<index> (layer from 1)',
       'probe="1e9" is not a probe number',

@@ -89,12 +89,17 @@ export function stepColumns(shape: RunShape): ColumnSpec[] {
         return undefined;
     }
   };
+  // Declaration order: the run-level quantities declared before the per-layer ones, then each layer's
+  // block, then the rest (the order files have always had).
   const isPerLayer = (name: QuantityName) => QUANTITY_SHAPES[QUANTITIES[name].shape].perLayer;
+  const firstPerLayer = names.findIndex(isPerLayer);
+  const runLevel = (from: number, to: number) => names.slice(from, to).filter((name) => !isPerLayer(name));
   return [
-    ...names.filter((name) => !isPerLayer(name)).map((name) => column(name, dimensions(name, 0))),
+    ...runLevel(0, firstPerLayer).map((name) => column(name, dimensions(name, 0))),
     ...shape.layerSizes.flatMap((neurons, index) =>
       names.filter(isPerLayer).map((name) => column(name, dimensions(name, neurons), index + 1)),
     ),
+    ...runLevel(firstPerLayer, names.length).map((name) => column(name, dimensions(name, 0))),
   ];
 }
 

@@ -33,7 +33,7 @@ const MOMENTS: Moment[] = [
   { name: 'mid-chunk, step 100', steps: 100 },
   { name: 'as the third chunk file appears', file: /^steps-0002\.arrows$/ },
   { name: 'mid-chunk, step 150', steps: 150 },
-  { name: 'as a layer-1 weight file appears in chunk 3', file: /^weights-layer1-0003\.arrows$/ },
+  { name: 'as a layer-1 weight file appears in chunk 5', file: /^weights-layer1-0005\.arrows$/ },
   { name: 'mid-chunk, step 250', steps: 250 },
   { name: 'while run.json is replaced, early', file: /^run\.json\.\d+\.tmp$/, minimumSteps: 1 },
   { name: 'while run.json is replaced, step 120+', file: /^run\.json\.\d+\.tmp$/, minimumSteps: 120 },

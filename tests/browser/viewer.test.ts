@@ -108,12 +108,12 @@ describe('the viewer', () => {
       .filter({ hasText: /^neuron 3\.3, step 6\n/ })
       .waitFor();
     await page.mouse.click(box.x + output.x, box.y + output.y[3]!);
-    await page.getByText('Neuron 3.3: gradient').waitFor();
+    await page.getByText(/^\s*Neuron 3\.3:\s+\|∂L\/∂z\| [-\d.e]+\s*$/).waitFor();
     // The inspector: its history over the run and the probes that drive it.
     await page.getByRole('heading', { name: 'Neuron 3.3' }).waitFor();
     await page.locator('[data-testid="history-chart"] canvas').first().waitFor();
     await page
-      .getByText(/^probe \d+ \(a \d\): /)
+      .getByText(/^probe \d+ \(\d\): /)
       .first()
       .waitFor();
     await page.waitForFunction(() => window.location.search.includes('neuron=3.3') && window.location.search.includes('view=gradient'));

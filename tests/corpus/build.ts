@@ -109,9 +109,9 @@ const CASES: (CorpusCase & { apply: Damage })[] = [
   {
     name: 'manifest-unknown-version',
     damage: 'run.json from a future format',
-    message: '<run>/run.json: unknown schemaVersion 2',
+    message: '<run>/run.json: unknown schemaVersion 99; this version of Neural Vision reads schemaVersion 1 and 2',
     readable: false,
-    apply: (directory) => editManifest(directory, (manifest) => (manifest.schemaVersion = 2)),
+    apply: (directory) => editManifest(directory, (manifest) => (manifest.schemaVersion = 99)),
   },
   {
     name: 'manifest-counts-disagree',

@@ -37,7 +37,8 @@ function refusal(error: unknown, ...expected: (abstract new (...args: never[]) =
   throw error;
 }
 
-const SHAPE = { inputSize: 16, layerSizes: [6, 4, 3], batchSize: 4, probeCount: 2, classCount: 3, schemaVersion: 2 };
+// Version 1's columns: the regression tests in tests/fuzz.test.ts pin byte offsets into a chunk of this shape.
+const SHAPE = { inputSize: 16, layerSizes: [6, 4, 3], batchSize: 4, probeCount: 2, classCount: 3, schemaVersion: 1 };
 export const STEP_COLUMNS = stepColumns(SHAPE);
 
 /** A valid chunk of `rows` steps for SHAPE, one record batch per 10 rows, as a recorder appends them. */
