@@ -90,6 +90,41 @@ describe('RunData on a long run', () => {
     expect(run.problems).toEqual([]);
   }, 60_000);
 
+  it('keeps class means for the chunks used last and a 16-step summary of every chunk', async () => {
+    const run = new RunData();
+    await run.load(runUrl);
+    const reader = await openRun(fetchRunSource(runUrl));
+    const first = await reader.readSteps(0);
+    expect(run.recordsClasses).toBe(true);
+    expect(run.classRows.held).toHaveLength(HOT_CHUNKS);
+    expect(run.classRows.held).not.toContain(0);
+    // Step 30's window (steps 6…30) lies in the cold first chunk: nothing until its rows are wanted and read.
+    expect(run.classPreference(30, 2)).toBeUndefined();
+    run.wantClassRows(30);
+    await waitFor(() => run.classRows.held.includes(0), 10_000, 'chunk 0 class means read again');
+    const recorded = first.values.get('classActivation', 2)!;
+    const preference = run.classPreference(30, 2)!;
+    // Neuron 7 of layer 2 (64 neurons, 10 classes): its preferred class has the largest mean over the window.
+    /** Neuron 7's mean over `steps` of class `c`'s recorded means (where its batch held it). */
+    const meanOf = (steps: number[], c: number) => {
+      const held = steps.map((step) => (step * 64 + 7) * 10 + c).filter((item) => recorded.valid[item]);
+      return held.reduce((total, item) => total + recorded.values[item]!, 0) / held.length;
+    };
+    const window = Array.from({ length: 25 }, (_, index) => 6 + index);
+    const means = Array.from({ length: 10 }, (_, c) => meanOf(window, c));
+    expect(preference.preferred[7]).toBe(means.indexOf(Math.max(...means)));
+    // The summary: one column per 16 steps of the whole run, the first the mean of steps 0…15.
+    const history = run.classHistory(2, 7)!;
+    expect(history).toHaveLength(Math.ceil(STEPS / 16) * 10);
+    expect(history[3]).toBeCloseTo(
+      meanOf(
+        Array.from({ length: 16 }, (_, step) => step),
+        3,
+      ),
+      5,
+    );
+  });
+
   it('reads the first chunk whole after its first-paint prefix when run.json lists no more steps than the prefix held', async () => {
     // A recorder killed just after writing run.json at its first step: the file holds a whole chunk, run.json lists
     // 1 step, which the first-paint prefix (the first step is a record batch of its own) already holds.

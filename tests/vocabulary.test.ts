@@ -10,7 +10,8 @@ import { parseManifest, SCHEMA_VERSION } from '../core/format/manifest.js';
 import { QUANTITIES, QUANTITY_NAMES, quantity, VIEW_SPECS, VIEWS } from '../core/format/quantities.js';
 import { ACTIVATION_FUNCTIONS, ACTIVATIONS } from '../core/nn/activation.js';
 import { classPreference } from '../core/view/class-selectivity.js';
-import { classMeansOver } from '../core/view/run-series.js';
+import { TypedColumns } from '../core/format/typed-columns.js';
+import { CLASS_BLOCK_STEPS, classBlockMeans, classHistory, classMeansOver } from '../core/view/run-series.js';
 import { openRunFolder } from '../recorder/open-run.js';
 import { ROOT } from './helpers.js';
 
@@ -77,6 +78,47 @@ describe('class selectivity', () => {
   });
 });
 
+describe('class means over time', () => {
+  // 2 neurons × 2 classes, 20 steps: class 1 absent from every odd step.
+  const rows = 20;
+  const values = Float32Array.from({ length: rows * 4 }, (_, index) => Math.floor(index / 4) + (index % 4) / 10);
+  const valid = Uint8Array.from({ length: rows * 4 }, (_, index) => (index % 2 === 1 && Math.floor(index / 4) % 2 === 1 ? 0 : 1));
+
+  it('summarises a chunk in blocks of 16 steps, each class over the steps that held it', () => {
+    const blocks = classBlockMeans({ values, valid }, rows, 2, 2);
+    expect(CLASS_BLOCK_STEPS).toBe(16);
+    expect(blocks).toHaveLength(2 * 4);
+    // Block 0, neuron 0: class 0 over steps 0…15 (mean 7.5), class 1 over the even steps only (mean 7 + 0.1).
+    expect(blocks[0]).toBeCloseTo(7.5, 5);
+    expect(blocks[1]).toBeCloseTo(7.1, 5);
+    // Block 1 holds steps 16…19; neuron 1's class 0 is item 2.
+    expect(blocks[4 + 2]).toBeCloseTo(17.5 + 0.2, 5);
+    const history = classHistory([blocks, blocks], 2, 2, 1);
+    expect(Array.from(history!)).toEqual(
+      Array.from([blocks[2], blocks[3], blocks[6], blocks[7], blocks[2], blocks[3], blocks[6], blocks[7]]),
+    );
+    expect(classHistory([blocks, undefined], 2, 2, 1)).toBeUndefined();
+  });
+
+  it('averages each class over a window of steps, and says when the rows are not there', () => {
+    const chunk = {
+      index: 0,
+      firstStep: 0,
+      rows,
+      truncated: false,
+      problems: [],
+      values: new TypedColumns<'steps'>({ 'layer1.classActivation': { values, valid } }),
+    };
+    const window = classMeansOver([chunk], (held) => held.values, { step: 9, layer: 1, size: 2, classes: 2, window: 4 })!;
+    expect(window.steps).toBe(4);
+    // Steps 6…9: class 0 of neuron 0 is 7.5 on average; class 1 only on steps 6 and 8: 7 + 0.1.
+    expect(window.means[0]).toBeCloseTo(7.5, 5);
+    expect(window.means[1]).toBeCloseTo(7.1, 5);
+    expect(Array.from(window.valid)).toEqual([1, 1]);
+    expect(classMeansOver([chunk], () => undefined, { step: 9, layer: 1, size: 2, classes: 2, window: 4 })).toBeUndefined();
+  });
+});
+
 describe('a run of the first format (tests/fixtures/v1-tiny)', () => {
   const folder = join(ROOT, 'tests', 'fixtures', 'v1-tiny');
 
@@ -94,7 +136,7 @@ describe('a run of the first format (tests/fixtures/v1-tiny)', () => {
     expect(chunk.rows).toBe(12);
     expect(chunk.values.get('meanActivation', 1)).toHaveLength(12 * 16);
     expect(chunk.values.get('classActivation', 1)).toBeUndefined();
-    expect(classMeansOver([chunk], 5, 1, 16, 10, 5)).toBeUndefined();
+    expect(classMeansOver([chunk], (held) => held.values, { step: 5, layer: 1, size: 16, classes: 10, window: 5 })).toBeUndefined();
     const weights = await run.readWeights(0, 2);
     expect(weights?.values.get('snapshotStep')?.[0]).toBe(0);
   });

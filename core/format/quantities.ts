@@ -434,6 +434,9 @@ export function quantity(name: QuantityName): QuantitySpec {
 
 export const QUANTITY_NAMES = Object.keys(QUANTITIES) as QuantityName[];
 
+/** The per-neuron quantities, in declaration order: the tooltip's lines and the inspector's series. */
+export const NEURON_QUANTITIES = QUANTITY_NAMES.filter((name) => QUANTITIES[name].shape === 'neuron') as NeuronQuantity[];
+
 /** Whether a run of `schemaVersion` records `name`. */
 export function recordedIn(name: QuantityName, schemaVersion: number): boolean {
   return QUANTITIES[name].since <= schemaVersion;

@@ -3,8 +3,10 @@
  * values, a neuron's or a layer's history, the class means behind the class view. Pure: chunks in,
  * typed arrays out; the viewer's RunData keeps the chunks and asks.
  */
+import type { NullableValues } from '../format/decode.js';
 import type { StepChunk } from '../format/reader.js';
 import type { LayerScalarQuantity, NeuronQuantity } from '../format/quantities.js';
+import type { TypedColumns } from '../format/typed-columns.js';
 
 /** Where a step's row is: its chunk and the row in it. */
 export function locateStep(chunks: readonly StepChunk[], step: number): { chunk: StepChunk; row: number } | undefined {
@@ -92,31 +94,31 @@ export function lossSeries(chunks: readonly StepChunk[]): { loss: Float32Array; 
   return { loss, evalLoss };
 }
 
+/** The columns of a chunk that a view may hold apart from it (the viewer's RowCache), or undefined while not held. */
+export type HeldRows = (chunk: StepChunk) => TypedColumns<'steps'> | undefined;
+
 /**
  * Mean activation per class of dense layer `layer`, [neuron × class], over the `window` steps up to
  * and including `step`: for each class the mean of its per-step means over the steps whose batch held
  * it (one batch holds a handful of samples of each class; a window steadies the picture). `valid[c]`
- * is 0 for a class no batch of the window held. Undefined when the run does not record class means.
+ * is 0 for a class no batch of the window held. Undefined while a chunk's rows are not held, or when
+ * the run does not record class means (`recorded` false).
  */
 export function classMeansOver(
   chunks: readonly StepChunk[],
-  step: number,
-  layer: number,
-  size: number,
-  classes: number,
-  window: number,
+  rowsOf: HeldRows,
+  at: { step: number; layer: number; size: number; classes: number; window: number },
 ): { means: Float32Array; valid: Uint8Array; steps: number } | undefined {
+  const { step, layer, size, classes, window } = at;
   const width = size * classes;
   const sums = new Float64Array(width);
   const counts = new Int32Array(width);
   let steps = 0;
-  for (let at = step; at > step - window && at >= 0; at--) {
-    const found = locateStep(chunks, at);
-    const recorded = found?.chunk.values.get('classActivation', layer);
-    if (!found || !recorded) {
-      if (found) return undefined;
-      continue;
-    }
+  for (let back = 0; back < window && step - back >= 0; back++) {
+    const found = locateStep(chunks, step - back);
+    if (!found) continue;
+    const recorded = rowsOf(found.chunk)?.get('classActivation', layer);
+    if (!recorded) return undefined;
     steps++;
     const start = found.row * width;
     for (let item = 0; item < width; item++) {
@@ -136,26 +138,60 @@ export function classMeansOver(
   return { means, valid, steps };
 }
 
-/** One neuron's per-class means at every loaded step, [step × class], NaN where a class was absent. */
+/** Steps per block of the class-means summary the viewer keeps of every chunk (a record batch's 16). */
+export const CLASS_BLOCK_STEPS = 16;
+
+/**
+ * A chunk's mean activation by class of one layer, summarised per block of CLASS_BLOCK_STEPS steps:
+ * [block × neuron × class], each the mean over the block's steps whose batch held the class, NaN
+ * where none did. A sixteenth of the rows, kept for every chunk for the class × time picture.
+ */
+export function classBlockMeans(recorded: NullableValues, rows: number, size: number, classes: number): Float32Array {
+  const width = size * classes;
+  const blocks = Math.ceil(rows / CLASS_BLOCK_STEPS);
+  const out = new Float32Array(blocks * width);
+  const sums = new Float64Array(width);
+  const counts = new Int32Array(width);
+  for (let block = 0; block < blocks; block++) {
+    sums.fill(0);
+    counts.fill(0);
+    for (let row = block * CLASS_BLOCK_STEPS; row < Math.min(rows, (block + 1) * CLASS_BLOCK_STEPS); row++) {
+      for (let item = 0; item < width; item++) {
+        if (!recorded.valid[row * width + item]) continue;
+        sums[item]! += recorded.values[row * width + item]!;
+        counts[item]!++;
+      }
+    }
+    for (let item = 0; item < width; item++) out[block * width + item] = counts[item]! > 0 ? sums[item]! / counts[item]! : Number.NaN;
+  }
+  return out;
+}
+
+/**
+ * One neuron's mean activation by class over the run, [block × class] (blocks of CLASS_BLOCK_STEPS
+ * steps, in order), from each chunk's block summary of its layer; undefined when a chunk has none.
+ */
 export function classHistory(
-  chunks: readonly StepChunk[],
-  layer: number,
+  blocksByChunk: readonly (Float32Array | undefined)[],
   size: number,
   classes: number,
   neuron: number,
 ): Float32Array | undefined {
-  const history = new Float32Array(loadedStepCount(chunks) * classes);
+  const width = size * classes;
+  const parts: Float32Array[] = [];
+  for (const blocks of blocksByChunk) {
+    if (!blocks) return undefined;
+    const count = blocks.length / width;
+    const part = new Float32Array(count * classes);
+    for (let block = 0; block < count; block++)
+      part.set(blocks.subarray(block * width + neuron * classes, block * width + (neuron + 1) * classes), block * classes);
+    parts.push(part);
+  }
+  const history = new Float32Array(parts.reduce((total, part) => total + part.length, 0));
   let offset = 0;
-  for (const chunk of chunks) {
-    const recorded = chunk.values.get('classActivation', layer);
-    if (!recorded) return undefined;
-    for (let row = 0; row < chunk.rows; row++) {
-      for (let c = 0; c < classes; c++) {
-        const item = (row * size + neuron) * classes + c;
-        history[(offset + row) * classes + c] = recorded.valid[item] ? recorded.values[item]! : Number.NaN;
-      }
-    }
-    offset += chunk.rows;
+  for (const part of parts) {
+    history.set(part, offset);
+    offset += part.length;
   }
   return history;
 }

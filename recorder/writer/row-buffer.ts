@@ -1,5 +1,6 @@
 /** Rows of a stream file accumulated column by column until they are flushed as one record batch. */
-import { columnWidth, type ColumnSpec } from '../../core/format/columns.js';
+import { columnNameOf, columnWidth, type ColumnSpec } from '../../core/format/columns.js';
+import type { QuantityName } from '../../core/format/quantities.js';
 import type { BatchValues, NumericArray } from '../../core/format/ipc.js';
 
 const MAKE = {
@@ -64,6 +65,11 @@ export class RowBuffer {
     const column = this.#column(name);
     if (column.valid && !column.itemNulls) column.valid[row] = 1;
     return column.values.subarray(row * column.width, (row + 1) * column.width);
+  }
+
+  /** `cell` of the column that records a vocabulary quantity (per-layer ones for dense layer `layer`). */
+  quantityCell(name: QuantityName, row: number, layer?: number): NumericArray {
+    return this.cell(columnNameOf(name, layer), row);
   }
 
   /** The writable validity of an item-nullable column's values at one row: 1 where a value is there. */

@@ -9,7 +9,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Diagnostics } from '../../core/diagnostics/diagnostics.js';
 import type { LayerStepStatistics } from '../../core/diagnostics/step-statistics.js';
-import { layerColumnName, probeColumns } from '../../core/format/columns.js';
+import { columnNameOf, probeColumns } from '../../core/format/columns.js';
 import type { LayerQuantity } from '../../core/format/quantities.js';
 import { HEARTBEAT_MS } from '../../core/format/run-status.js';
 import { neuronStats, softmaxRows } from '../../core/nn/batch-stats.js';
@@ -114,8 +114,8 @@ function writeSnapshots(step: number, sent: LayerWeights | undefined, snapshots:
 }
 
 function setEval(row: number, result: { loss: number; accuracy: number }): void {
-  writer.rows.cell('evalLoss', row)[0] = result.loss;
-  writer.rows.cell('evalAccuracy', row)[0] = result.accuracy;
+  writer.rows.quantityCell('evalLoss', row)[0] = result.loss;
+  writer.rows.quantityCell('evalAccuracy', row)[0] = result.accuracy;
 }
 
 function recordStep(message: StepMessage): void {
@@ -132,12 +132,12 @@ function recordStep(message: StepMessage): void {
   ].map((array) => array.buffer as SharedArrayBuffer);
   const row = writer.beginRow(step);
   const rows = writer.rows;
-  rows.cell('step', row)[0] = step;
-  rows.cell('epoch', row)[0] = epoch;
-  rows.cell('loss', row)[0] = message.loss;
-  rows.cell('accuracy', row)[0] = message.accuracy;
-  rows.cell('batchIndices', row).set(batchIndices);
-  rows.cell('meanInput', row).set(message.meanInput);
+  rows.quantityCell('step', row)[0] = step;
+  rows.quantityCell('epoch', row)[0] = epoch;
+  rows.quantityCell('loss', row)[0] = message.loss;
+  rows.quantityCell('accuracy', row)[0] = message.accuracy;
+  rows.quantityCell('batchIndices', row).set(batchIndices);
+  rows.quantityCell('meanInput', row).set(message.meanInput);
   const classes = layerSizes[denseCount]!;
   for (let sample = 0; sample < batch; sample++) batchLabels[sample] = init.trainLabels[batchIndices[sample]!]!;
   const probeRows = (values: Float32Array, neurons: number) => values.subarray(batch * neurons, (batch + probeCount) * neurons);
@@ -146,7 +146,7 @@ function recordStep(message: StepMessage): void {
   for (let index = 0; index < denseCount; index++) {
     const layer = index + 1;
     const neurons = layerSizes[layer]!;
-    const cell = (quantity: LayerQuantity) => rows.cell(layerColumnName(layer, quantity), row) as Float32Array;
+    const cell = (quantity: LayerQuantity) => rows.quantityCell(quantity, row, layer) as Float32Array;
     const activation = index < denseCount - 1 ? message.activation[index]!.subarray(0, batch * neurons) : undefined;
     const stats = {
       meanActivation: cell('meanActivation'),
@@ -160,7 +160,7 @@ function recordStep(message: StepMessage): void {
     });
     // A class absent from the batch has no mean: null for every neuron.
     if (classValid.includes(0)) {
-      const validity = rows.itemValidity(layerColumnName(layer, 'classActivation'), row);
+      const validity = rows.itemValidity(columnNameOf('classActivation', layer), row);
       for (let item = 0; item < validity.length; item++) validity[item] = classValid[item % classes]!;
     }
     const weightNorm = message.weightNorms[index]!;
@@ -179,8 +179,8 @@ function recordStep(message: StepMessage): void {
   }
   diagnostics.observe({ step, loss: message.loss, probeLoss: probeOutput.loss, layers: layerStatistics });
   if (probeCount > 0) {
-    rows.cell('probePredicted', row).set(probeOutput.predicted);
-    rows.cell('probeLoss', row).set(probeOutput.loss);
+    rows.quantityCell('probePredicted', row).set(probeOutput.predicted);
+    rows.quantityCell('probeLoss', row).set(probeOutput.loss);
   }
   let evaluation: { loss: number; accuracy: number } | undefined;
   if (step % manifest.config.evalEvery === 0) {

@@ -1,20 +1,29 @@
 /**
- * One run as the viewer holds it: a RunLoader streams (and follows) it, a ProbeRowCache holds the
- * probes' per-neuron rows of the chunks used last, and the queries the views ask are answered from
- * both (core/view/run-series.ts). Large decoded arrays live in `$state.raw`; nothing here touches
- * the DOM, and nothing here starts a read from a derivation: views call `wantProbeRows` from effects.
+ * One run as the viewer holds it: a RunLoader streams (and follows) it; two RowCaches hold the
+ * large rows of the chunks used last — the probes' per-neuron values and the mean activations by
+ * class — while every chunk keeps its statistics and a 16-step summary of its class means; the
+ * queries the views ask are answered from these (core/view/run-series.ts). Large decoded arrays live
+ * in `$state.raw`; nothing here touches the DOM, and nothing here starts a read from a derivation:
+ * views call `wantProbeRows` and `wantClassRows` from effects.
  */
-import type { ProbeNeuronQuantity, LayerScalarQuantity, NeuronQuantity, View } from '$core/format/quantities';
+import {
+  NEURON_QUANTITIES,
+  quantity,
+  type LayerScalarQuantity,
+  type NeuronQuantity,
+  type ProbeNeuronQuantity,
+  type View,
+} from '$core/format/quantities';
 import type { StepChunk, WeightChunk } from '$core/format/reader';
 import { classPreference, type ClassPreference } from '$core/view/class-selectivity';
 import type { FrameSource, Snapshot } from '$core/view/frame';
 import { DomainTracker } from '$core/view/normalize';
 import * as series from '$core/view/run-series';
-import { PROBE_ROW_QUANTITIES, ProbeRowCache } from './probe-rows.svelte';
+import { RowCache } from './row-cache.svelte';
 import { messageOf, RunLoader } from './run-loader.svelte';
 
 export { FOLLOW_INTERVAL_MS } from './run-loader.svelte';
-export { HOT_CHUNKS } from './probe-rows.svelte';
+export { HOT_CHUNKS } from './row-cache.svelte';
 
 /** Steps whose per-class means the class view averages: one batch holds a handful of each class. */
 export const CLASS_WINDOW = 25;
@@ -26,10 +35,20 @@ export interface ProbeSet {
 
 export class RunData implements FrameSource {
   readonly loader = new RunLoader((chunk) => this.#keep(chunk));
-  readonly probeRows = new ProbeRowCache(
-    (index) => this.loader.reader!.readSteps(index),
-    (message) => this.loader.report(message),
-  );
+  /** Chunks being read again, shared by both caches. */
+  #rereads = new Map<number, Promise<StepChunk>>();
+  readonly #reread = (index: number): Promise<StepChunk> => {
+    let reading = this.#rereads.get(index);
+    if (!reading) {
+      reading = this.loader.reader!.readSteps(index).finally(() => this.#rereads.delete(index));
+      this.#rereads.set(index, reading);
+    }
+    return reading;
+  };
+  readonly probeRows = new RowCache(['probeActivation', 'probeGradPreActivation'], this.#reread, (message) => this.loader.report(message));
+  readonly classRows = new RowCache(['classActivation'], this.#reread, (message) => this.loader.report(message));
+  /** Per chunk index, per dense layer (index 0 = layer 1): its class means in 16-step blocks (run-series.ts). */
+  #classBlocks = $state.raw<(Float32Array | undefined)[][]>([]);
   readonly activations = new DomainTracker();
   readonly gradients = new DomainTracker();
   #probes: Promise<ProbeSet | undefined> | undefined;
@@ -64,15 +83,28 @@ export class RunData implements FrameSource {
     return this.loader.follow(interval, now);
   }
 
-  /** What is kept of a decoded chunk: its statistics here (their domains tracked), its probe rows in the cache. */
+  /**
+   * What is kept of a decoded chunk: its statistics here (their domains tracked), its large rows in
+   * the caches, and a 16-step summary of its class means for the class × time picture.
+   */
   #keep(chunk: StepChunk): StepChunk {
-    for (let layer = 1; layer < (this.loader.manifest?.layers.length ?? 1); layer++) {
+    const sizes = this.loader.manifest?.layers.map((layer) => layer.size) ?? [];
+    const classes = this.loader.manifest?.dataset.classNames.length ?? 0;
+    const blocks: (Float32Array | undefined)[] = [];
+    for (let layer = 1; layer < sizes.length; layer++) {
       this.activations.add(layer, chunk.values.get('meanActivation', layer) ?? []);
       this.gradients.add(layer, (chunk.values.get('gradPreActivation', layer) ?? new Float32Array(0)).map(Math.abs));
+      const byClass = chunk.values.get('classActivation', layer);
+      blocks.push(byClass && series.classBlockMeans(byClass, chunk.rows, sizes[layer]!, classes));
     }
-    const probeRows = chunk.values.only(PROBE_ROW_QUANTITIES);
-    if (!probeRows.empty) this.probeRows.put(chunk.index, probeRows);
-    return { ...chunk, values: chunk.values.without(PROBE_ROW_QUANTITIES) };
+    const summaries = [...this.#classBlocks];
+    summaries[chunk.index] = blocks;
+    this.#classBlocks = summaries;
+    for (const cache of [this.probeRows, this.classRows]) {
+      const rows = chunk.values.only(cache.quantities);
+      if (!rows.empty) cache.put(chunk.index, rows);
+    }
+    return { ...chunk, values: chunk.values.without([...this.probeRows.quantities, ...this.classRows.quantities]) };
   }
 
   domainTracker(view: View): DomainTracker {
@@ -83,6 +115,14 @@ export class RunData implements FrameSource {
   wantProbeRows(step: number): void {
     const found = series.locateStep(this.chunks, step);
     if (found) this.probeRows.want(found.chunk.index, found.chunk);
+  }
+
+  /** Asks for the class means of the chunks the class view's window at `step` spans (from an effect). */
+  wantClassRows(step: number): void {
+    for (const at of [Math.max(0, step - CLASS_WINDOW + 1), step]) {
+      const found = series.locateStep(this.chunks, at);
+      if (found) this.classRows.want(found.chunk.index, found.chunk);
+    }
   }
 
   /** The latest kept snapshot of `layer` at or before `step`. */
@@ -119,19 +159,20 @@ export class RunData implements FrameSource {
     return series.inactiveHistory(this.chunks, layer, this.#size(layer));
   }
 
-  /** Whether the run records a quantity at all (runs of older format versions lack later ones). */
-  records(quantity: 'classActivation'): boolean {
-    return this.chunks[0]?.values.get(quantity, 1) !== undefined;
-  }
+  /** Whether the run records mean activations by class (runs of format version 1 do not). */
+  readonly recordsClasses = $derived(this.#classBlocks[0]?.[0] !== undefined);
 
+  /** Each neuron's preferred class and selectivity around `step`; undefined while the rows are read, or not recorded. */
   classPreference(step: number, layer: number): ClassPreference | undefined {
-    const means = series.classMeansOver(this.chunks, step, layer, this.#size(layer), this.classNames.length, CLASS_WINDOW);
+    const at = { step, layer, size: this.#size(layer), classes: this.classNames.length, window: CLASS_WINDOW };
+    const means = series.classMeansOver(this.chunks, (chunk) => this.classRows.get(chunk.index), at);
     return means && classPreference(means.means, means.valid, this.#size(layer));
   }
 
-  /** One neuron's per-class means at every loaded step, [step × class]. */
+  /** One neuron's mean activation by class over the run, [block × class] in blocks of CLASS_BLOCK_STEPS steps. */
   classHistory(layer: number, neuron: number): Float32Array | undefined {
-    return series.classHistory(this.chunks, layer, this.#size(layer), this.classNames.length, neuron);
+    const blocks = this.#classBlocks.slice(0, this.chunks.length).map((chunk) => chunk?.[layer - 1]);
+    return series.classHistory(blocks, this.#size(layer), this.classNames.length, neuron);
   }
 
   meanInput(step: number): Float32Array | undefined {
@@ -147,12 +188,8 @@ export class RunData implements FrameSource {
 
   /** A neuron's exact recorded values at `step`, one line each, for tooltips. */
   neuronSummary(step: number, neuron: { layer: number; index: number }): string[] {
-    const value = (quantity: NeuronQuantity) => this.neuronValues(step, neuron.layer, quantity)?.[neuron.index]?.toPrecision(6) ?? '–';
-    return [
-      `mean activation ${value('meanActivation')}`,
-      `fraction active ${value('fractionActive')}`,
-      `∂L/∂z ${value('gradPreActivation')}`,
-    ];
+    const value = (name: NeuronQuantity) => this.neuronValues(step, neuron.layer, name)?.[neuron.index]?.toPrecision(6) ?? '–';
+    return NEURON_QUANTITIES.map((name) => `${quantity(name).label} ${value(name)}`);
   }
 
   /** One probe's per-neuron values of dense layer `layer` at `step`; undefined while its chunk's rows are not held. */

@@ -1,22 +1,20 @@
 /**
- * The probes' per-neuron rows of the step chunks used last. They are most of a step (26 of the
- * default network's 31 kB): a long run keeps every step's statistics, and only these rows for the
- * `capacity` chunks used last; a chunk whose rows were dropped is read again when a view wants them.
+ * The large per-step rows of the step chunks used last: the probes' per-neuron values (26 of the
+ * default network's 41 kB a step) and the mean activations by class (10 kB). A long run keeps every
+ * step's statistics, and these rows only for the `capacity` chunks used last; a chunk whose rows
+ * were dropped is read again when a view wants them.
  *
  * Reading is explicit: views read `get` in derivations (a pure read), and say what they will need
  * with `want` from an effect or an event, which marks the chunk used and starts a read if needed.
  */
 import type { StepChunk } from '$core/format/reader';
-import type { ProbeNeuronQuantity } from '$core/format/quantities';
+import type { QuantityOf } from '$core/format/quantities';
 import type { TypedColumns } from '$core/format/typed-columns';
 
-/** The step-file quantities held here rather than in the chunks. */
-export const PROBE_ROW_QUANTITIES: readonly ProbeNeuronQuantity[] = ['probeActivation', 'probeGradPreActivation'];
-
-/** Step chunks that keep their probe rows. */
+/** Step chunks that keep their rows. */
 export const HOT_CHUNKS = 8;
 
-export class ProbeRowCache {
+export class RowCache {
   /** Probe rows per chunk index; replaced, never mutated, so that readers update. */
   #rows = $state.raw(new Map<number, TypedColumns<'steps'>>());
   /** Chunk indices held, least recently wanted first (bookkeeping, not reactive). */
@@ -29,8 +27,16 @@ export class ProbeRowCache {
   readonly #capacity: number;
   readonly #read: (index: number) => Promise<StepChunk>;
   readonly #onProblem: (message: string) => void;
+  /** The quantities held here rather than in the chunks. */
+  readonly quantities: readonly QuantityOf<'steps'>[];
 
-  constructor(read: (index: number) => Promise<StepChunk>, onProblem: (message: string) => void, capacity = HOT_CHUNKS) {
+  constructor(
+    quantities: readonly QuantityOf<'steps'>[],
+    read: (index: number) => Promise<StepChunk>,
+    onProblem: (message: string) => void,
+    capacity = HOT_CHUNKS,
+  ) {
+    this.quantities = quantities;
     this.#read = read;
     this.#onProblem = onProblem;
     this.#capacity = capacity;
@@ -41,7 +47,7 @@ export class ProbeRowCache {
     return this.#rows.get(index);
   }
 
-  /** Which chunks hold their rows (for tests and the memory note). */
+  /** Which chunks hold their rows (for tests). */
   get held(): number[] {
     return [...this.#rows.keys()];
   }
@@ -82,7 +88,7 @@ export class ProbeRowCache {
       .then((again) => {
         // A file that now holds more rows (a live run) gives its first ones at the same places.
         if (again.rows < chunk.rows) throw new Error(`chunk ${index}: fewer steps than when first read`);
-        this.put(index, again.values.only(PROBE_ROW_QUANTITIES));
+        this.put(index, again.values.only(this.quantities));
       })
       .catch((error: unknown) => {
         this.#unreadable.add(index);
