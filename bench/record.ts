@@ -11,8 +11,9 @@
  *   recording  the recorder end to end, recording everything (recordRun), with the writer
  *              thread's busy time per step
  *
- * for each network and batch size asked for; then bytes per step by kind for the first one, and
- * memory over one long recording (it must stay flat).
+ * for each network and batch size asked for; what the mean activations by class add to the writer
+ * thread's step; then bytes per step by kind for the first one, and memory over one long recording
+ * (it must stay flat).
  *
  *   npm run bench:record [-- --layers 128,64 --layers 512,256,128 --batch-size 64 --batch-size 128]
  */
@@ -25,6 +26,7 @@ import { join } from 'node:path';
 import { resolveConfig, type Config } from '../core/config.js';
 import { columnWidth, stepColumns, type ColumnSpec } from '../core/format/columns.js';
 import { SCHEMA_VERSION } from '../core/format/manifest.js';
+import { neuronStats } from '../core/nn/batch-stats.js';
 import { initialLayers } from '../core/nn/init.js';
 import { createRandom, shuffleInPlace } from '../core/random.js';
 import { loadDataset } from '../datasets/index.js';
@@ -206,6 +208,7 @@ console.log(
   'network              batch   tfjs  dense  training  recording  ÷tfjs  ÷dense   per step (ms): dense | kernel fwd + engine + kernel bwd | writer',
 );
 let firstDirectory = '';
+const classCostCases: { sizes: number[]; batchSize: number; recordedStepMs: number }[] = [];
 for (const layers of networks) {
   const sizes = [inputSize, ...layers, dataset.classNames.length];
   for (const batchSize of batchSizes) {
@@ -233,6 +236,7 @@ for (const layers of networks) {
       writerMs = Math.min(writerMs, result.writerMs);
       if (!firstDirectory) firstDirectory = result.directory;
     }
+    classCostCases.push({ sizes, batchSize, recordedStepMs: 1000 / best(recorded) });
     const perStep = (total: number) => fixed(total / steps, 2);
     console.log(
       `${sizes.join('-').padEnd(20)} ${String(batchSize).padStart(5)}  ${fixed(best(idiomatic)).padStart(5)}  ${fixed(best(plain)).padStart(5)}  ` +
@@ -245,6 +249,13 @@ for (const layers of networks) {
 console.log(
   '(steps/s; ÷tfjs and ÷dense = recording everything / that plain loop; writer = the writer thread busy per step, on the other core)',
 );
+for (const { sizes, batchSize, recordedStepMs } of classCostCases) {
+  const cost = classMeansCost(sizes, batchSize, rounds);
+  console.log(
+    `class means, ${sizes.join('-')} batch ${batchSize}: ${fixed(cost.withoutMs, 3)} → ${fixed(cost.withMs, 3)} ms of batch statistics a step ` +
+      `(+${fixed(cost.withMs - cost.withoutMs, 3)} ms on the writer thread, ${fixed((100 * (cost.withMs - cost.withoutMs)) / recordedStepMs, 1)}% of a recorded step)`,
+  );
+}
 
 const first = networks[0]!;
 const firstSizes = [inputSize, ...first, dataset.classNames.length];
@@ -299,6 +310,55 @@ if (longSteps > 0) {
   });
 }
 rmSync(out, { recursive: true, force: true });
+
+/**
+ * What the mean activations by class add to the writer thread's batch statistics (neuronStats over
+ * every layer of one step), measured without and with them in turn on the same seeded values.
+ */
+function classMeansCost(sizes: number[], batchSize: number, rounds: number): { withoutMs: number; withMs: number } {
+  const random = createRandom(7);
+  const classes = sizes.at(-1)!;
+  const layers = sizes.slice(1).map((neurons, index) => {
+    const values = () => Float32Array.from({ length: batchSize * neurons }, () => random.next() * 2 - 1);
+    const hidden = index < sizes.length - 2;
+    return {
+      preActivation: values(),
+      activation: hidden ? values().map((value) => Math.max(0, value)) : undefined,
+      gradPreActivation: values(),
+      out: {
+        meanActivation: new Float32Array(neurons),
+        fractionActive: new Float32Array(neurons),
+        gradPreActivation: new Float32Array(neurons),
+      },
+      byClass: { classActivation: new Float32Array(neurons * classes), classValid: new Uint8Array(classes) },
+    };
+  });
+  const labels = Uint8Array.from({ length: batchSize }, () => Math.floor(random.next() * classes));
+  const steps = 2000;
+  const time = (byClass: boolean) => {
+    const started = performance.now();
+    for (let step = 0; step < steps; step++) {
+      for (const layer of layers) {
+        neuronStats(
+          layer.preActivation,
+          layer.activation,
+          layer.gradPreActivation,
+          batchSize,
+          layer.out,
+          byClass ? { labels, out: layer.byClass } : undefined,
+        );
+      }
+    }
+    return (performance.now() - started) / steps;
+  };
+  let withoutMs = Infinity;
+  let withMs = Infinity;
+  for (let round = 0; round < Math.max(3, rounds); round++) {
+    withoutMs = Math.min(withoutMs, time(false));
+    withMs = Math.min(withMs, time(true));
+  }
+  return { withoutMs, withMs };
+}
 
 function bytesPerStepByKind(columns: ColumnSpec[]): Record<string, number> {
   const kinds: Record<string, number> = {};

@@ -103,14 +103,23 @@ export function neuronStats(
     // This sample's row of per-class sums, when asked for.
     const classRow = byClass ? byClass.labels[row]! * neurons : -1;
     if (byClass) classCounts[byClass.labels[row]!]!++;
+    if (activation && classRow >= 0) {
+      // One pass over the row's three arrays, adding f(z) to the sample's class row as well.
+      for (let j = 0; j < neurons; j++) {
+        const value = activation[start + j]!;
+        mean[j]! += value;
+        classSums[classRow + j]! += value;
+        if (isActive(preActivation[start + j]!)) active[j]!++;
+        grad[j]! += gradPreActivation[start + j]!;
+      }
+      continue;
+    }
     if (activation) {
-      // One pass over the row's three arrays.
       for (let j = 0; j < neurons; j++) {
         mean[j]! += activation[start + j]!;
         if (isActive(preActivation[start + j]!)) active[j]!++;
         grad[j]! += gradPreActivation[start + j]!;
       }
-      if (classRow >= 0) for (let j = 0; j < neurons; j++) classSums[classRow + j]! += activation[start + j]!;
       continue;
     }
     let max = -Infinity;
