@@ -1,6 +1,7 @@
 /** Rows of a stream file accumulated column by column until they are flushed as one record batch. */
 import { columnNameOf, columnWidth, type ColumnSpec } from '../../core/format/columns.js';
 import type { QuantityName } from '../../core/format/quantities.js';
+import type { NumbersOf } from '../../core/format/typed-columns.js';
 import type { BatchValues, NumericArray } from '../../core/format/ipc.js';
 
 const MAKE = {
@@ -68,8 +69,8 @@ export class RowBuffer {
   }
 
   /** `cell` of the column that records a vocabulary quantity (per-layer ones for dense layer `layer`). */
-  quantityCell(name: QuantityName, row: number, layer?: number): NumericArray {
-    return this.cell(columnNameOf(name, layer), row);
+  quantityCell<Q extends QuantityName>(name: Q, row: number, layer?: number): NumbersOf<Q> {
+    return this.cell(columnNameOf(name, layer), row) as NumbersOf<Q>;
   }
 
   /** The writable validity of an item-nullable column's values at one row: 1 where a value is there. */

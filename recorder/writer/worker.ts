@@ -146,7 +146,7 @@ function recordStep(message: StepMessage): void {
   for (let index = 0; index < denseCount; index++) {
     const layer = index + 1;
     const neurons = layerSizes[layer]!;
-    const cell = (quantity: LayerQuantity) => rows.quantityCell(quantity, row, layer) as Float32Array;
+    const cell = (quantity: LayerQuantity) => rows.quantityCell(quantity, row, layer);
     const activation = index < denseCount - 1 ? message.activation[index]!.subarray(0, batch * neurons) : undefined;
     const stats = {
       meanActivation: cell('meanActivation'),
