@@ -114,8 +114,8 @@ export function buildScene(layout: NetworkLayout, frame: Frame, options: SceneOp
   };
 }
 
-/** The rows and columns an input of `values` values is drawn as. */
-function gridOf(shape: readonly number[], values: number): [number, number] {
+/** The rows and columns an input of `values` values is drawn as: its own for 2-D shapes, a near-square grid otherwise. */
+export function gridOf(shape: readonly number[], values: number): [number, number] {
   if (shape.length >= 2 && shape[0]! * shape[1]! === values) return [shape[0]!, shape[1]!];
   const columns = Math.max(1, Math.ceil(Math.sqrt(values)));
   return [Math.max(1, Math.ceil(values / columns)), columns];
