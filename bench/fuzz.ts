@@ -10,7 +10,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveConfig } from '../core/config.js';
 import { recordRun } from '../recorder/record.js';
-import { chunkTarget, configTarget, fuzz, manifestTarget, type FuzzTarget } from '../tests/fuzz/targets.js';
+import { chunkTarget, configTarget, fuzz, manifestTarget, STEP_COLUMNS_V2, type FuzzTarget } from '../tests/fuzz/targets.js';
 
 const options = new Command('bench:fuzz')
   .option('--runs <n>', 'inputs per target', '10000')
@@ -35,7 +35,7 @@ const recorded = {
 
 console.log(`seed ${seed}, ${runs} inputs per target`);
 let failed = false;
-for (const target of [chunkTarget(), manifestTarget(recorded), configTarget()] as FuzzTarget<unknown>[]) {
+for (const target of [chunkTarget(), chunkTarget(STEP_COLUMNS_V2), manifestTarget(recorded), configTarget()] as FuzzTarget<unknown>[]) {
   const started = performance.now();
   const counts = await fuzz(target, runs, seed);
   const seconds = (performance.now() - started) / 1000;

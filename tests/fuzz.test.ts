@@ -17,7 +17,16 @@ import { Type } from 'apache-arrow/fb/type';
 import { Builder } from 'flatbuffers';
 import { decodeStream } from '../core/format/ipc.js';
 import { parseManifest } from '../core/format/manifest.js';
-import { chunkTarget, configTarget, fuzz, manifestTarget, STEP_COLUMNS, validChunk, type FuzzTarget } from './fuzz/targets.js';
+import {
+  chunkTarget,
+  configTarget,
+  fuzz,
+  manifestTarget,
+  STEP_COLUMNS,
+  STEP_COLUMNS_V2,
+  validChunk,
+  type FuzzTarget,
+} from './fuzz/targets.js';
 import { concatBytes, runRecorder, tempDir, TINY } from './helpers.js';
 
 /** Fixed seeds: a failure here reproduces; bench/fuzz.ts varies them. */
@@ -54,6 +63,8 @@ describe('fuzzing', () => {
   it('the chunk decoder refuses damaged chunks with a RunFormatError or reads their whole batches', async () => {
     expect(decodeStream('valid', validChunk(), STEP_COLUMNS).rows).toBe(20);
     await expectRobust(chunkTarget(), 400);
+    expect(decodeStream('valid', validChunk(20, STEP_COLUMNS_V2), STEP_COLUMNS_V2).rows).toBe(20);
+    await expectRobust(chunkTarget(STEP_COLUMNS_V2), 400);
   });
 
   it('run.json validation refuses damaged manifests with a ManifestError or RunFormatError', async () => {

@@ -155,6 +155,8 @@ describe('the network picture', () => {
     );
     expect(networkSvg({ ...picture(), legend })).not.toContain('<img');
     expect(escapeXml(`'`)).toBe('&#39;');
+    // Control characters XML cannot hold would make the whole document unreadable.
+    expect(escapeXml('a\u0000b\u0007c\td\ne')).toBe('abc\td\ne');
   });
 
   it('names files safely whatever the run is called', () => {

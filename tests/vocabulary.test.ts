@@ -11,7 +11,7 @@ import { QUANTITIES, QUANTITY_NAMES, quantity, VIEW_SPECS, VIEWS } from '../core
 import { ACTIVATION_FUNCTIONS, ACTIVATIONS } from '../core/nn/activation.js';
 import { classPreference } from '../core/view/class-selectivity.js';
 import { TypedColumns } from '../core/format/typed-columns.js';
-import { CLASS_BLOCK_STEPS, classBlockMeans, classHistory, classMeansOver } from '../core/view/run-series.js';
+import { CLASS_BLOCK_STEPS, chunksSpanning, classBlockMeans, classHistory, classMeansOver } from '../core/view/run-series.js';
 import { openRunFolder } from '../recorder/open-run.js';
 import { ROOT } from './helpers.js';
 
@@ -98,6 +98,20 @@ describe('class means over time', () => {
       Array.from([blocks[2], blocks[3], blocks[6], blocks[7], blocks[2], blocks[3], blocks[6], blocks[7]]),
     );
     expect(classHistory([blocks, undefined], 2, 2, 1)).toBeUndefined();
+  });
+
+  it('finds every chunk a window spans, the middle ones too', () => {
+    const chunks = [0, 1, 2, 3, 4, 5].map((index) => ({
+      index,
+      firstStep: index * 16,
+      rows: 16,
+      truncated: false,
+      problems: [],
+      values: new TypedColumns<'steps'>({}),
+    }));
+    // Step 67's 25-step window, 43…67, spans chunks 2, 3 and 4.
+    expect(chunksSpanning(chunks, 67 - 25 + 1, 67).map((chunk) => chunk.index)).toEqual([2, 3, 4]);
+    expect(chunksSpanning(chunks, -24, 0).map((chunk) => chunk.index)).toEqual([0]);
   });
 
   it('averages each class over a window of steps, and says when the rows are not there', () => {

@@ -14,6 +14,9 @@ import { SNAPSHOT_REASONS, type RunShape, type SnapshotReason } from './columns.
  * run.json is upgraded as it is parsed (`upgradeManifest`), and its files lack what came later.
  */
 export const SCHEMA_VERSION = 2;
+/** Classes a run can have: labels and predicted classes are uint8 columns. */
+export const MAX_CLASSES = 256;
+
 /** Versions this reader opens. */
 export const READABLE_SCHEMA_VERSIONS = [1, 2] as const;
 
@@ -176,6 +179,8 @@ function shapeProblems(manifest: RunManifest): string[] {
   });
   const output = manifest.layers[manifest.layers.length - 1]!;
   const classes = manifest.dataset.classNames.length;
+  // Labels and predicted classes are stored as uint8.
+  if (classes > MAX_CLASSES) problems.push(`field "dataset.classNames": ${classes} classes, at most ${MAX_CLASSES} are supported`);
   if (output.size !== classes)
     problems.push(
       `field "layers.${output.index}.size": the output layer has ${output.size} neurons for ${classes} classes (dataset.classNames)`,

@@ -16,6 +16,11 @@ export function locateStep(chunks: readonly StepChunk[], step: number): { chunk:
   return undefined;
 }
 
+/** The chunks holding any of the steps `first` … `last`, in order. */
+export function chunksSpanning(chunks: readonly StepChunk[], first: number, last: number): StepChunk[] {
+  return chunks.filter((chunk) => chunk.firstStep <= last && chunk.firstStep + chunk.rows > first);
+}
+
 export function loadedStepCount(chunks: readonly StepChunk[]): number {
   return chunks.reduce((total, chunk) => total + chunk.rows, 0);
 }

@@ -114,8 +114,16 @@ function legend(legend: SceneLegend, top: number, width: number): { parts: strin
   return { parts, height: line - top + LINE_HEIGHT + 8 };
 }
 
+/** Whether XML can hold a character at all: not the C0 controls but tab, LF and CR, nor U+FFFE and U+FFFF. */
+function isXmlChar(code: number): boolean {
+  return code === 9 || code === 10 || code === 13 || (code >= 32 && code !== 0xfffe && code !== 0xffff);
+}
+
+/** Text as XML character data: markup characters escaped, and characters XML cannot hold dropped. */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
+  let held = '';
+  for (const character of text) if (isXmlChar(character.charCodeAt(0))) held += character;
+  return held.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
 }
 
 function fixed(value: number, digits = 2): string {

@@ -40,15 +40,17 @@ function refusal(error: unknown, ...expected: (abstract new (...args: never[]) =
 // Version 1's columns: the regression tests in tests/fuzz.test.ts pin byte offsets into a chunk of this shape.
 const SHAPE = { inputSize: 16, layerSizes: [6, 4, 3], batchSize: 4, probeCount: 2, classCount: 3, schemaVersion: 1 };
 export const STEP_COLUMNS = stepColumns(SHAPE);
+/** Version 2's columns: the same with each layer's mean activations by class, whose items may be null. */
+export const STEP_COLUMNS_V2 = stepColumns({ ...SHAPE, schemaVersion: 2 });
 
-/** A valid chunk of `rows` steps for SHAPE, one record batch per 10 rows, as a recorder appends them. */
-export function validChunk(rows = 20): Uint8Array {
-  const parts = [encodeSchemaMessage(STEP_COLUMNS)];
+/** A valid chunk of `rows` steps of `columns`, one record batch per 10 rows, as a recorder appends them. */
+export function validChunk(rows = 20, columns: readonly ColumnSpec[] = STEP_COLUMNS): Uint8Array {
+  const parts = [encodeSchemaMessage(columns)];
   for (let start = 0; start < rows; start += 10) {
     const count = Math.min(10, rows - start);
     const slice: BatchValues = {};
-    for (const spec of STEP_COLUMNS) slice[spec.name] = columnValues(spec, count, start);
-    parts.push(encodeBatchMessage(STEP_COLUMNS, slice, count));
+    for (const spec of columns) slice[spec.name] = columnValues(spec, count, start);
+    parts.push(encodeBatchMessage(columns, slice, count));
   }
   return concatBytes(...parts, STREAM_END);
 }
@@ -64,6 +66,8 @@ function columnValues(spec: ColumnSpec, rows: number, first = 0): BatchValues[st
       : spec.type === 'int32'
         ? Int32Array.from({ length }, (_, index) => pattern(index))
         : Uint8Array.from({ length }, (_, index) => pattern(index));
+  if (spec.nullable === 'item')
+    return { values: Float32Array.from(numbers), valid: Uint8Array.from({ length }, (_, index) => (index % 3 ? 1 : 0)) };
   return spec.nullable ? { values: Float32Array.from(numbers), valid: Uint8Array.from({ length: rows }, (_, row) => row % 2) } : numbers;
 }
 
@@ -97,19 +101,22 @@ export function mutatedBytes(base: Uint8Array): fc.Arbitrary<Uint8Array> {
   );
 }
 
-export function chunkTarget(base = validChunk()): FuzzTarget<Uint8Array> {
+export function chunkTarget(columns: readonly ColumnSpec[] = STEP_COLUMNS, base = validChunk(20, columns)): FuzzTarget<Uint8Array> {
   return {
-    name: 'chunk decoder (decodeStream)',
+    name: `chunk decoder (decodeStream, ${columns === STEP_COLUMNS_V2 ? 'format 2, item nulls' : 'format 1'})`,
     inputs: mutatedBytes(base),
     run: (bytes) => {
       try {
-        const decoded = decodeStream('fuzz.arrows', bytes, STEP_COLUMNS);
-        // What it returns must be consistent: every column holds `rows` rows.
-        for (const spec of STEP_COLUMNS) {
+        const decoded = decodeStream('fuzz.arrows', bytes, columns);
+        // What it returns must be consistent: every column holds `rows` rows, and its validity one byte per row or item.
+        for (const spec of columns) {
           const values = decoded.columns[spec.name]!;
           const length = Array.isArray(values) ? values.length : 'valid' in values ? values.values.length : values.length;
           const expected = spec.type === 'utf8' ? decoded.rows : decoded.rows * columnWidth(spec);
           if (length !== expected) throw new Error(`column ${spec.name}: ${length} values for ${decoded.rows} rows`);
+          const valid = !Array.isArray(values) && 'valid' in values ? values.valid.length : undefined;
+          if (valid !== undefined && valid !== (spec.nullable === 'item' ? expected : decoded.rows))
+            throw new Error(`column ${spec.name}: ${valid} validity bytes for ${decoded.rows} rows`);
         }
         return 'accepted';
       } catch (error) {

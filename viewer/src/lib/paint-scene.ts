@@ -15,8 +15,9 @@ export function paintInputImage(canvas: HTMLCanvasElement, scene: NetworkScene):
   }
   const context = canvas.getContext('2d')!;
   const data = context.createImageData(columns, rows);
-  for (let index = 0; index < rows * columns; index++) {
-    const level = Math.round(255 * Math.min(1, Math.max(0, pixels[index] ?? 0)));
+  // Cells of the grid past the input's values (a flat input in a near-square grid) stay transparent, as in the SVG.
+  for (let index = 0; index < Math.min(pixels.length, rows * columns); index++) {
+    const level = Math.round(255 * Math.min(1, Math.max(0, pixels[index]!)));
     data.data.set([level, level, level, 255], index * 4);
   }
   context.putImageData(data, 0, 0);

@@ -19,10 +19,10 @@ export class RowCache {
   #rows = $state.raw(new Map<number, TypedColumns<'steps'>>());
   /** Chunk indices held, least recently wanted first (bookkeeping, not reactive). */
   #order: number[] = [];
-  /** The chunk being read again, and the one wanted next: one read at a time, the newest wish wins. */
+  /** The chunk being read again, and those wanted next: one read at a time, the newest wish wins. */
   #reading: number | undefined;
-  #wanted: { index: number; chunk: StepChunk } | undefined;
-  /** Chunks that could not be read again (their problem is reported once): not tried again. */
+  #wanted: StepChunk[] = [];
+  /** Chunks that could not be read again (their problem is reported once): not tried again until fresh rows arrive. */
   #unreadable = new Set<number>();
   readonly #capacity: number;
   readonly #read: (index: number) => Promise<StepChunk>;
@@ -58,16 +58,17 @@ export class RowCache {
     this.#touch(index);
     while (this.#order.length > this.#capacity) next.delete(this.#order.shift()!);
     this.#rows = next;
+    // Fresh rows (a growing chunk read again by the loader): the chunk is readable after all.
+    this.#unreadable.delete(index);
   }
 
-  /** Marks chunk `index` used; reads its rows again if they were dropped (the readers update when they arrive). */
-  want(index: number, chunk: StepChunk | undefined): void {
-    if (this.#rows.has(index)) {
-      this.#touch(index);
-      return;
-    }
-    if (!chunk || this.#unreadable.has(index)) return;
-    this.#wanted = { index, chunk };
+  /**
+   * Marks `chunks` used, the last one used last, and reads again, one at a time, those whose rows were
+   * dropped (the readers update as they arrive). A wish replaces the chunks of an earlier one not read yet.
+   */
+  want(chunks: readonly StepChunk[]): void {
+    for (const chunk of chunks) if (this.#rows.has(chunk.index)) this.#touch(chunk.index);
+    this.#wanted = chunks.filter((chunk) => !this.#rows.has(chunk.index) && !this.#unreadable.has(chunk.index));
     this.#readWanted();
   }
 
@@ -78,14 +79,16 @@ export class RowCache {
   }
 
   #readWanted(): void {
-    const wanted = this.#wanted;
-    if (this.#reading !== undefined || wanted === undefined) return;
-    const { index, chunk } = wanted;
-    this.#wanted = undefined;
-    if (this.#rows.has(index)) return;
+    if (this.#reading !== undefined) return;
+    const chunk = this.#wanted.find((wanted) => !this.#rows.has(wanted.index));
+    this.#wanted = chunk ? this.#wanted.filter((wanted) => wanted !== chunk) : [];
+    if (!chunk) return;
+    const { index } = chunk;
     this.#reading = index;
     this.#read(index)
       .then((again) => {
+        // Rows that arrived meanwhile (the loader reading a growing chunk of a live run) are newer: keep them.
+        if (this.#rows.has(index)) return;
         // A file that now holds more rows (a live run) gives its first ones at the same places.
         if (again.rows < chunk.rows) throw new Error(`chunk ${index}: fewer steps than when first read`);
         this.put(index, again.values.only(this.quantities));

@@ -9,6 +9,7 @@
 import {
   NEURON_QUANTITIES,
   quantity,
+  recordedIn,
   type LayerScalarQuantity,
   type NeuronQuantity,
   type ProbeNeuronQuantity,
@@ -114,15 +115,12 @@ export class RunData implements FrameSource {
   /** Asks for the probe rows of the chunk holding `step` (from an effect: it may start a read). */
   wantProbeRows(step: number): void {
     const found = series.locateStep(this.chunks, step);
-    if (found) this.probeRows.want(found.chunk.index, found.chunk);
+    if (found) this.probeRows.want([found.chunk]);
   }
 
-  /** Asks for the class means of the chunks the class view's window at `step` spans (from an effect). */
+  /** Asks for the class means of every chunk the class view's window at `step` spans (from an effect). */
   wantClassRows(step: number): void {
-    for (const at of [Math.max(0, step - CLASS_WINDOW + 1), step]) {
-      const found = series.locateStep(this.chunks, at);
-      if (found) this.classRows.want(found.chunk.index, found.chunk);
-    }
+    this.classRows.want(series.chunksSpanning(this.chunks, step - CLASS_WINDOW + 1, step));
   }
 
   /** The latest kept snapshot of `layer` at or before `step`. */
@@ -160,7 +158,7 @@ export class RunData implements FrameSource {
   }
 
   /** Whether the run records mean activations by class (runs of format version 1 do not). */
-  readonly recordsClasses = $derived(this.#classBlocks[0]?.[0] !== undefined);
+  readonly recordsClasses = $derived(this.manifest !== undefined && recordedIn('classActivation', this.manifest.schemaVersion));
 
   /** Each neuron's preferred class and selectivity around `step`; undefined while the rows are read, or not recorded. */
   classPreference(step: number, layer: number): ClassPreference | undefined {

@@ -22,6 +22,8 @@ export class ViewControls {
   step = $state(0);
   /** The scrubber is held or playback runs: draw the cheap level of detail. */
   interacting = $state(false);
+  /** Views the run cannot show (a quantity its format version did not record): their keys do nothing. */
+  unavailable = $state.raw<ReadonlySet<View>>(new Set());
   readonly #latest: LatestOnly<number>;
 
   constructor(initial: ViewState, schedule: (tick: () => void) => void = (tick) => requestAnimationFrame(() => tick())) {
@@ -48,7 +50,7 @@ export class ViewControls {
     if (event.target instanceof HTMLSelectElement) return false;
     const view = VIEWS.find((name) => VIEW_SPECS[name].key === event.key);
     if (view && !event.ctrlKey && !event.metaKey && !event.altKey) {
-      this.view = view;
+      if (!this.unavailable.has(view)) this.view = view;
       return false;
     }
     const jump = event.shiftKey ? 10 : 1;
