@@ -3,6 +3,7 @@
  * activation function is declared once and consistently; runs of the earlier format still open;
  * class selectivity means what docs/run-format.md says.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { probeColumns, stepColumns, weightColumns } from '../core/format/columns.js';
@@ -155,7 +156,20 @@ describe('a run of the first format (tests/fixtures/v1-tiny)', () => {
     expect(weights?.values.get('snapshotStep')?.[0]).toBe(0);
   });
 
-  it('is refused with a clear message when a later field contradicts it', () => {
+  it('and a run whose classes do not fit its output layer or its uint8 labels are refused naming the field', () => {
+    const manifest = JSON.parse(readFileSync(join(folder, 'run.json'), 'utf8'));
+    manifest.dataset.classNames = manifest.dataset.classNames.slice(0, 9);
+    expect(() => parseManifest('x/run.json', manifest)).toThrow(
+      'x/run.json: field "layers.3.size": the output layer has 10 neurons for 9 classes (dataset.classNames)',
+    );
+    manifest.dataset.classNames = Array.from({ length: 300 }, (_, index) => `c${index}`);
+    manifest.layers[3].size = 300;
+    expect(() => parseManifest('x/run.json', manifest)).toThrow(
+      'x/run.json: field "dataset.classNames": 300 classes, at most 256 are supported',
+    );
+  });
+
+  it('is refused with a clear message from a format this version does not know', () => {
     const manifest = { schemaVersion: 7 };
     expect(() => parseManifest('x/run.json', manifest)).toThrow(
       'x/run.json: unknown schemaVersion 7; this version of Neural Vision reads schemaVersion 1 and 2',
