@@ -90,6 +90,17 @@ describe('Arrow stream encoding', () => {
     expect(byClass.valid.includes(0) && byClass.valid.includes(1)).toBe(true);
   });
 
+  it('writes no item bitmap for a batch without null items, and reads every item as there', () => {
+    const spec: ColumnSpec[] = [{ name: 'byClass', type: 'float32', shape: [2], nullable: 'item', unit: '', doc: '' }];
+    const all = { byClass: { values: Float32Array.of(1, 2, 3, 4), valid: new Uint8Array(4).fill(1) } };
+    const some = { byClass: { values: Float32Array.of(5, 0, 7, 8), valid: Uint8Array.of(1, 0, 1, 1) } };
+    const bytes = concatBytes(encodeSchemaMessage(spec), encodeBatchMessage(spec, all, 2), encodeBatchMessage(spec, some, 2), STREAM_END);
+    expect(encodeBatchMessage(spec, all, 2).length).toBeLessThan(encodeBatchMessage(spec, some, 2).length);
+    const decoded = decodeStream('x.arrows', bytes, spec).columns.byClass as { values: Float32Array; valid: Uint8Array };
+    expect(Array.from(decoded.valid)).toEqual([1, 1, 1, 1, 1, 0, 1, 1]);
+    expect(rowsOf({ byClass: decoded }, spec)).toEqual(arrowRows(tableFromIPC(bytes), spec));
+  });
+
   it('reads every whole batch of a stream cut at any byte, and flags the cut', () => {
     const head = concatBytes(encodeSchemaMessage(columns), encodeBatchMessage(columns, batch(0, 3), 3));
     const tail = encodeBatchMessage(columns, batch(3, 2), 2);

@@ -87,7 +87,11 @@ function columnData(spec: ColumnSpec, values: ColumnValues | undefined, rows: nu
     );
   }
   if (spec.shape) {
-    const itemBitmap = isNullable(values) && spec.nullable === 'item' ? packBits(values.valid, rows * width) : undefined;
+    // A batch with no null item needs no bitmap (Arrow allows leaving it out when the null count is 0).
+    const itemBitmap =
+      isNullable(values) && spec.nullable === 'item' && values.valid.subarray(0, rows * width).includes(0)
+        ? packBits(values.valid, rows * width)
+        : undefined;
     const child = makeData({
       type: scalarType(spec.type) as Float32,
       length: rows * width,

@@ -8,7 +8,7 @@
  */
 import { closeSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { FILE_NAMES, stepColumns, weightColumns, type ColumnSpec, type SnapshotReason } from '../../core/format/columns.js';
+import { columnNameOf, FILE_NAMES, stepColumns, weightColumns, type ColumnSpec, type SnapshotReason } from '../../core/format/columns.js';
 import { snapshotBytes } from '../../core/snapshots.js';
 import { encodeBatchMessage, encodeSchemaMessage, encodeStream, STREAM_END, type BatchValues } from '../../core/format/ipc.js';
 import { runShapeOf, type ChunkEntry, type RunManifest, type WeightFileEntry } from '../../core/format/manifest.js';
@@ -226,12 +226,12 @@ export class RunWriter {
       chunk.entry.weights.sort((a, b) => a.layer - b.layer);
     }
     const row = stream.rows.addRow();
-    stream.rows.cell('step', row)[0] = snapshot.step;
-    stream.rows.setText('reason', row, snapshot.reason);
-    stream.rows.cell('weight', row).set(snapshot.weight);
-    stream.rows.cell('bias', row).set(snapshot.bias);
-    stream.rows.cell('weightGrad', row).set(snapshot.weightGrad);
-    stream.rows.cell('biasGrad', row).set(snapshot.biasGrad);
+    stream.rows.quantityCell('snapshotStep', row)[0] = snapshot.step;
+    stream.rows.setText(columnNameOf('reason'), row, snapshot.reason);
+    stream.rows.quantityCell('weight', row).set(snapshot.weight);
+    stream.rows.quantityCell('bias', row).set(snapshot.bias);
+    stream.rows.quantityCell('weightGrad', row).set(snapshot.weightGrad);
+    stream.rows.quantityCell('biasGrad', row).set(snapshot.biasGrad);
     stream.waiting.push({ step: snapshot.step, reason: snapshot.reason });
     if (stream.rows.full) this.#flushSnapshots(stream);
   }
