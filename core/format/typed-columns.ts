@@ -19,15 +19,7 @@ export type NumbersOf<Q extends QuantityName> = Spec<Q>['type'] extends 'int32'
 
 /** The decoded array of a quantity's column, from its declared type and nullability. */
 export type ValuesOf<Q extends QuantityName> =
-  Spec<Q> extends { nullable: string }
-    ? NullableValues
-    : Spec<Q>['type'] extends 'int32'
-      ? Int32Array
-      : Spec<Q>['type'] extends 'uint8'
-        ? Uint8Array
-        : Spec<Q>['type'] extends 'utf8'
-          ? string[]
-          : Float32Array;
+  Spec<Q> extends { nullable: string } ? NullableValues : Spec<Q>['type'] extends 'utf8' ? string[] : NumbersOf<Q>;
 
 export class TypedColumns<F extends FileKind> {
   readonly #columns: Readonly<Record<string, ColumnValues>>;
@@ -43,15 +35,18 @@ export class TypedColumns<F extends FileKind> {
 
   /** The same columns without those of `names` (every layer's), sharing the arrays. */
   without(names: readonly QuantityOf<F>[]): TypedColumns<F> {
-    const dropped = new Set<string>(names);
-    const kept = Object.entries(this.#columns).filter(([column]) => !dropped.has(column.replace(/^layer\d+\./, '')));
-    return new TypedColumns<F>(Object.fromEntries(kept));
+    return this.#select(names, false);
   }
 
   /** Only the columns of `names` (every layer's), sharing the arrays. */
   only(names: readonly QuantityOf<F>[]): TypedColumns<F> {
-    const wanted = new Set<string>(names);
-    const kept = Object.entries(this.#columns).filter(([column]) => wanted.has(column.replace(/^layer\d+\./, '')));
+    return this.#select(names, true);
+  }
+
+  /** The columns whose quantity is (`among` true) or is not one of `names`; `layerK.` prefixes name no quantity. */
+  #select(names: readonly QuantityOf<F>[], among: boolean): TypedColumns<F> {
+    const listed = new Set<string>(names);
+    const kept = Object.entries(this.#columns).filter(([column]) => listed.has(column.replace(/^layer\d+\./, '')) === among);
     return new TypedColumns<F>(Object.fromEntries(kept));
   }
 

@@ -183,20 +183,13 @@ export function classHistory(
   neuron: number,
 ): Float32Array | undefined {
   const width = size * classes;
-  const parts: Float32Array[] = [];
-  for (const blocks of blocksByChunk) {
-    if (!blocks) return undefined;
-    const count = blocks.length / width;
-    const part = new Float32Array(count * classes);
-    for (let block = 0; block < count; block++)
-      part.set(blocks.subarray(block * width + neuron * classes, block * width + (neuron + 1) * classes), block * classes);
-    parts.push(part);
-  }
-  const history = new Float32Array(parts.reduce((total, part) => total + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    history.set(part, offset);
-    offset += part.length;
+  if (blocksByChunk.some((blocks) => !blocks)) return undefined;
+  const blocks = blocksByChunk.reduce((total, chunk) => total + chunk!.length / width, 0);
+  const history = new Float32Array(blocks * classes);
+  let block = 0;
+  for (const chunk of blocksByChunk) {
+    for (let local = 0; local < chunk!.length / width; local++, block++)
+      history.set(chunk!.subarray(local * width + neuron * classes, local * width + (neuron + 1) * classes), block * classes);
   }
   return history;
 }

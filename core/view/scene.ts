@@ -69,7 +69,7 @@ function modeOf(options: Pick<SceneOptions, 'palette' | 'scale'>): ScaleMode {
 }
 
 /** The fill of every neuron of every dense layer. */
-export function neuronColors(frame: Frame, options: Pick<SceneOptions, 'palette' | 'scale' | 'classNames'>): string[][] {
+function neuronColors(frame: Frame, options: Pick<SceneOptions, 'palette' | 'scale' | 'classNames'>): string[][] {
   const hues = classColors(options.classNames.length);
   const paint = options.palette === 'diverging' ? divergingColorOf : colorOf;
   const mode = modeOf(options);

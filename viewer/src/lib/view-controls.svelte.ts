@@ -22,8 +22,8 @@ export class ViewControls {
   step = $state(0);
   /** The scrubber is held or playback runs: draw the cheap level of detail. */
   interacting = $state(false);
-  /** Views the run cannot show (a quantity its format version did not record): their keys do nothing. */
-  unavailable = $state.raw<ReadonlySet<View>>(new Set());
+  /** Views the run cannot show (a quantity its format version did not record), with why: their keys do nothing. */
+  unavailable = $state.raw<ReadonlyMap<View, string>>(new Map());
   readonly #latest: LatestOnly<number>;
 
   constructor(initial: ViewState, schedule: (tick: () => void) => void = (tick) => requestAnimationFrame(() => tick())) {
