@@ -3,7 +3,7 @@
  * viewer's own server: only the chunks used last keep their probe rows; the others keep every
  * step's statistics and are read again when a step in them needs its probes.
  */
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,6 +123,21 @@ describe('RunData on a long run', () => {
       ),
       5,
     );
+  });
+
+  it('says which file holds fewer steps than when it was first read, when rows are read again from it', async () => {
+    cpSync(join(runs, 'long'), join(runs, 'shrinking'), { recursive: true });
+    const run = new RunData();
+    await run.load(runUrl.replace(/long$/, 'shrinking'));
+    expect(run.probeRows.held).not.toContain(0);
+    const file = join(runs, 'shrinking', 'steps-0000.arrows');
+    truncateSync(file, Math.floor(statSync(file).size * 0.4));
+    run.wantProbeRows(5);
+    await waitFor(() => run.problems.length > 0, 10_000, 'the problem reported');
+    expect(run.problems).toEqual([
+      expect.stringMatching(/\/runs\/shrinking\/steps-0000\.arrows: holds \d+ steps, fewer than the 48 read before$/),
+    ]);
+    expect(run.probeLayerValues(5, 1, 'probeActivation', 0)).toBeUndefined();
   });
 
   it('reads the first chunk whole after its first-paint prefix when run.json lists no more steps than the prefix held', async () => {

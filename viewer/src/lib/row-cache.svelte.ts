@@ -89,8 +89,8 @@ export class RowCache {
       .then((again) => {
         // Rows that arrived meanwhile (the loader reading a growing chunk of a live run) are newer: keep them.
         if (this.#rows.has(index)) return;
-        // A file that now holds more rows (a live run) gives its first ones at the same places.
-        if (again.rows < chunk.rows) throw new Error(`chunk ${index}: fewer steps than when first read`);
+        // A file that now holds more rows (a live run) gives its first ones at the same places; one that
+        // holds fewer is refused by the read function.
         this.put(index, again.values.only(this.quantities));
       })
       .catch((error: unknown) => {

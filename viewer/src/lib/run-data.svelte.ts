@@ -41,7 +41,15 @@ export class RunData implements FrameSource {
   readonly #reread = (index: number): Promise<StepChunk> => {
     let reading = this.#rereads.get(index);
     if (!reading) {
-      reading = this.loader.reader!.readSteps(index).finally(() => this.#rereads.delete(index));
+      reading = this.loader
+        .reader!.readSteps(index)
+        .then((again) => {
+          const before = this.chunks[index]?.rows ?? 0;
+          const file = this.loader.where(this.manifest?.chunks[index]?.file ?? `chunk ${index}`);
+          if (again.rows < before) throw new Error(`${file}: holds ${again.rows} steps, fewer than the ${before} read before`);
+          return again;
+        })
+        .finally(() => this.#rereads.delete(index));
       this.#rereads.set(index, reading);
     }
     return reading;

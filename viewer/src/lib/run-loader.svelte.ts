@@ -52,6 +52,11 @@ export class RunLoader {
     return this.#reader;
   }
 
+  /** Where a file of the run is, for messages: `<run URL>/<file>`. */
+  where(file: string): string {
+    return `${this.#source?.label ?? 'run'}/${file}`;
+  }
+
   /** Opens `runUrl` (a run folder's URL) and streams its chunks in order. */
   async load(runUrl: string): Promise<void> {
     this.loading = true;
