@@ -3,14 +3,24 @@
  * writes — every neuron, the edges, the marks, the legend, escaped text.
  */
 import { describe, expect, it } from 'vitest';
+import { SELECTED_COLOR, SIGN_COLORS, STAGE_COLOR } from '../core/view/colors.js';
 import { bucketEdges } from '../core/view/edges.js';
-import type { Frame } from '../core/view/frame.js';
+import { edgeStrength, type Frame, type FrameEdges } from '../core/view/frame.js';
+import { extendDomain, EMPTY_DOMAIN } from '../core/view/normalize.js';
 import { layoutNetwork } from '../core/view/layout.js';
-import { buildScene, sceneLegend, type SceneOptions } from '../core/view/scene.js';
+import { buildScene, RECEDED, sceneLegend, type SceneOptions } from '../core/view/scene.js';
 import { escapeXml, networkSvg, pictureFileName, type PictureInput } from '../core/view/svg.js';
 import { paintScene } from '../viewer/src/lib/paint-scene.js';
 
 const layout = layoutNetwork([784, 6, 3], 600, 300);
+
+/** Edges into layer 2 as a frame holds them, on the layer's own scale. */
+function edgesOf(values: Float32Array, staleStep?: number): FrameEdges {
+  const domain = extendDomain(EMPTY_DOMAIN, values);
+  const buckets = bucketEdges(values, (value) => edgeStrength(value, domain, 'layer'));
+  return { layer: 2, values, kind: 'weight', domain, mode: 'layer', buckets, staleStep };
+}
+
 const frame: Frame = {
   step: 3,
   values: [Float32Array.from({ length: 6 }, (_, neuron) => neuron / 5), Float32Array.of(0.2, Number.NaN, 0.9)],
@@ -20,7 +30,7 @@ const frame: Frame = {
   ],
   preferred: [undefined, undefined],
   input: new Float32Array(784).fill(0.5),
-  edges: [{ layer: 2, buckets: bucketEdges(Float32Array.from({ length: 18 }, (_, edge) => (edge % 3 === 0 ? -1 : 0.5) * (edge + 1))) }],
+  edges: [edgesOf(Float32Array.from({ length: 18 }, (_, edge) => (edge % 3 === 0 ? -1 : 0.5) * (edge + 1)))],
   staleWeights: [],
   edgesOmitted: 0,
 };
@@ -39,14 +49,14 @@ function picture(overrides: Partial<PictureInput> = {}): PictureInput {
     scene: buildScene(layout, frame, options),
     title: 'run at step 3',
     legend: sceneLegend(frame, 1, options, 'mean activation'),
-    background: 'white',
+    background: 'stage',
     ...overrides,
   };
 }
 
 /** A 2D context that records what is painted: fills, arcs and lines. */
 function recordingContext() {
-  const painted = { arcs: 0, lines: 0, fills: [] as string[], strokes: 0 };
+  const painted = { arcs: 0, lines: 0, fills: [] as string[], strokes: 0, texts: [] as string[] };
   const context = {
     fillStyle: '',
     strokeStyle: '',
@@ -62,6 +72,8 @@ function recordingContext() {
     },
     stroke: () => painted.strokes++,
     strokeRect() {},
+    fillRect() {},
+    fillText: (text: string) => painted.texts.push(text),
     drawImage() {},
   };
   return { context: context as unknown as CanvasRenderingContext2D, painted };
@@ -88,21 +100,52 @@ describe('the network picture', () => {
     // One ring for the finding, one for the selected neuron, on both surfaces.
     expect(scene.findingMarks).toHaveLength(1);
     expect(painted.arcs).toBe(9 + 1 + 1);
-    expect(svg.match(/fill="none" stroke="#4da3ff"/g)).toHaveLength(1);
+    expect(svg.match(new RegExp(`fill="none" stroke="${SELECTED_COLOR}"`, 'g'))).toHaveLength(1);
+    // The output neurons' class names, on both surfaces.
+    expect(painted.texts).toEqual(['zero', 'one', 'two']);
+    for (const name of ['zero', 'one', 'two']) expect(svg).toContain(`text-anchor="start" fill="#c9ccd3">${name}</text>`);
   });
 
-  it('holds the input image, batched edges by sign, the legend and a white background', () => {
+  it('brings the selected neuron’s links forward and lets the rest recede', () => {
+    const plain = buildScene(layout, frame, { ...options, selected: undefined });
+    const scene = buildScene(layout, frame, options);
+    // Output neuron 0 is selected: its 6 incoming edges come last, each at least half opaque.
+    const drawn = plain.edges.reduce((total, batch) => total + batch.lines.length / 4, 0);
+    const highlighted = scene.edges.slice(-6);
+    expect(highlighted.every((batch) => batch.lines.length === 4 && batch.alpha >= 0.5)).toBe(true);
+    expect(highlighted.map((batch) => batch.lines[3])).toEqual(highlighted.map(() => layout.columns[1]!.y[0]));
+    const rest = scene.edges.slice(0, -6);
+    expect(rest.reduce((total, batch) => total + batch.lines.length / 4, 0)).toBe(drawn);
+    rest.forEach((batch, index) => expect(batch.alpha).toBeCloseTo(plain.edges[index]!.alpha * RECEDED, 6));
+  });
+
+  it('marks links older than the step shown on the picture, and dims them', () => {
+    const fresh = buildScene(layout, frame, { ...options, selected: undefined });
+    const stale = buildScene(layout, { ...frame, edges: [edgesOf(frame.edges[0]!.values, 1)] }, { ...options, selected: undefined });
+    expect(stale.texts.map((text) => text.text)).toContain('weights of step 1');
+    expect(fresh.texts.map((text) => text.text)).not.toContain('weights of step 1');
+    stale.edges.forEach((batch, index) => expect(batch.alpha).toBeLessThan(fresh.edges[index]!.alpha));
+  });
+
+  it('holds the input image, batched edges by sign, the legend and the stage’s background', () => {
     const svg = networkSvg(picture());
-    expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg" width="600" height="380"/);
-    // 300 px of network, the title band, and two lines of legend (the finding ring wraps).
+    expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg" width="600" height="434"/);
+    // 300 px of network, the title band, and five lines of legend: the neurons' caption and its stops
+    // (wrapped once), every layer's domain, the links' caption and its stops.
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
     expect(svg).toContain('fill="rgb(128,128,128)"');
     const paths = svg.match(/<path d="[^"]+" stroke="(#[0-9a-f]+)"/g) ?? [];
-    expect(paths.some((path) => path.includes('#ef4444'))).toBe(true);
-    expect(paths.some((path) => path.includes('#3b82f6'))).toBe(true);
-    expect(svg).toContain('>layer 1, mean activation</text>');
+    expect(paths.some((path) => path.includes(SIGN_COLORS.negative))).toBe(true);
+    expect(paths.some((path) => path.includes(SIGN_COLORS.positive))).toBe(true);
+    expect(svg).toContain(
+      '>Neurons: mean activation (activation), layer scale: each layer its own domain over the run; colours below for layer 1</text>',
+    );
+    expect(svg).toContain('>layer 1: 0 … 1.0 · layer 2: 0.20 … 0.90</text>');
+    expect(svg).toMatch(
+      />Links: weight W; width and brightness = \|value\|, each layer on its own scale \(largest \|value\|: layer 2 16\)<\/text>/,
+    );
     expect(svg).toContain('>named by a finding</text>');
-    expect(svg).toContain('<rect width="100%" height="100%" fill="#fff"/>');
+    expect(svg).toContain(`<rect width="100%" height="100%" fill="${STAGE_COLOR}"/>`);
   });
 
   it('colours the class view by preferred class and selectivity, with every class in its legend', () => {
@@ -140,7 +183,7 @@ describe('the network picture', () => {
   });
 
   it('leaves the background out when asked for transparency', () => {
-    expect(networkSvg(picture({ background: 'transparent' }))).not.toContain('fill="#fff"');
+    expect(networkSvg(picture({ background: 'transparent' }))).not.toContain(`fill="${STAGE_COLOR}"`);
   });
 
   it('escapes text from the run', () => {

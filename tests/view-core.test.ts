@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { bucketAlpha, bucketEdges } from '../core/view/edges.js';
+import { bucketEdges, bucketStyle, EDGE_BUCKETS, edgeDensity } from '../core/view/edges.js';
 import { layoutNetwork, neuronAt } from '../core/view/layout.js';
-import { DomainTracker, EMPTY_DOMAIN, extendDomain, legendStops, normalize } from '../core/view/normalize.js';
+import { DomainTracker, EMPTY_DOMAIN, extendDomain, legendStops, LOG_DECADES, normalize } from '../core/view/normalize.js';
 import { DEFAULT_VIEW_STATE, formatViewState, parseViewState, type ViewState } from '../core/view/url-state.js';
 
 describe('network layout', () => {
@@ -45,12 +45,13 @@ describe('normalisation', () => {
     expect(normalize(-Infinity, signed, 'step')).toBe('-inf');
   });
 
-  it('maps signed domains symmetrically around zero and one-signed domains from min to max', () => {
+  it('maps every domain from zero: value over the largest magnitude, so brightness means magnitude', () => {
     expect(normalize(4, signed, 'global')).toBe(1);
     expect(normalize(-2, signed, 'global')).toBe(-0.5);
     expect(normalize(0, signed, 'global')).toBe(0);
+    // A one-signed domain is not stretched from its smallest value: 2 of 1…3 is two thirds of the way from 0.
     const positive = extendDomain(EMPTY_DOMAIN, [1, 3]);
-    expect(normalize(2, positive, 'layer')).toBe(0.5);
+    expect(normalize(2, positive, 'layer')).toBeCloseTo(2 / 3, 12);
     expect(normalize(9, positive, 'layer')).toBe(1);
     expect(normalize(5, extendDomain(EMPTY_DOMAIN, [5]), 'step')).toBe(1);
     expect(normalize(3, EMPTY_DOMAIN, 'global')).toBe(0);
@@ -64,16 +65,24 @@ describe('normalisation', () => {
     expect(legendStops(domain, 'log')).toEqual([-1, -1e-6, 0, 1e-6, 1]);
   });
 
+  it('spans at most LOG_DECADES decades on the log scale; smaller magnitudes sit at zero', () => {
+    const domain = extendDomain(EMPTY_DOMAIN, [1e-12, 1]);
+    expect(normalize(10 ** -LOG_DECADES, domain, 'log')).toBe(0);
+    expect(normalize(1e-9, domain, 'log')).toBe(0);
+    expect(normalize(10 ** (-LOG_DECADES / 2), domain, 'log')).toBeCloseTo(0.5, 10);
+    expect(legendStops(domain, 'log')).toEqual([0, 10 ** -LOG_DECADES, 1]);
+  });
+
   it('gives the legend the values at its ends and middle', () => {
     expect(legendStops(signed, 'global')).toEqual([-4, 0, 4]);
-    expect(legendStops(extendDomain(EMPTY_DOMAIN, [1, 3]), 'layer')).toEqual([1, 2, 3]);
+    expect(legendStops(extendDomain(EMPTY_DOMAIN, [1, 3]), 'layer')).toEqual([0, 1.5, 3]);
     expect(legendStops(EMPTY_DOMAIN, 'global')).toEqual([]);
   });
 
   it('labels each legend value once when the domain holds one value (every activation 0 after a zero init)', () => {
     const zeros = extendDomain(EMPTY_DOMAIN, [0, 0, 0]);
     for (const mode of ['global', 'layer', 'step', 'log'] as const) expect(legendStops(zeros, mode)).toEqual([0]);
-    expect(legendStops(extendDomain(EMPTY_DOMAIN, [0.5, 0.5]), 'layer')).toEqual([0.5]);
+    expect(legendStops(extendDomain(EMPTY_DOMAIN, [0.5, 0.5]), 'layer')).toEqual([0, 0.25, 0.5]);
     expect(legendStops(extendDomain(EMPTY_DOMAIN, [0, 2]), 'log')).toEqual([0, 2]);
   });
 
@@ -120,14 +129,30 @@ describe('view state in the URL', () => {
 });
 
 describe('edge buckets', () => {
-  it('sorts edges by sign and relative strength, drops the faintest, and keeps non-finite apart', () => {
+  it('sorts edges by sign and strength on the scale, drops the faintest, and keeps non-finite apart', () => {
     const values = Float32Array.from([1, -1, 0.5, -0.02, 0, Number.NaN, 0.99]);
-    const buckets = bucketEdges(values, 4, 0.05);
-    expect(buckets.largest).toBe(1);
-    expect(buckets.positive).toEqual([[], [2], [], [0, 6]]);
-    expect(buckets.negative).toEqual([[], [], [], [1]]);
+    // A domain whose largest magnitude is 2: strength = |value| / 2.
+    const buckets = bucketEdges(values, (value) => Math.abs(value) / 2, Infinity, 4, 0.05);
+    expect(buckets.positive).toEqual([[2], [0, 6], [], []]);
+    expect(buckets.negative).toEqual([[], [1], [], []]);
     expect(buckets.nonFinite).toEqual([5]);
-    expect(bucketAlpha(3, 4)).toBe(1);
-    expect(bucketEdges(new Float32Array(3)).largest).toBe(0);
+  });
+
+  it('strokes stronger buckets more opaque and wider, and thins every gap alike', () => {
+    const styles = Array.from({ length: EDGE_BUCKETS }, (_, bucket) => bucketStyle(bucket, 1));
+    for (let bucket = 1; bucket < EDGE_BUCKETS; bucket++) {
+      expect(styles[bucket]!.alpha).toBeGreaterThan(styles[bucket - 1]!.alpha);
+      expect(styles[bucket]!.width).toBeGreaterThanOrEqual(styles[bucket - 1]!.width);
+    }
+    expect(styles[0]!.width).toBe(1);
+    expect(styles.at(-1)!.width).toBeGreaterThan(2);
+    // One density for the picture, from its densest gap.
+    expect(
+      edgeDensity([
+        { from: 128, to: 64 },
+        { from: 64, to: 10 },
+      ]),
+    ).toBe(edgeDensity([{ from: 128, to: 64 }]));
+    expect(edgeDensity([{ from: 4, to: 3 }])).toBe(1);
   });
 });

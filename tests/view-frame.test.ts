@@ -6,12 +6,20 @@ import { describe, expect, it } from 'vitest';
 import type { NeuronQuantity } from '../core/format/quantities.js';
 import { classPreference } from '../core/view/class-selectivity.js';
 import { alignedSteps, cursorSpan, resampleToA, stepRatio } from '../core/view/align.js';
-import { bucketEdges, type EdgeBuckets } from '../core/view/edges.js';
-import { computeFrame, differenceFrame, differenceUnavailable, type FrameSource, type Snapshot } from '../core/view/frame.js';
+import { bucketEdges, EDGE_BUCKETS, EDGE_FLOOR, type EdgeBuckets } from '../core/view/edges.js';
+import {
+  computeFrame,
+  differenceFrame,
+  differenceUnavailable,
+  edgeStrength,
+  type Frame,
+  type FrameSource,
+  type Snapshot,
+} from '../core/view/frame.js';
 import { LatestOnly } from '../core/view/latest-only.js';
 import { effectiveStatus, STALE_AFTER_MS, stoppedMessage } from '../core/format/run-status.js';
 import { followState, STALLED_AFTER_MS } from '../core/view/live.js';
-import { DomainTracker } from '../core/view/normalize.js';
+import { DomainTracker, LOG_DECADES } from '../core/view/normalize.js';
 import { formatViewState, parseViewState, DEFAULT_VIEW_STATE } from '../core/view/url-state.js';
 
 /** A run of `steps` steps over a 4-3-2 network whose values are simple functions of step, layer and neuron. */
@@ -19,6 +27,7 @@ function fakeRun(offset: number, steps = 10, snapshotSteps = [0, 4]): FrameSourc
   const layerSizes = [4, 3, 2];
   const activations = new DomainTracker();
   const gradients = new DomainTracker();
+  const edgeDomains = { weight: new DomainTracker(), weightGrad: new DomainTracker() };
   const value = (step: number, layer: number, neuron: number) => offset + step + 10 * layer + neuron;
   const field = (step: number, layer: number, name: NeuronQuantity) =>
     Float32Array.from({ length: layerSizes[layer]! }, (_, neuron) => (name === 'gradPreActivation' ? -1 : 1) * value(step, layer, neuron));
@@ -32,6 +41,10 @@ function fakeRun(offset: number, steps = 10, snapshotSteps = [0, 4]): FrameSourc
     weight: Float32Array.from({ length: 6 }, (_, edge) => offset + step + edge - 3),
     weightGrad: Float32Array.from({ length: 6 }, (_, edge) => edge - offset),
   });
+  for (const step of snapshotSteps.filter((at) => at < steps)) {
+    edgeDomains.weight.add(2, snapshot(step).weight);
+    edgeDomains.weightGrad.add(2, snapshot(step).weightGrad);
+  }
   return {
     layerSizes,
     neuronValues: (step, layer, name) => (step < steps ? field(step, layer, name) : undefined),
@@ -43,6 +56,7 @@ function fakeRun(offset: number, steps = 10, snapshotSteps = [0, 4]): FrameSourc
       return layer === 2 && kept !== undefined ? snapshot(kept) : undefined;
     },
     domainTracker: (view) => (view === 'activation' ? activations : gradients),
+    edgeDomainTracker: (matrix) => edgeDomains[matrix],
     // Two classes: neuron n prefers class n % 2, more strongly at later steps.
     classPreference: (step, layer) => {
       const neurons = layerSizes[layer]!;
@@ -59,9 +73,8 @@ describe('frames', () => {
     // Means 4 and 1, floor 1: (4 − 1) / (4 + 1 − 2) = 1.
     expect(Array.from(frame.values[0]!)).toEqual([1, 1, 1]);
     expect(frame.domains[0]).toMatchObject({ min: 0, max: 1 });
-    expect(frame.edges[0]!.buckets.largest).toBe(
-      computeFrame(fakeRun(0), { step: 3, view: 'activation', scale: 'layer' }).edges[0]!.buckets.largest,
-    );
+    expect(frame.edges[0]!.values).toEqual(computeFrame(fakeRun(0), { step: 3, view: 'activation', scale: 'layer' }).edges[0]!.values);
+    expect(frame.edges[0]!.kind).toBe('weight');
     expect(computeFrame(fakeRun(0), { step: 30, view: 'class', scale: 'layer' }).values).toEqual([undefined, undefined]);
   });
 
@@ -73,8 +86,69 @@ describe('frames', () => {
     // Per layer: the whole run's range of that layer.
     expect(frame.domains[0]).toMatchObject({ min: 10, max: 21 });
     expect(frame.staleWeights).toEqual([{ layer: 2, step: 4 }]);
-    expect(frame.edges[0]!.buckets.largest).toBe(5);
+    expect(frame.edges[0]).toMatchObject({ kind: 'weightGrad', staleStep: 4 });
+    expect(Array.from(frame.edges[0]!.values)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(computeFrame(run, { step: 6, view: 'activation', scale: 'step' }).domains[1]).toMatchObject({ min: 16, max: 27 });
+  });
+
+  it('scales the links of every layer by one domain over the run in global and log scale, by their own in layer scale', () => {
+    // Layer 2's weights into a 3-4-2 network, and layer 3's ten times larger.
+    const source = fakeRun(0);
+    const layerSizes = [4, 3, 4, 2];
+    const matrices = {
+      2: Float32Array.from({ length: 12 }, (_, edge) => (edge + 1) / 10),
+      3: Float32Array.from({ length: 8 }, (_, edge) => edge + 1),
+    };
+    const weights = new DomainTracker();
+    for (const [layer, values] of Object.entries(matrices)) weights.add(Number(layer), values);
+    const run: FrameSource = {
+      ...source,
+      layerSizes,
+      neuronValues: () => new Float32Array(4),
+      snapshotAt: (layer) => {
+        const weight = matrices[layer as 2 | 3];
+        return weight && { step: 0, weight, weightGrad: weight };
+      },
+      edgeDomainTracker: () => weights,
+    };
+    const strongest = (frame: Frame, layer: number) =>
+      Math.max(
+        ...frame.edges.find((edges) => edges.layer === layer)!.buckets.positive.flatMap((bucket, index) => (bucket.length ? [index] : [])),
+      );
+    const global = computeFrame(run, { step: 0, view: 'activation', scale: 'global' });
+    expect(global.edges.map(({ domain }) => domain.max)).toEqual([8, 8]);
+    // Layer 2's strongest link (1.2) is 15% of the largest (8): a weak bucket; layer 3's reaches the top one.
+    expect(strongest(global, 2)).toBeLessThan(2);
+    expect(strongest(global, 3)).toBe(EDGE_BUCKETS - 1);
+    const layer = computeFrame(run, { step: 0, view: 'activation', scale: 'layer' });
+    expect(layer.edges.map(({ domain }) => domain.max)).toEqual([Math.fround(1.2), 8]);
+    expect(strongest(layer, 2)).toBe(EDGE_BUCKETS - 1);
+    // Log scale: from the smallest magnitude kept (0.1) to the largest (8), or LOG_DECADES below it.
+    expect(edgeStrength(0.8, global.edges[0]!.domain, 'log')).toBeCloseTo((Math.log10(0.8) + 1) / (Math.log10(8) + 1), 6);
+    expect(edgeStrength(0.8, { min: 1e-9, max: 8, minMagnitude: 1e-9 }, 'log')).toBeCloseTo(
+      1 - (Math.log10(8) - Math.log10(0.8)) / LOG_DECADES,
+      6,
+    );
+  });
+
+  it('draws a chosen probe’s own flow on the links: a·W forward, a·∂ℓ/∂z in the gradient view', () => {
+    const base = fakeRun(0);
+    const gradients = new Map([[2, Float32Array.of(0.5, -2)]]);
+    const run: FrameSource = {
+      ...base,
+      probeLayerValues: (step, layer, name, probe) =>
+        name === 'probeGradPreActivation' ? gradients.get(layer) : base.probeLayerValues(step, layer, name, probe),
+    };
+    const probe = { index: 2, input: new Float32Array(4) };
+    // Layer 1's probe activations at step 5: (5 + 10 + n) × 2 = 30, 32, 34; W at step 4: edge + 1.
+    const forward = computeFrame(run, { step: 5, view: 'activation', scale: 'layer', probe });
+    expect(forward.edges[0]).toMatchObject({ kind: 'probeForward', staleStep: 4 });
+    expect(Array.from(forward.edges[0]!.values)).toEqual([30, 60, 96, 128, 170, 204]);
+    const backward = computeFrame(run, { step: 5, view: 'gradient', scale: 'global', probe });
+    expect(backward.edges[0]).toMatchObject({ kind: 'probeGrad', staleStep: undefined });
+    expect(Array.from(backward.edges[0]!.values)).toEqual([15, -60, 16, -64, 17, -68]);
+    // One sample's flow is scaled by this step's values, whatever the scale.
+    expect(backward.edges[0]!.domain).toMatchObject({ min: -68, max: 17 });
   });
 
   it('shows a probe’s own values and image, coloured by this step', () => {
@@ -101,7 +175,7 @@ describe('frames', () => {
     expect(difference.domains[0]).toMatchObject({ min: -1, max: 1 });
     // Both runs' kept snapshot is step 4: weights differ by the offset, −2 on every edge.
     expect(difference.edges[0]!.buckets.negative.flat().sort()).toEqual([0, 1, 2, 3, 4, 5]);
-    expect(difference.edges[0]!.buckets.largest).toBe(2);
+    expect(difference.edges[0]!.domain).toMatchObject({ min: -2, max: 2 });
   });
 
   it('says why runs of different shapes have no difference view', () => {
@@ -116,9 +190,10 @@ describe('level of detail', () => {
   it('keeps the strongest edges up to the limit and counts the rest', () => {
     const values = Float32Array.from({ length: 1000 }, (_, edge) => (edge % 2 ? 1 : -1) * (edge + 1));
     const drawn = (buckets: EdgeBuckets) => [...buckets.positive, ...buckets.negative].flat();
-    const all = bucketEdges(values);
+    const strength = (value: number) => Math.abs(value) / 1000;
+    const all = bucketEdges(values, strength);
     expect(all.omitted).toBe(0);
-    const limited = bucketEdges(values, undefined, undefined, 300);
+    const limited = bucketEdges(values, strength, 300);
     const kept = drawn(limited);
     expect(kept).toHaveLength(300);
     expect(limited.omitted).toBe(drawn(all).length - kept.length);
@@ -130,10 +205,10 @@ describe('level of detail', () => {
         .filter((edge) => !keptSet.has(edge))
         .map((edge) => Math.abs(values[edge]!)),
     );
-    expect(strongestOmitted).toBeLessThanOrEqual(weakestKept + (1000 * (1 - 0.05)) / 256);
-    expect(bucketEdges(values, undefined, undefined, 0).omitted).toBe(drawn(all).length);
+    expect(strongestOmitted).toBeLessThanOrEqual(weakestKept + (1000 * (1 - EDGE_FLOOR)) / 256);
+    expect(bucketEdges(values, strength, 0).omitted).toBe(drawn(all).length);
     // Equal weights (a constant initialisation) all fall in one bin: the limit still holds.
-    const constant = bucketEdges(new Float32Array(1000).fill(0.3), undefined, undefined, 100);
+    const constant = bucketEdges(new Float32Array(1000).fill(0.3), () => 1, 100);
     expect(drawn(constant)).toHaveLength(100);
     expect(constant.omitted).toBe(900);
   });

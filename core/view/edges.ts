@@ -1,19 +1,18 @@
 /**
- * Edges between two columns drawn as a few batched paths: each edge goes to a bucket by sign and
- * by |value| relative to the largest |value| of the layer, so a canvas strokes one path per
- * bucket (16 strokes for thousands of lines) with the bucket's colour and opacity.
+ * Edges between two columns drawn as a few batched paths. Each edge goes to a bucket by its sign and
+ * its strength — |value| placed on the picture's scale (normalize.ts), so that in global and log
+ * scale one strength means one magnitude in every layer — and a canvas strokes one path per bucket
+ * with the bucket's opacity and width (16 strokes for thousands of lines).
  */
 
 export const EDGE_BUCKETS = 8;
-/** Edges weaker than this fraction of the strongest are not drawn. */
-export const EDGE_FLOOR = 0.05;
+/** Edges weaker than this strength are not drawn (they would be under one level of 255 anyway). */
+export const EDGE_FLOOR = 0.02;
 
 export interface EdgeBuckets {
   /** Edge indices (input × fanOut + neuron) per bucket, weakest bucket first. */
   positive: number[][];
   negative: number[][];
-  /** Largest finite |value|; 0 when there is none. */
-  largest: number;
   /** Edges whose value is NaN or ±Inf. */
   nonFinite: number[];
   /** Edges strong enough to draw that the level of detail left out. */
@@ -24,13 +23,22 @@ export interface EdgeBuckets {
 const LIMIT_BINS = 256;
 
 /**
+ * @param strengthOf an edge value's strength in [0, 1] on the picture's scale (finite values only)
  * @param limit level of detail: keep the `limit` strongest edges (by bins of strength; within the
  *   last bin, in index order); the rest are counted in `omitted`
  */
-export function bucketEdges(values: Float32Array, buckets = EDGE_BUCKETS, floor = EDGE_FLOOR, limit = Infinity): EdgeBuckets {
-  let largest = 0;
-  for (const value of values) if (Number.isFinite(value) && Math.abs(value) > largest) largest = Math.abs(value);
-  const strengthOf = (value: number) => (largest > 0 ? Math.abs(value) / largest : 0);
+export function bucketEdges(
+  values: Float32Array,
+  strengthOf: (value: number) => number,
+  limit = Infinity,
+  buckets = EDGE_BUCKETS,
+  floor = EDGE_FLOOR,
+): EdgeBuckets {
+  const strengths = new Float32Array(values.length);
+  for (let edge = 0; edge < values.length; edge++) {
+    const value = values[edge]!;
+    strengths[edge] = Number.isFinite(value) ? strengthOf(value) : Number.NaN;
+  }
   // The cut: bins of strength from the strongest down while they fit in `limit`; the first bin that
   // does not fit gives its first edges (in index order) for the room that is left.
   const binOf = (strength: number) => Math.min(LIMIT_BINS - 1, Math.floor(((strength - floor) / (1 - floor)) * LIMIT_BINS));
@@ -40,9 +48,8 @@ export function bucketEdges(values: Float32Array, buckets = EDGE_BUCKETS, floor 
   if (Number.isFinite(limit)) {
     const histogram = new Int32Array(LIMIT_BINS);
     let total = 0;
-    for (const value of values) {
-      const strength = strengthOf(value);
-      if (!Number.isFinite(value) || strength < floor) continue;
+    for (const strength of strengths) {
+      if (!(strength >= floor)) continue;
       histogram[binOf(strength)]!++;
       total++;
     }
@@ -56,29 +63,42 @@ export function bucketEdges(values: Float32Array, buckets = EDGE_BUCKETS, floor 
   const negative = Array.from({ length: buckets }, () => [] as number[]);
   const nonFinite: number[] = [];
   for (let edge = 0; edge < values.length; edge++) {
-    const value = values[edge]!;
-    if (!Number.isFinite(value)) {
+    const strength = strengths[edge]!;
+    if (Number.isNaN(strength)) {
       nonFinite.push(edge);
       continue;
     }
-    const strength = strengthOf(value);
     if (strength < floor) continue;
     if (fullFrom > 0) {
       const bin = binOf(strength);
       if (bin < fullFrom - 1 || (bin === fullFrom - 1 && partialRoom-- <= 0)) continue;
     }
     const bucket = Math.min(buckets - 1, Math.floor(((strength - floor) / (1 - floor)) * buckets));
-    (value >= 0 ? positive : negative)[bucket]!.push(edge);
+    (values[edge]! >= 0 ? positive : negative)[bucket]!.push(edge);
   }
-  return { positive, negative, largest, nonFinite, omitted };
+  return { positive, negative, nonFinite, omitted };
 }
 
-/** Dense layers would turn into a solid block: opacity thins with the number of edges between two columns. */
-export function edgeDensity(fromNeurons: number, toNeurons: number): number {
-  return Math.max(0.15, Math.min(1, 1500 / (fromNeurons * toNeurons)));
+/** The strength in the middle of a bucket. */
+export function bucketStrength(bucket: number, buckets = EDGE_BUCKETS, floor = EDGE_FLOOR): number {
+  return floor + ((1 - floor) * (bucket + 0.5)) / buckets;
 }
 
-/** Opacity of a bucket: from faint to opaque. */
-export function bucketAlpha(bucket: number, buckets = EDGE_BUCKETS): number {
-  return 0.08 + (0.92 * (bucket + 1)) / buckets;
+/**
+ * How a bucket is stroked: opacity and width both grow with strength. Widths above one pixel cost
+ * ~20× more to raster in software (bench/viewer.ts), so they are kept for the strongest buckets,
+ * which hold few edges. `density` thins every layer alike where many edges overlap.
+ */
+export function bucketStyle(bucket: number, density: number, buckets = EDGE_BUCKETS): { alpha: number; width: number } {
+  const strength = bucketStrength(bucket, buckets);
+  return { alpha: Math.min(1, strength * density), width: strength < 0.5 ? 1 : 1 + 2 * (strength - 0.5) * 2 };
+}
+
+/**
+ * One opacity factor for the whole picture, from its densest gap between columns: the same in every
+ * gap, so that ink compares across layers.
+ */
+export function edgeDensity(gaps: readonly { from: number; to: number }[]): number {
+  const densest = Math.max(1, ...gaps.map(({ from, to }) => from * to));
+  return Math.max(0.25, Math.min(1, 3000 / densest));
 }

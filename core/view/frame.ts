@@ -6,7 +6,7 @@
 import { quantity, VIEW_SPECS, type NeuronQuantity, type ProbeNeuronQuantity, type View } from '../format/quantities.js';
 import type { ClassPreference } from './class-selectivity.js';
 import { bucketEdges, type EdgeBuckets } from './edges.js';
-import { EMPTY_DOMAIN, extendDomain, type Domain, type DomainTracker, type ScaleMode } from './normalize.js';
+import { EMPTY_DOMAIN, extendDomain, normalize, type Domain, type DomainTracker, type ScaleMode } from './normalize.js';
 
 /** One kept snapshot of a layer: W and ∂L/∂W, row-major [input × neuron]. */
 export interface Snapshot {
@@ -28,6 +28,30 @@ export interface FrameSource {
   snapshotAt(layer: number, step: number): Snapshot | undefined;
   /** Whole-run domains of the view's values (|gradient| for the gradient view). */
   domainTracker(view: View): DomainTracker;
+  /** Domains of every kept snapshot's W or ∂L/∂W so far, per dense layer (from 2). */
+  edgeDomainTracker(matrix: EdgeMatrix): DomainTracker;
+}
+
+export type EdgeMatrix = 'weight' | 'weightGrad';
+
+/** The edges into one dense layer (from 2) as drawn: the values, the domain that scales them, their buckets. */
+export interface FrameEdges {
+  layer: number;
+  /** Row-major [input × neuron]: W or ∂L/∂W of a snapshot, a probe's own flow, or A − B. */
+  values: Float32Array;
+  /** What the values are, for the legend and the tooltip. */
+  kind: 'weight' | 'weightGrad' | 'probeForward' | 'probeGrad' | 'difference';
+  domain: Domain;
+  mode: ScaleMode;
+  buckets: EdgeBuckets;
+  /** The step of the snapshot the values come from, when it is older than the frame's step. */
+  staleStep: number | undefined;
+}
+
+/** An edge value's strength in [0, 1] on its scale: what its opacity and width show. */
+export function edgeStrength(value: number, domain: Domain, mode: ScaleMode): number {
+  const position = normalize(value, domain, mode);
+  return typeof position === 'number' ? Math.abs(position) : 1;
 }
 
 export interface FrameOptions {
@@ -50,8 +74,8 @@ export interface Frame {
   preferred: (Uint8Array | undefined)[];
   /** The input image, values in [0, 1]. */
   input: Float32Array | undefined;
-  /** Batched edges into dense layers 2… (layer 1's inputs are the image). */
-  edges: { layer: number; buckets: EdgeBuckets }[];
+  /** Edges into dense layers 2… (layer 1's inputs are the image). */
+  edges: FrameEdges[];
   /** Layers whose edges come from an earlier kept step than this one (the budget kept fewer). */
   staleWeights: { layer: number; step: number }[];
   /** Edges left out by the level of detail, over all layers. */
@@ -65,7 +89,7 @@ export function computeFrame(source: FrameSource, options: FrameOptions): Frame 
   const { step, view, probe } = options;
   const spec = VIEW_SPECS[view];
   const denseLayers = source.layerSizes.length - 1;
-  const edges = edgesAt(source, step, spec.edges, options.edgeLimit);
+  const edges = edgesAt(source, options);
   const input = probe ? probe.input : source.meanInput(step);
   if (spec.encoding === 'class') {
     const preferences = Array.from({ length: denseLayers }, (_, index) => source.classPreference(step, index + 1));
@@ -102,25 +126,64 @@ export function computeFrame(source: FrameSource, options: FrameOptions): Frame 
   return { step, values, domains, preferred: values.map(() => undefined), input, ...edges };
 }
 
-/** The batched edges into dense layers 2… from each layer's latest snapshot at or before `step`. */
-function edgesAt(
-  source: FrameSource,
-  step: number,
-  matrix: 'weight' | 'weightGrad',
-  edgeLimit: number | undefined,
-): Pick<Frame, 'edges' | 'staleWeights' | 'edgesOmitted'> {
-  const edges: Frame['edges'] = [];
-  const staleWeights: Frame['staleWeights'] = [];
-  let edgesOmitted = 0;
+/**
+ * The edges into dense layers 2…: each layer's latest snapshot at or before the step (W or ∂L/∂W), or
+ * with a probe chosen that probe's own flow — forward a_i·W_ij, backward a_i·∂ℓ/∂z_j (its own ∂ℓ/∂W).
+ * Global and log scale share one domain over every layer and the whole run, so that the same
+ * magnitude looks the same in every layer; a probe's flow, one sample's, is scaled by this step.
+ */
+function edgesAt(source: FrameSource, options: FrameOptions): Pick<Frame, 'edges' | 'staleWeights' | 'edgesOmitted'> {
+  const { step, probe } = options;
+  const matrix = VIEW_SPECS[options.view].edges;
+  const flows = probe !== undefined && VIEW_SPECS[options.view].encoding !== 'class';
+  const found: Omit<FrameEdges, 'domain' | 'mode' | 'buckets'>[] = [];
   for (let layer = 2; layer < source.layerSizes.length; layer++) {
     const snapshot = source.snapshotAt(layer, step);
-    if (!snapshot) continue;
-    if (snapshot.step !== step) staleWeights.push({ layer, step: snapshot.step });
-    const buckets = bucketEdges(snapshot[matrix], undefined, undefined, edgeLimit);
-    edgesOmitted += buckets.omitted;
-    edges.push({ layer, buckets });
+    if (flows) {
+      const flow = probeFlow(source, step, layer, matrix, probe.index, snapshot);
+      if (flow) found.push(flow);
+    } else if (snapshot) {
+      found.push({ layer, values: snapshot[matrix], kind: matrix, staleStep: snapshot.step === step ? undefined : snapshot.step });
+    }
   }
-  return { edges, staleWeights, edgesOmitted };
+  const tracker = source.edgeDomainTracker(matrix);
+  const mode = options.scale;
+  const stepDomain = found.reduce((domain, { values }) => extendDomain(domain, values), EMPTY_DOMAIN);
+  const layerDomain = (edges: (typeof found)[number]) =>
+    flows ? extendDomain(EMPTY_DOMAIN, edges.values) : tracker.domain('layer', edges.layer, []);
+  const edges = found.map((edges): FrameEdges => {
+    const domain = mode === 'layer' ? layerDomain(edges) : mode === 'step' || flows ? stepDomain : tracker.domain(mode, edges.layer, []);
+    const buckets = bucketEdges(edges.values, (value) => edgeStrength(value, domain, mode), options.edgeLimit);
+    return { ...edges, domain, mode, buckets };
+  });
+  return {
+    edges,
+    staleWeights: edges.flatMap(({ layer, staleStep }) => (staleStep === undefined ? [] : [{ layer, step: staleStep }])),
+    edgesOmitted: edges.reduce((total, { buckets }) => total + buckets.omitted, 0),
+  };
+}
+
+/** One probe's flow through the edges into `layer`: forward a_i·W_ij (W from a snapshot), or a_i·∂ℓ/∂z_j. */
+function probeFlow(
+  source: FrameSource,
+  step: number,
+  layer: number,
+  matrix: EdgeMatrix,
+  probe: number,
+  snapshot: Snapshot | undefined,
+): Omit<FrameEdges, 'domain' | 'mode' | 'buckets'> | undefined {
+  const inputs = source.probeLayerValues(step, layer - 1, 'probeActivation', probe);
+  const outputs = matrix === 'weightGrad' ? source.probeLayerValues(step, layer, 'probeGradPreActivation', probe) : snapshot?.weight;
+  if (!inputs || !outputs) return undefined;
+  const fanOut = source.layerSizes[layer]!;
+  const values = new Float32Array(inputs.length * fanOut);
+  for (let from = 0; from < inputs.length; from++) {
+    const activation = inputs[from]!;
+    for (let to = 0; to < fanOut; to++)
+      values[from * fanOut + to] = activation * (matrix === 'weightGrad' ? outputs[to]! : outputs[from * fanOut + to]!);
+  }
+  const stale = matrix === 'weight' && snapshot!.step !== step ? snapshot!.step : undefined;
+  return { layer, values, kind: matrix === 'weightGrad' ? 'probeGrad' : 'probeForward', staleStep: stale };
 }
 
 /**
@@ -143,7 +206,10 @@ export function differenceFrame(a: Frame, b: Frame, source: { a: FrameSource; b:
     const matrixA = snapshotA[matrix];
     const matrixB = snapshotB[matrix];
     if (matrixA.length !== matrixB.length) continue;
-    edges.push({ layer, buckets: bucketEdges(matrixA.map((value, edge) => value - matrixB[edge]!)) });
+    const difference = matrixA.map((value, edge) => value - matrixB[edge]!);
+    const domain = symmetric(extendDomain(EMPTY_DOMAIN, difference));
+    const buckets = bucketEdges(difference, (value) => edgeStrength(value, domain, 'layer'));
+    edges.push({ layer, values: difference, kind: 'difference', domain, mode: 'layer', buckets, staleStep: undefined });
   }
   return {
     step: a.step,

@@ -33,10 +33,14 @@ export function extendDomain(domain: Domain, values: ArrayLike<number>): Domain 
 
 export type Normalized = number | 'nan' | 'inf' | '-inf';
 
+/** The log scale spans at most this many decades below the largest magnitude; smaller values sit at 0. */
+export const LOG_DECADES = 6;
+
 /**
- * A value's place on the scale. Signed domains (min < 0 < max) map symmetrically to [−1, 1]
- * around zero; one-signed domains map [min, max] to [0, 1]. The log mode maps |value| by log10
- * between the smallest non-zero magnitude and the largest, keeping the sign.
+ * A value's place on the scale, anchored at zero so that brightness means magnitude on every scale:
+ * value / largest |value| of the domain, in [−1, 1] (in [0, 1] for values that are never negative).
+ * The log mode maps |value| by log10 over the domain's magnitudes (at most LOG_DECADES decades),
+ * keeping the sign.
  */
 export function normalize(value: number, domain: Domain, mode: ScaleMode): Normalized {
   if (Number.isNaN(value)) return 'nan';
@@ -47,14 +51,17 @@ export function normalize(value: number, domain: Domain, mode: ScaleMode): Norma
   if (mode === 'log') {
     const magnitude = Math.abs(value);
     if (magnitude === 0) return 0;
-    const low = Math.log10(Math.min(domain.minMagnitude, largest));
-    const high = Math.log10(largest);
+    const [low, high] = logRange(domain);
     const position = high > low ? (Math.log10(magnitude) - low) / (high - low) : 1;
     return Math.sign(value) * clamp(position, 0, 1);
   }
-  if (domain.min < 0 && domain.max > 0) return clamp(value / largest, -1, 1);
-  if (domain.max <= 0) return clamp(value / largest, -1, 0);
-  return domain.max === domain.min ? 1 : clamp((value - domain.min) / (domain.max - domain.min), 0, 1);
+  return clamp(value / largest, -1, 1);
+}
+
+/** log10 of the smallest and largest magnitude the log scale spans. */
+function logRange(domain: Domain): [number, number] {
+  const high = Math.log10(Math.max(Math.abs(domain.min), Math.abs(domain.max)));
+  return [Math.max(high - LOG_DECADES, Math.log10(Math.min(domain.minMagnitude, 10 ** high))), high];
 }
 
 function clamp(value: number, low: number, high: number): number {
@@ -68,12 +75,12 @@ function clamp(value: number, low: number, high: number): number {
 export function legendStops(domain: Domain, mode: ScaleMode): number[] {
   if (!Number.isFinite(domain.min)) return [];
   const largest = Math.max(Math.abs(domain.min), Math.abs(domain.max));
+  const signed = domain.min < 0;
   let stops: number[];
-  if (mode === 'log') {
-    const low = Math.min(domain.minMagnitude, largest);
-    stops = domain.min < 0 ? [-largest, -low, 0, low, largest] : [0, low, largest];
-  } else if (domain.min < 0 && domain.max > 0) stops = [-largest, 0, largest];
-  else stops = [domain.min, (domain.min + domain.max) / 2, domain.max];
+  if (mode === 'log' && largest > 0) {
+    const low = 10 ** logRange(domain)[0];
+    stops = signed ? [-largest, -low, 0, low, largest] : [0, low, largest];
+  } else stops = signed ? [-largest, 0, largest] : [0, largest / 2, largest];
   return [...new Set(stops)];
 }
 

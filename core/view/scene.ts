@@ -1,21 +1,34 @@
 /**
  * The network picture as one description, drawn twice: on the canvas (viewer/src/lib/paint-scene.ts)
  * and as a standalone SVG for export (svg.ts). Everything that decides what the picture shows —
- * colours of neurons and edges, which edges, their opacity, the marks of findings and the selected
- * neuron, the legend — is decided here, once; the two painters only put it on their surface.
+ * colours of neurons and edges, their opacity and width, which edges stand out, the marks of
+ * findings and the selected neuron, the labels, the legend — is decided here, once; the two
+ * painters only put it on their surface. The encoding is in colors.ts and edges.ts.
  */
-import { VIEW_SPECS, type View } from '../format/quantities.js';
-import { classColorOf, classColors, colorOf, divergingColorOf, EDGE_COLORS, FINDING_COLOR, NON_FINITE_COLORS } from './colors.js';
-import { bucketAlpha, edgeDensity } from './edges.js';
-import type { Frame } from './frame.js';
+import { quantity, VIEW_SPECS, type View } from '../format/quantities.js';
+import {
+  classColorOf,
+  classColors,
+  FINDING_COLOR,
+  magnitudeColorOf,
+  NON_FINITE_COLORS,
+  SELECTED_COLOR,
+  SIGN_COLORS,
+  signedColorOf,
+  STAGE_COLOR,
+  STAGE_INK,
+} from './colors.js';
+import { bucketStyle, EDGE_BUCKETS, edgeDensity } from './edges.js';
+import { edgeStrength, type Frame, type FrameEdges } from './frame.js';
 import type { NetworkLayout } from './layout.js';
 import { legendStops, normalize, type Domain, type ScaleMode } from './normalize.js';
 
-/** A batch of straight lines with one colour and opacity: x1, y1, x2, y2 per line. */
+/** A batch of straight lines with one colour, opacity and width: x1, y1, x2, y2 per line. */
 export interface StrokeBatch {
   lines: Float32Array;
   color: string;
   alpha: number;
+  width: number;
 }
 
 export interface SceneColumn {
@@ -24,13 +37,23 @@ export interface SceneColumn {
   radius: number;
   /** Fill of every neuron ('' while not loaded). */
   colors: string[];
-  /** A faint ring keeps dark (low) values visible on a dark background; only where dots are big enough. */
+  /** A faint ring keeps dark (low) values visible on the dark stage; only where dots are big enough. */
   ring: boolean;
+}
+
+/** A line of text on the picture: class names beside the output neurons, the age of stale links. */
+export interface SceneText {
+  x: number;
+  y: number;
+  text: string;
+  align: 'start' | 'middle';
+  color: string;
 }
 
 export interface NetworkScene {
   width: number;
   height: number;
+  background: string;
   /** The input as an image: values in [0, 1], row-major `rows × columns`, drawn in the square at x, y. */
   input: { x: number; y: number; side: number; pixels: Float32Array | undefined; rows: number; columns: number };
   edges: StrokeBatch[];
@@ -38,14 +61,16 @@ export interface NetworkScene {
   /** Neurons a finding names: rings around big dots, ticks left of dense columns. */
   findingMarks: { x: number; y: number; radius: number }[];
   selected: { x: number; y: number; radius: number } | undefined;
+  texts: SceneText[];
 }
 
 export const SCENE_COLORS = {
-  ring: 'rgba(128, 128, 128, 0.55)',
-  inputFrame: 'rgba(128, 128, 128, 0.6)',
+  ring: 'rgba(160, 165, 175, 0.45)',
+  inputFrame: 'rgba(160, 165, 175, 0.6)',
   finding: FINDING_COLOR,
-  selected: '#4da3ff',
-  missing: '#444',
+  selected: SELECTED_COLOR,
+  missing: '#3a3d45',
+  ink: STAGE_INK,
 };
 
 /** `magnitude` for one run's values, `diverging` for A − B of two runs. */
@@ -55,7 +80,7 @@ export interface SceneOptions {
   view: View;
   scale: ScaleMode;
   palette: ScenePalette;
-  /** The run's class names (the class view's hues). */
+  /** The run's class names (the class view's hues, the output neurons' labels). */
   classNames: readonly string[];
   /** One sample's rows and columns (the input layer's shape; a flat input is drawn as a near-square grid). */
   inputShape: readonly number[];
@@ -63,15 +88,27 @@ export interface SceneOptions {
   selected: { layer: number; index: number } | undefined;
 }
 
+/** Links not touching the selected neuron keep this share of their opacity. */
+export const RECEDED = 0.22;
+/** Stale links (from an older snapshot than the step shown) keep this share. */
+export const STALE = 0.5;
+/** Class names are written beside output neurons at least this far apart. */
+const LABEL_SPACING = 9;
+
 /** A − B has no meaningful log or per-run-global domain: its layers are always scaled symmetrically. */
 function modeOf(options: Pick<SceneOptions, 'palette' | 'scale'>): ScaleMode {
   return options.palette === 'diverging' ? 'layer' : options.scale;
 }
 
+/** Signed quantities (activations, A − B) by sign and brightness; magnitudes (|∂L/∂z|) by brightness alone. */
+function neuronPaint(options: Pick<SceneOptions, 'palette' | 'view'>): typeof signedColorOf {
+  return options.palette === 'diverging' || VIEW_SPECS[options.view].encoding === 'value' ? signedColorOf : magnitudeColorOf;
+}
+
 /** The fill of every neuron of every dense layer. */
-function neuronColors(frame: Frame, options: Pick<SceneOptions, 'palette' | 'scale' | 'classNames'>): string[][] {
+function neuronColors(frame: Frame, options: Pick<SceneOptions, 'palette' | 'scale' | 'classNames' | 'view'>): string[][] {
   const hues = classColors(options.classNames.length);
-  const paint = options.palette === 'diverging' ? divergingColorOf : colorOf;
+  const paint = neuronPaint(options);
   const mode = modeOf(options);
   return frame.values.map((values, index) => {
     if (!values) return [];
@@ -97,11 +134,13 @@ export function buildScene(layout: NetworkLayout, frame: Frame, options: SceneOp
   }
   const selectedColumn = options.selected ? layout.columns[options.selected.layer - 1] : undefined;
   const selectedY = options.selected ? selectedColumn?.y[options.selected.index] : undefined;
+  const selected = selectedColumn && selectedY !== undefined ? options.selected : undefined;
   return {
     width: layout.width,
     height: layout.height,
+    background: STAGE_COLOR,
     input: { ...layout.input, pixels: frame.input, rows, columns },
-    edges: edgeStrokes(layout, frame),
+    edges: edgeStrokes(layout, frame, selected),
     columns: layout.columns.map((column) => ({
       x: column.x,
       y: column.y,
@@ -111,6 +150,7 @@ export function buildScene(layout: NetworkLayout, frame: Frame, options: SceneOp
     })),
     findingMarks,
     selected: selectedColumn && selectedY !== undefined ? { x: selectedColumn.x, y: selectedY, radius: selectedColumn.radius } : undefined,
+    texts: [...classLabels(layout, options.classNames), ...staleLabels(layout, frame)],
   };
 }
 
@@ -121,28 +161,88 @@ export function gridOf(shape: readonly number[], values: number): [number, numbe
   return [Math.max(1, Math.ceil(values / columns)), columns];
 }
 
-/** Each layer's edges as one batch per sign and strength bucket, weakest first, then the non-finite ones. */
-function edgeStrokes(layout: NetworkLayout, frame: Frame): StrokeBatch[] {
-  const batches: StrokeBatch[] = [];
-  for (const { layer, buckets } of frame.edges) {
+/** Class names right of the output neurons, where the dots are far enough apart to label. */
+function classLabels(layout: NetworkLayout, classNames: readonly string[]): SceneText[] {
+  const output = layout.columns.at(-1);
+  if (!output || output.spacing < LABEL_SPACING || output.y.length !== classNames.length) return [];
+  return classNames.map((name, index) => ({
+    x: output.x + output.radius + 6,
+    y: output.y[index]!,
+    text: name,
+    align: 'start',
+    color: SCENE_COLORS.ink,
+  }));
+}
+
+/** Over each gap whose links are older than the step shown: "weights of step k". */
+function staleLabels(layout: NetworkLayout, frame: Frame): SceneText[] {
+  return frame.edges.flatMap(({ layer, staleStep, kind }) => {
     const from = layout.columns[layer - 2];
     const to = layout.columns[layer - 1];
+    if (staleStep === undefined || !from || !to) return [];
+    const what = kind === 'weightGrad' ? '∂L/∂W' : 'weights';
+    return [{ x: (from.x + to.x) / 2, y: 12, text: `${what} of step ${staleStep}`, align: 'middle' as const, color: FINDING_COLOR }];
+  });
+}
+
+/**
+ * Every layer's edges as one batch per sign and strength bucket, weakest first; the non-finite ones;
+ * then, above all of them, the selected neuron's incoming and outgoing edges, while the rest recede.
+ */
+function edgeStrokes(layout: NetworkLayout, frame: Frame, selected: SceneOptions['selected']): StrokeBatch[] {
+  const gaps = frame.edges.flatMap(({ layer }) => {
+    const from = layout.columns[layer - 2];
+    const to = layout.columns[layer - 1];
+    return from && to ? [{ from: from.y.length, to: to.y.length }] : [];
+  });
+  const density = edgeDensity(gaps);
+  const batches: StrokeBatch[] = [];
+  const highlighted: StrokeBatch[] = [];
+  for (const edges of frame.edges) {
+    const from = layout.columns[edges.layer - 2];
+    const to = layout.columns[edges.layer - 1];
     if (!from || !to) continue;
     const fanOut = to.y.length;
-    const add = (indices: number[], color: string, alpha: number) => {
+    const lineOf = (edge: number) => [from.x, from.y[Math.floor(edge / fanOut)]!, to.x, to.y[edge % fanOut]!];
+    const dim = (selected ? RECEDED : 1) * (edges.staleStep === undefined ? 1 : STALE);
+    const add = (indices: number[], color: string, style: { alpha: number; width: number }) => {
       if (indices.length === 0) return;
       const lines = new Float32Array(indices.length * 4);
-      indices.forEach((edge, line) => lines.set([from.x, from.y[Math.floor(edge / fanOut)]!, to.x, to.y[edge % fanOut]!], line * 4));
-      batches.push({ lines, color, alpha });
+      indices.forEach((edge, line) => lines.set(lineOf(edge), line * 4));
+      batches.push({ lines, color, alpha: style.alpha * dim, width: style.width });
     };
-    const density = edgeDensity(from.y.length, fanOut);
-    buckets.positive.forEach((_, bucket) => {
-      add(buckets.negative[bucket]!, EDGE_COLORS.negative, bucketAlpha(bucket) * density);
-      add(buckets.positive[bucket]!, EDGE_COLORS.positive, bucketAlpha(bucket) * density);
-    });
-    add(buckets.nonFinite, EDGE_COLORS.nonFinite, 1);
+    const { buckets } = edges;
+    for (let bucket = 0; bucket < EDGE_BUCKETS; bucket++) {
+      add(buckets.negative[bucket]!, SIGN_COLORS.negative, bucketStyle(bucket, density));
+      add(buckets.positive[bucket]!, SIGN_COLORS.positive, bucketStyle(bucket, density));
+    }
+    add(buckets.nonFinite, NON_FINITE_COLORS.nan, { alpha: 1, width: 1 });
+    if (selected) highlighted.push(...selectedEdges(edges, selected, fanOut, lineOf));
   }
-  return batches;
+  return [...batches, ...highlighted];
+}
+
+/**
+ * The selected neuron's edges in this gap (into it, or out of it), each at full strength-coded width
+ * and at least half opacity, so they stand out of the receded rest even when weak.
+ */
+function selectedEdges(
+  edges: FrameEdges,
+  selected: { layer: number; index: number },
+  fanOut: number,
+  lineOf: (edge: number) => number[],
+): StrokeBatch[] {
+  const fanIn = edges.values.length / fanOut;
+  let indices: number[];
+  if (selected.layer === edges.layer) indices = Array.from({ length: fanIn }, (_, from) => from * fanOut + selected.index);
+  else if (selected.layer === edges.layer - 1) indices = Array.from({ length: fanOut }, (_, to) => selected.index * fanOut + to);
+  else return [];
+  return indices.map((edge) => {
+    const value = edges.values[edge]!;
+    const strength = Number.isFinite(value) ? edgeStrength(value, edges.domain, edges.mode) : 1;
+    const color = !Number.isFinite(value) ? NON_FINITE_COLORS.nan : value < 0 ? SIGN_COLORS.negative : SIGN_COLORS.positive;
+    return { lines: Float32Array.from(lineOf(edge)), color, alpha: 0.5 + 0.5 * strength, width: 1 + 2 * strength };
+  });
 }
 
 export interface LegendStop {
@@ -153,9 +253,13 @@ export interface LegendStop {
 }
 
 export interface SceneLegend {
-  /** What the colours show, e.g. "layer 2, mean activation (global scale)". */
+  /** What the neuron colours show: quantity, unit, scale, e.g. "mean activation f(z) (activation), global scale". */
   caption: string;
   stops: LegendStop[];
+  /** Each layer's domain, when layers have domains of their own (layer scale, a probe's layer scale). */
+  domains: string[];
+  /** What the links show, and their scale. */
+  links: { caption: string; stops: LegendStop[] } | undefined;
 }
 
 const NON_FINITE_STOPS: LegendStop[] = [
@@ -164,21 +268,33 @@ const NON_FINITE_STOPS: LegendStop[] = [
   { label: '−Inf', color: NON_FINITE_COLORS['-inf'] },
 ];
 
+const SCALE_WORDS: Record<ScaleMode, string> = {
+  global: 'global scale: one domain for every layer and step',
+  log: 'log scale: one domain for every layer and step',
+  layer: 'layer scale: each layer its own domain over the run',
+  step: 'step scale: one domain for every layer at this step',
+};
+
+const format = (value: number) => (value === 0 ? '0' : value.toPrecision(2));
+
 /**
- * The legend of a frame: for value views the stops of `layer`'s domain; for the class view each
- * class's hue and the selectivity ramp. `quantity` names what the values are ("A − B of …").
+ * The legend of a frame. For value views: the neuron quantity with its unit and scale, the stops of
+ * the domain of `layer` (every layer's domain listed when they differ), and what the links show on
+ * which scale. For the class view: each class's hue and the selectivity ramp. `label` names what the
+ * values are ("mean activation", "A − B of …").
  */
 export function sceneLegend(
   frame: Frame,
   layer: number,
   options: Omit<SceneOptions, 'inputShape' | 'selected'>,
-  quantity: string,
+  label: string,
 ): SceneLegend {
   const marked = options.marked.size > 0 ? [{ label: 'named by a finding', color: FINDING_COLOR, ring: true }] : [];
+  const links = linkLegend(frame);
   if (VIEW_SPECS[options.view].encoding === 'class' && options.palette !== 'diverging') {
     const hues = classColors(options.classNames.length);
     return {
-      caption: `${quantity}: hue = preferred class, brightness = selectivity`,
+      caption: `${label}: hue = preferred class, brightness = selectivity`,
       stops: [
         ...options.classNames.map((name, index) => ({ label: name, color: hues[index]! })),
         { label: 'selectivity 0', color: classColorOf(hues[0]!, 0) },
@@ -187,16 +303,59 @@ export function sceneLegend(
         { label: 'too few classes', color: NON_FINITE_COLORS.nan },
         ...marked,
       ],
+      domains: [],
+      links,
     };
   }
   const mode = modeOf(options);
-  const domain: Domain | undefined = frame.domains[layer - 1];
-  const paint = options.palette === 'diverging' ? divergingColorOf : colorOf;
+  const paint = neuronPaint(options);
+  const unit = quantity(VIEW_SPECS[options.view].quantity).unit;
+  const domains = frame.domains;
+  const shared = domains.every((domain) => sameDomain(domain, domains[0]));
+  const domain: Domain | undefined = shared ? domains[0] : domains[layer - 1];
   const stops = domain
-    ? legendStops(domain, mode).map((stop) => ({ label: stop.toPrecision(2), color: paint(normalize(stop, domain, mode)) }))
+    ? legendStops(domain, mode).map((stop) => ({ label: format(stop), color: paint(normalize(stop, domain, mode)) }))
     : [];
   return {
-    caption: `layer ${layer}, ${quantity}${mode === 'layer' ? '' : ` (${mode} scale)`}`,
+    caption: `Neurons: ${label} (${unit}), ${options.palette === 'diverging' ? 'each layer symmetric around 0' : SCALE_WORDS[mode]}${shared ? '' : `; colours below for layer ${layer}`}`,
     stops: [...stops, ...NON_FINITE_STOPS, ...marked],
+    domains: shared ? [] : domains.map((each, index) => `layer ${index + 1}: ${domainText(each)}`),
+    links,
+  };
+}
+
+function sameDomain(a: Domain, b: Domain | undefined): boolean {
+  return b !== undefined && a.min === b.min && a.max === b.max && a.minMagnitude === b.minMagnitude;
+}
+
+function domainText(domain: Domain): string {
+  if (!Number.isFinite(domain.min)) return 'not loaded';
+  return domain.min === domain.max ? format(domain.min) : `${format(domain.min)} … ${format(domain.max)}`;
+}
+
+const LINK_WORDS: Record<FrameEdges['kind'], string> = {
+  weight: `${quantity('weight').label} ${quantity('weight').symbol}`,
+  weightGrad: `weight gradient ${quantity('weightGrad').symbol}`,
+  probeForward: 'this probe’s forward flow a·W',
+  probeGrad: 'this probe’s own ∂ℓ/∂W = a·∂ℓ/∂z',
+  difference: 'A − B',
+};
+
+/** What the links show: their quantity, the sign colours, and the scale with its largest magnitude. */
+function linkLegend(frame: Frame): SceneLegend['links'] {
+  const first = frame.edges[0];
+  if (!first) return undefined;
+  const { mode } = first;
+  const largest = (domain: Domain) => Math.max(Math.abs(domain.min), Math.abs(domain.max));
+  const perLayer = mode === 'layer' || frame.edges.some((edges) => !sameDomain(edges.domain, first.domain));
+  const scale = perLayer
+    ? `each layer on its own scale (largest |value|: ${frame.edges.map((edges) => `layer ${edges.layer} ${format(largest(edges.domain))}`).join(', ')})`
+    : `one ${mode} scale for every layer (largest |value| ${format(largest(first.domain))})`;
+  return {
+    caption: `Links: ${LINK_WORDS[first.kind]}; width and brightness = |value|, ${scale}`,
+    stops: [
+      { label: 'positive', color: SIGN_COLORS.positive },
+      { label: 'negative', color: SIGN_COLORS.negative },
+    ],
   };
 }

@@ -3,13 +3,14 @@
  * draws (scene.ts), with a title and the colour legend. Text from the run (its name, its class
  * names) is escaped: the document never carries markup it was given.
  */
-import { SCENE_COLORS, type NetworkScene, type SceneLegend } from './scene.js';
+import { SCENE_COLORS, type LegendStop, type NetworkScene, type SceneLegend } from './scene.js';
 
 export interface PictureInput {
   scene: NetworkScene;
   title: string;
   legend: SceneLegend;
-  background: 'white' | 'transparent';
+  /** `stage`: the picture's own dark background; `transparent`: none (for slides with their own). */
+  background: 'stage' | 'transparent';
 }
 
 /** Height of the title band above the network, and of each line of the legend below it. */
@@ -22,11 +23,11 @@ export function networkSvg(picture: PictureInput): string {
   const width = Math.round(scene.width);
   const key = legend(picture.legend, scene.height + TITLE_BAND + 8, width);
   const height = Math.round(scene.height + TITLE_BAND + key.height + 8);
-  const ink = picture.background === 'white' ? '#222' : '#888';
+  const ink = picture.background === 'stage' ? SCENE_COLORS.ink : '#888';
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif">`,
   ];
-  if (picture.background === 'white') parts.push(`<rect width="100%" height="100%" fill="#fff"/>`);
+  if (picture.background === 'stage') parts.push(`<rect width="100%" height="100%" fill="${scene.background}"/>`);
   parts.push(`<text x="${PAD}" y="19" font-size="14" fill="${ink}">${escapeXml(picture.title)}</text>`);
   parts.push(`<g transform="translate(0 ${TITLE_BAND})">`);
   const { input } = scene;
@@ -41,7 +42,7 @@ export function networkSvg(picture: PictureInput): string {
       d.push(`M${fixed(x1!)} ${fixed(y1!)}L${fixed(x2!)} ${fixed(y2!)}`);
     }
     parts.push(
-      `<path d="${d.join('')}" stroke="${batch.color}" stroke-opacity="${fixed(batch.alpha, 3)}" stroke-width="0.5" fill="none"/>`,
+      `<path d="${d.join('')}" stroke="${batch.color}" stroke-opacity="${fixed(batch.alpha, 3)}" stroke-width="${fixed(batch.width)}" fill="none"/>`,
     );
   }
   for (const column of scene.columns) {
@@ -66,7 +67,14 @@ export function networkSvg(picture: PictureInput): string {
   }
   if (scene.selected) {
     const { x, y, radius } = scene.selected;
-    parts.push(`<circle cx="${fixed(x)}" cy="${fixed(y)}" r="${fixed(radius + 3)}" fill="none" stroke="${SCENE_COLORS.selected}"/>`);
+    parts.push(
+      `<circle cx="${fixed(x)}" cy="${fixed(y)}" r="${fixed(radius + 3)}" fill="none" stroke="${SCENE_COLORS.selected}" stroke-width="2.5"/>`,
+    );
+  }
+  for (const text of scene.texts) {
+    parts.push(
+      `<text x="${fixed(text.x)}" y="${fixed(text.y)}" font-size="12" dominant-baseline="middle" text-anchor="${text.align}" fill="${text.color}">${escapeXml(text.text)}</text>`,
+    );
   }
   parts.push('</g>');
   parts.push(`<g font-size="12" fill="${ink}">`, ...key.parts, '</g>');
@@ -92,26 +100,33 @@ function inputImage(scene: NetworkScene): string {
   return rects.join('');
 }
 
-/** The legend below the picture: its caption, then its stops, wrapped onto as many lines as the width needs. */
+/** The legend below the picture: each caption, then its stops, wrapped onto as many lines as the width needs. */
 function legend(legend: SceneLegend, top: number, width: number): { parts: string[]; height: number } {
-  const parts = [`<text x="${PAD}" y="${fixed(top + 13)}">${escapeXml(legend.caption)}</text>`];
-  let x = PAD + 7 * legend.caption.length + 16;
+  const parts: string[] = [];
   let line = top;
-  for (const stop of legend.stops) {
-    const itemWidth = 30 + 7.5 * stop.label.length;
-    if (x + itemWidth > width - PAD && x > PAD) {
-      x = PAD;
-      line += LINE_HEIGHT;
+  const group = (caption: string, stops: readonly LegendStop[]) => {
+    parts.push(`<text x="${PAD}" y="${fixed(line + 13)}">${escapeXml(caption)}</text>`);
+    let x = PAD + 7 * caption.length + 16;
+    for (const stop of stops) {
+      const itemWidth = 30 + 7.5 * stop.label.length;
+      if (x + itemWidth > width - PAD && x > PAD) {
+        x = PAD;
+        line += LINE_HEIGHT;
+      }
+      parts.push(
+        stop.ring
+          ? `<circle cx="${fixed(x + 6.5)}" cy="${fixed(line + 8.5)}" r="5.5" fill="none" stroke="${stop.color}" stroke-width="2"/>`
+          : `<rect x="${fixed(x)}" y="${fixed(line + 2)}" width="13" height="13" fill="${stop.color}" stroke="#888"/>`,
+      );
+      parts.push(`<text x="${fixed(x + 18)}" y="${fixed(line + 13)}">${escapeXml(stop.label)}</text>`);
+      x += itemWidth;
     }
-    parts.push(
-      stop.ring
-        ? `<circle cx="${fixed(x + 6.5)}" cy="${fixed(line + 8.5)}" r="5.5" fill="none" stroke="${stop.color}" stroke-width="2"/>`
-        : `<rect x="${fixed(x)}" y="${fixed(line + 2)}" width="13" height="13" fill="${stop.color}" stroke="#888"/>`,
-    );
-    parts.push(`<text x="${fixed(x + 18)}" y="${fixed(line + 13)}">${escapeXml(stop.label)}</text>`);
-    x += itemWidth;
-  }
-  return { parts, height: line - top + LINE_HEIGHT + 8 };
+    line += LINE_HEIGHT;
+  };
+  group(legend.caption, legend.stops);
+  if (legend.domains.length > 0) group(legend.domains.join(' · '), []);
+  if (legend.links) group(legend.links.caption, legend.links.stops);
+  return { parts, height: line - top + 8 };
 }
 
 /** Whether XML can hold a character at all: not the C0 controls but tab, LF and CR, nor U+FFFE and U+FFFF. */

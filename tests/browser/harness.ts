@@ -6,6 +6,8 @@ import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { rgb } from 'd3-color';
+import { STAGE_COLOR } from '../../core/view/colors.js';
 import { launchChromium } from '../../viewer/headless.js';
 import { afterEach, expect } from 'vitest';
 import { createViewerServer } from '../../viewer/server.js';
@@ -63,17 +65,23 @@ export function failOnPageErrors(): void {
   });
 }
 
-/** Non-background pixels of the network canvas inside `scope` (a CSS selector), and a digest of them. */
+/** Pixels of the network canvas inside `scope` (a CSS selector) that differ from the stage's background, and a digest of them. */
 export async function paintedPixels(page: Page, scope = 'body'): Promise<{ count: number; digest: string }> {
-  return page.evaluate((scope) => {
-    const canvas = document.querySelector(`${scope} [data-testid="network"] canvas`) as HTMLCanvasElement;
-    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-    let count = 0;
-    let hash = 0;
-    for (let index = 0; index < data.length; index += 4) {
-      if (data[index + 3]! > 0) count++;
-      hash = (hash * 31 + data[index]! + data[index + 1]! * 7 + data[index + 2]! * 13) | 0;
-    }
-    return { count, digest: String(hash) };
-  }, scope);
+  const background = rgb(STAGE_COLOR);
+  return page.evaluate(
+    ({ scope, background }) => {
+      const canvas = document.querySelector(`${scope} [data-testid="network"] canvas`) as HTMLCanvasElement;
+      const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      let count = 0;
+      let hash = 0;
+      for (let index = 0; index < data.length; index += 4) {
+        const distance =
+          Math.abs(data[index]! - background.r) + Math.abs(data[index + 1]! - background.g) + Math.abs(data[index + 2]! - background.b);
+        if (data[index + 3]! > 0 && distance > 6) count++;
+        hash = (hash * 31 + data[index]! + data[index + 1]! * 7 + data[index + 2]! * 13) | 0;
+      }
+      return { count, digest: String(hash) };
+    },
+    { scope, background: { r: background.r, g: background.g, b: background.b } },
+  );
 }

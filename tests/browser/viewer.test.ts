@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { layoutNetwork } from '../../core/view/layout.js';
+import { rgb } from 'd3-color';
+import { FINDING_COLOR, STAGE_COLOR } from '../../core/view/colors.js';
 import { runRecorder, tempDir, TINY } from '../helpers.js';
 import { failOnPageErrors, openPage, paintedPixels, serveRuns, startSession, type ViewerSession } from './harness.js';
 
@@ -163,8 +165,10 @@ describe('the viewer', () => {
     // Edges between the hidden layers, from the weight snapshots.
     expect(svg.match(/<path d="M/g)?.length ?? 0).toBeGreaterThan(2);
     expect(svg).toContain('>tiny at step 12</text>');
-    expect(svg).toContain('>layer 1, mean activation</text>');
-    expect(svg).toContain('fill="#fff"');
+    expect(svg).toContain(
+      '>Neurons: mean activation (activation), layer scale: each layer its own domain over the run; colours below for layer 1</text>',
+    );
+    expect(svg).toContain(`<rect width="100%" height="100%" fill="${STAGE_COLOR}"/>`);
     const width = Number(/^<svg [^>]*width="(\d+)"/.exec(svg)![1]);
     await page.getByLabel('transparent background').check();
     const [pngDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'PNG' }).click()]);
@@ -191,17 +195,21 @@ describe('the viewer', () => {
     const panel = page.getByTestId('findings');
     await panel.getByRole('button', { name: /^dead neurons — layer 1, \d+ neurons, from step 1 to the end$/ }).waitFor();
     await panel.getByText(/were inactive on every batch sample and every probe for at least 20 steps: dead since step 1\./).waitFor();
-    // Marks in the findings' amber on the network at a step where the neurons are dead.
+    // Marks in the findings' colour on the network at a step where the neurons are dead.
     await page.getByText(/^step 50 of /).waitFor();
-    const amber = await page.evaluate(() => {
-      const canvas = document.querySelector('[data-testid="network"] canvas') as HTMLCanvasElement;
-      const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-      let count = 0;
-      for (let index = 0; index < data.length; index += 4)
-        if (Math.abs(data[index]! - 245) < 12 && Math.abs(data[index + 1]! - 158) < 16 && data[index + 2]! < 60) count++;
-      return count;
-    });
-    expect(amber).toBeGreaterThan(50);
+    const finding = rgb(FINDING_COLOR);
+    const marks = await page.evaluate(
+      ({ r, g, b }) => {
+        const canvas = document.querySelector('[data-testid="network"] canvas') as HTMLCanvasElement;
+        const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+        let count = 0;
+        for (let index = 0; index < data.length; index += 4)
+          if (Math.abs(data[index]! - r) < 16 && Math.abs(data[index + 1]! - g) < 16 && Math.abs(data[index + 2]! - b) < 16) count++;
+        return count;
+      },
+      { r: finding.r, g: finding.g, b: finding.b },
+    );
+    expect(marks).toBeGreaterThan(50);
     // The bookmark jumps to the finding's first step and selects the first neuron it names.
     const manifest = JSON.parse(await (await page.request.get(`${session.origin}/runs/lesson/run.json`)).text());
     const dead = manifest.findings.find(
@@ -218,7 +226,9 @@ describe('the viewer', () => {
     const page = await open('/?run=zeros&step=10&scale=layer');
     await page.waitForFunction(() => performance.getEntriesByName('nv:first-network-paint').length > 0);
     expect((await paintedPixels(page)).count).toBeGreaterThan(1000);
-    expect(await page.getByTestId('legend').textContent()).toMatch(/^layer 1, mean activation\s*0\.0+\s*NaN\s*\+Inf\s*−Inf/);
+    expect(await page.getByTestId('legend').textContent()).toMatch(
+      /^\s*Neurons: mean activation \(activation\), layer scale: each layer its own domain over the run; colours below for layer 1\s*0\s*NaN\s*\+Inf\s*−Inf/,
+    );
     await page.close();
   });
 

@@ -25,26 +25,37 @@ export function paintInputImage(canvas: HTMLCanvasElement, scene: NetworkScene):
 
 export function paintScene(context: CanvasRenderingContext2D, scene: NetworkScene, inputImage: CanvasImageSource | undefined): void {
   const { input } = scene;
+  context.globalAlpha = 1;
+  if (scene.background !== 'transparent') {
+    context.fillStyle = scene.background;
+    context.fillRect(0, 0, scene.width, scene.height);
+  }
   if (inputImage && input.pixels) {
     context.imageSmoothingEnabled = false;
     const cell = input.side / Math.max(input.rows, input.columns);
     context.drawImage(inputImage, input.x, input.y, input.columns * cell, input.rows * cell);
   }
-  context.globalAlpha = 1;
   context.lineWidth = 1;
   context.strokeStyle = SCENE_COLORS.inputFrame;
   context.strokeRect(input.x - 0.5, input.y - 0.5, input.side + 1, input.side + 1);
   for (const batch of scene.edges) {
-    context.beginPath();
     const { lines } = batch;
-    for (let line = 0; line < lines.length; line += 4) {
-      context.moveTo(lines[line]!, lines[line + 1]!);
-      context.lineTo(lines[line + 2]!, lines[line + 3]!);
-    }
     context.globalAlpha = batch.alpha;
     context.strokeStyle = batch.color;
-    context.stroke();
+    context.lineWidth = batch.width;
+    // Wide lines are stroked one by one: one path of many overlapping wide lines costs several
+    // times more to raster in software than the same lines apart (bench/viewer.ts).
+    const apart = batch.width > 1;
+    if (!apart) context.beginPath();
+    for (let line = 0; line < lines.length; line += 4) {
+      if (apart) context.beginPath();
+      context.moveTo(lines[line]!, lines[line + 1]!);
+      context.lineTo(lines[line + 2]!, lines[line + 3]!);
+      if (apart) context.stroke();
+    }
+    if (!apart) context.stroke();
   }
+  context.lineWidth = 1;
   context.globalAlpha = 1;
   context.strokeStyle = SCENE_COLORS.ring;
   for (const column of scene.columns) {
@@ -75,6 +86,15 @@ export function paintScene(context: CanvasRenderingContext2D, scene: NetworkScen
     context.beginPath();
     context.arc(x, y, radius + 3, 0, 2 * Math.PI);
     context.strokeStyle = SCENE_COLORS.selected;
+    context.lineWidth = 2.5;
     context.stroke();
+    context.lineWidth = 1;
+  }
+  context.font = '12px system-ui, sans-serif';
+  context.textBaseline = 'middle';
+  for (const text of scene.texts) {
+    context.fillStyle = text.color;
+    context.textAlign = text.align === 'middle' ? 'center' : 'start';
+    context.fillText(text.text, text.x, text.y);
   }
 }

@@ -17,7 +17,7 @@ import {
 } from '$core/format/quantities';
 import type { StepChunk, WeightChunk } from '$core/format/reader';
 import { classPreference, type ClassPreference } from '$core/view/class-selectivity';
-import type { FrameSource, Snapshot } from '$core/view/frame';
+import type { EdgeMatrix, FrameSource, Snapshot } from '$core/view/frame';
 import { DomainTracker } from '$core/view/normalize';
 import * as series from '$core/view/run-series';
 import { RowCache } from './row-cache.svelte';
@@ -118,6 +118,10 @@ export class RunData implements FrameSource {
 
   domainTracker(view: View): DomainTracker {
     return view === 'gradient' ? this.gradients : this.activations;
+  }
+
+  edgeDomainTracker(matrix: EdgeMatrix): DomainTracker {
+    return this.loader.edgeDomains[matrix];
   }
 
   /** Asks for the probe rows of the chunk holding `step` (from an effect: it may start a read). */

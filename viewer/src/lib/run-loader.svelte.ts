@@ -9,7 +9,8 @@ import { FILE_NAMES } from '$core/format/columns';
 import { fetchFirstBatch, fetchRunSource } from '$core/format/fetch-source';
 import type { RunManifest } from '$core/format/manifest';
 import { openRun, type RunReader, type RunSource, type StepChunk } from '$core/format/reader';
-import type { Snapshot } from '$core/view/frame';
+import type { EdgeMatrix, Snapshot } from '$core/view/frame';
+import { DomainTracker } from '$core/view/normalize';
 import { followState, type FollowState } from '$core/view/live';
 
 /**
@@ -34,6 +35,8 @@ export class RunLoader {
   live = $state<FollowState | undefined>(undefined);
   /** Kept weight snapshots per dense layer (from 2: layer 1's 784 inputs are loaded on demand), in step order. */
   snapshots = $state.raw<Map<number, Snapshot[]>>(new Map());
+  /** Domains of every kept W and ∂L/∂W read so far, per layer: the links' global, log and layer scales. */
+  readonly edgeDomains: Record<EdgeMatrix, DomainTracker> = { weight: new DomainTracker(), weightGrad: new DomainTracker() };
   #source: RunSource | undefined;
   #reader: RunReader | undefined;
   /** Snapshots per chunk index, then per layer. */
@@ -184,6 +187,8 @@ export class RunLoader {
       const weight = decoded.values.get('weight')!;
       const weightGrad = decoded.values.get('weightGrad')!;
       const list: Snapshot[] = [];
+      this.edgeDomains.weight.add(layer, weight);
+      this.edgeDomains.weightGrad.add(layer, weightGrad);
       for (let row = 0; row < decoded.rows; row++) {
         const cells = { start: row * width, end: (row + 1) * width };
         list.push({
