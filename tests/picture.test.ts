@@ -4,21 +4,20 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SELECTED_COLOR, SIGN_COLORS, STAGE_COLOR } from '../core/view/colors.js';
-import { bucketEdges } from '../core/view/edges.js';
-import { edgeStrength, type Frame, type FrameEdges } from '../core/view/frame.js';
+import type { Frame, FrameEdges } from '../core/view/frame.js';
 import { extendDomain, EMPTY_DOMAIN } from '../core/view/normalize.js';
 import { layoutNetwork } from '../core/view/layout.js';
+import { displayFrame, displayLayout, IDENTITY } from '../core/view/lod.js';
 import { buildScene, RECEDED, sceneLegend, type SceneOptions } from '../core/view/scene.js';
 import { escapeXml, networkSvg, pictureFileName, type PictureInput } from '../core/view/svg.js';
 import { paintScene } from '../viewer/src/lib/paint-scene.js';
 
-const layout = layoutNetwork([784, 6, 3], 600, 300);
+const layout = displayLayout(layoutNetwork([784, 6, 3], 600, 300), IDENTITY);
 
 /** Edges into layer 2 as a frame holds them, on the layer's own scale. */
 function edgesOf(values: Float32Array, staleStep?: number): FrameEdges {
   const domain = extendDomain(EMPTY_DOMAIN, values);
-  const buckets = bucketEdges(values, (value) => edgeStrength(value, domain, 'layer'));
-  return { layer: 2, values, kind: 'weight', domain, mode: 'layer', buckets, staleStep };
+  return { layer: 2, values, kind: 'weight', domain, mode: 'layer', staleStep };
 }
 
 const frame: Frame = {
@@ -32,7 +31,6 @@ const frame: Frame = {
   input: new Float32Array(784).fill(0.5),
   edges: [edgesOf(Float32Array.from({ length: 18 }, (_, edge) => (edge % 3 === 0 ? -1 : 0.5) * (edge + 1)))],
   staleWeights: [],
-  edgesOmitted: 0,
 };
 const options: SceneOptions = {
   view: 'activation',
@@ -46,7 +44,7 @@ const options: SceneOptions = {
 
 function picture(overrides: Partial<PictureInput> = {}): PictureInput {
   return {
-    scene: buildScene(layout, frame, options),
+    scene: buildScene(layout, displayFrame(frame, layout), options),
     title: 'run at step 3',
     legend: sceneLegend(frame, 1, options, 'mean activation'),
     background: 'stage',
@@ -81,7 +79,7 @@ function recordingContext() {
 
 describe('the network picture', () => {
   it('is one scene: the canvas and the SVG draw the same neurons, colours, edges and marks', () => {
-    const scene = buildScene(layout, frame, options);
+    const scene = buildScene(layout, displayFrame(frame, layout), options);
     const svg = networkSvg(picture());
     const { context, painted } = recordingContext();
     paintScene(context, scene, undefined);
@@ -101,14 +99,14 @@ describe('the network picture', () => {
     expect(scene.findingMarks).toHaveLength(1);
     expect(painted.arcs).toBe(9 + 1 + 1);
     expect(svg.match(new RegExp(`fill="none" stroke="${SELECTED_COLOR}"`, 'g'))).toHaveLength(1);
-    // The output neurons' class names, on both surfaces.
-    expect(painted.texts).toEqual(['zero', 'one', 'two']);
+    // The output neurons' class names, and each column's size, on both surfaces.
+    expect(painted.texts).toEqual(['zero', 'one', 'two', '6', '3']);
     for (const name of ['zero', 'one', 'two']) expect(svg).toContain(`text-anchor="start" fill="#c9ccd3">${name}</text>`);
   });
 
   it('brings the selected neuron’s links forward and lets the rest recede', () => {
-    const plain = buildScene(layout, frame, { ...options, selected: undefined });
-    const scene = buildScene(layout, frame, options);
+    const plain = buildScene(layout, displayFrame(frame, layout), { ...options, selected: undefined });
+    const scene = buildScene(layout, displayFrame(frame, layout), options);
     // Output neuron 0 is selected: its 6 incoming edges come last, each at least half opaque.
     const drawn = plain.edges.reduce((total, batch) => total + batch.lines.length / 4, 0);
     const highlighted = scene.edges.slice(-6);
@@ -120,8 +118,11 @@ describe('the network picture', () => {
   });
 
   it('marks links older than the step shown on the picture, and dims them', () => {
-    const fresh = buildScene(layout, frame, { ...options, selected: undefined });
-    const stale = buildScene(layout, { ...frame, edges: [edgesOf(frame.edges[0]!.values, 1)] }, { ...options, selected: undefined });
+    const fresh = buildScene(layout, displayFrame(frame, layout), { ...options, selected: undefined });
+    const stale = buildScene(layout, displayFrame({ ...frame, edges: [edgesOf(frame.edges[0]!.values, 1)] }, layout), {
+      ...options,
+      selected: undefined,
+    });
     expect(stale.texts.map((text) => text.text)).toContain('weights of step 1');
     expect(fresh.texts.map((text) => text.text)).not.toContain('weights of step 1');
     stale.edges.forEach((batch, index) => expect(batch.alpha).toBeLessThan(fresh.edges[index]!.alpha));
@@ -155,7 +156,7 @@ describe('the network picture', () => {
       values: [new Float32Array(6).fill(1), Float32Array.of(0, 0.5, Number.NaN)],
     };
     const classOptions = { ...options, view: 'class' as const };
-    const scene = buildScene(layout, classFrame, classOptions);
+    const scene = buildScene(layout, displayFrame(classFrame, layout), classOptions);
     // Fully selective neurons of the same class share its hue; less selective ones are dimmer, NaN has the NaN colour.
     expect(scene.columns[0]!.colors[0]).toBe(scene.columns[0]!.colors[3]);
     expect(scene.columns[0]!.colors[0]).not.toBe(scene.columns[0]!.colors[1]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bucketEdges, bucketStyle, EDGE_BUCKETS, edgeDensity } from '../core/view/edges.js';
-import { layoutNetwork, neuronAt } from '../core/view/layout.js';
+import { layoutNetwork } from '../core/view/layout.js';
 import { DomainTracker, EMPTY_DOMAIN, extendDomain, legendStops, LOG_DECADES, normalize } from '../core/view/normalize.js';
 import { DEFAULT_VIEW_STATE, formatViewState, parseViewState, type ViewState } from '../core/view/url-state.js';
 
@@ -16,18 +16,6 @@ describe('network layout', () => {
       expect(column.radius).toBeGreaterThan(0);
     }
     expect(layout.columns[2]!.radius).toBeGreaterThan(layout.columns[0]!.radius);
-  });
-
-  it('finds the neuron under every dot centre and nothing between columns', () => {
-    const layout = layoutNetwork([784, 512, 256, 128, 10], 1200, 700);
-    for (const column of layout.columns) {
-      for (const neuron of [0, Math.floor(column.y.length / 2), column.y.length - 1]) {
-        expect(neuronAt(layout, column.x, column.y[neuron]!)).toEqual({ layer: column.layer, neuron });
-      }
-    }
-    const between = (layout.columns[0]!.x + layout.columns[1]!.x) / 2;
-    expect(neuronAt(layout, between, 350)).toBeUndefined();
-    expect(neuronAt(layout, layout.columns[3]!.x, 5)).toBeUndefined();
   });
 
   it('refuses a network without a dense layer', () => {
@@ -132,7 +120,7 @@ describe('edge buckets', () => {
   it('sorts edges by sign and strength on the scale, drops the faintest, and keeps non-finite apart', () => {
     const values = Float32Array.from([1, -1, 0.5, -0.02, 0, Number.NaN, 0.99]);
     // A domain whose largest magnitude is 2: strength = |value| / 2.
-    const buckets = bucketEdges(values, (value) => Math.abs(value) / 2, Infinity, 4, 0.05);
+    const buckets = bucketEdges(values, (value) => Math.abs(value) / 2, Infinity, { buckets: 4, floor: 0.05 });
     expect(buckets.positive).toEqual([[2], [0, 6], [], []]);
     expect(buckets.negative).toEqual([[], [1], [], []]);
     expect(buckets.nonFinite).toEqual([5]);

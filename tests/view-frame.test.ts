@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import type { NeuronQuantity } from '../core/format/quantities.js';
 import { classPreference } from '../core/view/class-selectivity.js';
 import { alignedSteps, cursorSpan, resampleToA, stepRatio } from '../core/view/align.js';
-import { bucketEdges, EDGE_BUCKETS, EDGE_FLOOR, type EdgeBuckets } from '../core/view/edges.js';
+import { bucketEdges, EDGE_FLOOR, type EdgeBuckets } from '../core/view/edges.js';
+import { layoutNetwork } from '../core/view/layout.js';
+import { displayFrame, displayLayout, IDENTITY } from '../core/view/lod.js';
 import {
   computeFrame,
   differenceFrame,
@@ -19,7 +21,7 @@ import {
 import { LatestOnly } from '../core/view/latest-only.js';
 import { effectiveStatus, STALE_AFTER_MS, stoppedMessage } from '../core/format/run-status.js';
 import { followState, STALLED_AFTER_MS } from '../core/view/live.js';
-import { DomainTracker, LOG_DECADES } from '../core/view/normalize.js';
+import { DomainTracker, LINK_LOG_DECADES } from '../core/view/normalize.js';
 import { formatViewState, parseViewState, DEFAULT_VIEW_STATE } from '../core/view/url-state.js';
 
 /** A run of `steps` steps over a 4-3-2 network whose values are simple functions of step, layer and neuron. */
@@ -111,22 +113,18 @@ describe('frames', () => {
       },
       edgeDomainTracker: () => weights,
     };
-    const strongest = (frame: Frame, layer: number) =>
-      Math.max(
-        ...frame.edges.find((edges) => edges.layer === layer)!.buckets.positive.flatMap((bucket, index) => (bucket.length ? [index] : [])),
-      );
     const global = computeFrame(run, { step: 0, view: 'activation', scale: 'global' });
     expect(global.edges.map(({ domain }) => domain.max)).toEqual([8, 8]);
-    // Layer 2's strongest link (1.2) is 15% of the largest (8): a weak bucket; layer 3's reaches the top one.
-    expect(strongest(global, 2)).toBeLessThan(2);
-    expect(strongest(global, 3)).toBe(EDGE_BUCKETS - 1);
+    // Layer 2's strongest link (1.2) is 15% of the largest (8); layer 3's is the largest.
+    expect(edgeStrength(Math.fround(1.2), global.edges[0]!.domain, 'global')).toBeCloseTo(0.15, 6);
+    expect(edgeStrength(8, global.edges[1]!.domain, 'global')).toBe(1);
     const layer = computeFrame(run, { step: 0, view: 'activation', scale: 'layer' });
     expect(layer.edges.map(({ domain }) => domain.max)).toEqual([Math.fround(1.2), 8]);
-    expect(strongest(layer, 2)).toBe(EDGE_BUCKETS - 1);
-    // Log scale: from the smallest magnitude kept (0.1) to the largest (8), or LOG_DECADES below it.
+    expect(edgeStrength(Math.fround(1.2), layer.edges[0]!.domain, 'layer')).toBe(1);
+    // Log scale: from the smallest magnitude kept (0.1) to the largest (8), or LINK_LOG_DECADES below it.
     expect(edgeStrength(0.8, global.edges[0]!.domain, 'log')).toBeCloseTo((Math.log10(0.8) + 1) / (Math.log10(8) + 1), 6);
     expect(edgeStrength(0.8, { min: 1e-9, max: 8, minMagnitude: 1e-9 }, 'log')).toBeCloseTo(
-      1 - (Math.log10(8) - Math.log10(0.8)) / LOG_DECADES,
+      1 - (Math.log10(8) - Math.log10(0.8)) / LINK_LOG_DECADES,
       6,
     );
   });
@@ -174,7 +172,7 @@ describe('frames', () => {
     expect(Array.from(difference.values[0]!)).toEqual([-1, -1, -1]);
     expect(difference.domains[0]).toMatchObject({ min: -1, max: 1 });
     // Both runs' kept snapshot is step 4: weights differ by the offset, −2 on every edge.
-    expect(difference.edges[0]!.buckets.negative.flat().sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(Array.from(difference.edges[0]!.values)).toEqual([-2, -2, -2, -2, -2, -2]);
     expect(difference.edges[0]!.domain).toMatchObject({ min: -2, max: 2 });
   });
 
@@ -214,7 +212,8 @@ describe('level of detail', () => {
   });
 
   it('applies to frames while scrubbing', () => {
-    const frame = computeFrame(fakeRun(0), { step: 5, view: 'activation', scale: 'layer', edgeLimit: 2 });
+    const layout = displayLayout(layoutNetwork([4, 3, 2], 400, 300), IDENTITY);
+    const frame = displayFrame(computeFrame(fakeRun(0), { step: 5, view: 'activation', scale: 'layer' }), layout, 2);
     expect(frame.edgesOmitted).toBeGreaterThan(0);
     expect([...frame.edges[0]!.buckets.positive, ...frame.edges[0]!.buckets.negative].flat()).toHaveLength(2);
   });

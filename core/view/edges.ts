@@ -26,18 +26,23 @@ const LIMIT_BINS = 256;
  * @param strengthOf an edge value's strength in [0, 1] on the picture's scale (finite values only)
  * @param limit level of detail: keep the `limit` strongest edges (by bins of strength; within the
  *   last bin, in index order); the rest are counted in `omitted`
+ * @param include which edges to consider at all (those on screen); the others are neither drawn nor counted
  */
 export function bucketEdges(
   values: Float32Array,
   strengthOf: (value: number) => number,
   limit = Infinity,
-  buckets = EDGE_BUCKETS,
-  floor = EDGE_FLOOR,
+  {
+    buckets = EDGE_BUCKETS,
+    floor = EDGE_FLOOR,
+    include,
+  }: { buckets?: number; floor?: number; include?: ((edge: number) => boolean) | undefined } = {},
 ): EdgeBuckets {
   const strengths = new Float32Array(values.length);
   for (let edge = 0; edge < values.length; edge++) {
     const value = values[edge]!;
-    strengths[edge] = Number.isFinite(value) ? strengthOf(value) : Number.NaN;
+    // −1: not considered; NaN: a non-finite value.
+    strengths[edge] = include && !include(edge) ? -1 : Number.isFinite(value) ? strengthOf(value) : Number.NaN;
   }
   // The cut: bins of strength from the strongest down while they fit in `limit`; the first bin that
   // does not fit gives its first edges (in index order) for the room that is left.
@@ -68,6 +73,7 @@ export function bucketEdges(
       nonFinite.push(edge);
       continue;
     }
+    if (strength < 0) continue;
     if (strength < floor) continue;
     if (fullFrom > 0) {
       const bin = binOf(strength);
@@ -95,10 +101,10 @@ export function bucketStyle(bucket: number, density: number, buckets = EDGE_BUCK
 }
 
 /**
- * One opacity factor for the whole picture, from its densest gap between columns: the same in every
- * gap, so that ink compares across layers.
+ * One opacity factor for the whole picture, from its densest gap between columns (items on screen,
+ * at most `cap` links drawn): the same in every gap, so that ink compares across layers.
  */
-export function edgeDensity(gaps: readonly { from: number; to: number }[]): number {
-  const densest = Math.max(1, ...gaps.map(({ from, to }) => from * to));
-  return Math.max(0.25, Math.min(1, 3000 / densest));
+export function edgeDensity(gaps: readonly { from: number; to: number }[], cap = Infinity): number {
+  const densest = Math.min(cap, Math.max(1, ...gaps.map(({ from, to }) => from * to)));
+  return Math.max(0.2, Math.min(1, 2000 / densest));
 }

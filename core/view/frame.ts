@@ -5,8 +5,7 @@
  */
 import { quantity, VIEW_SPECS, type NeuronQuantity, type ProbeNeuronQuantity, type View } from '../format/quantities.js';
 import type { ClassPreference } from './class-selectivity.js';
-import { bucketEdges, type EdgeBuckets } from './edges.js';
-import { EMPTY_DOMAIN, extendDomain, normalize, type Domain, type DomainTracker, type ScaleMode } from './normalize.js';
+import { EMPTY_DOMAIN, extendDomain, LINK_LOG_DECADES, normalize, type Domain, type DomainTracker, type ScaleMode } from './normalize.js';
 
 /** One kept snapshot of a layer: W and ∂L/∂W, row-major [input × neuron]. */
 export interface Snapshot {
@@ -34,7 +33,7 @@ export interface FrameSource {
 
 export type EdgeMatrix = 'weight' | 'weightGrad';
 
-/** The edges into one dense layer (from 2) as drawn: the values, the domain that scales them, their buckets. */
+/** The edges into one dense layer (from 2): the values and the domain that scales them (lod.ts decides which are drawn). */
 export interface FrameEdges {
   layer: number;
   /** Row-major [input × neuron]: W or ∂L/∂W of a snapshot, a probe's own flow, or A − B. */
@@ -43,14 +42,13 @@ export interface FrameEdges {
   kind: 'weight' | 'weightGrad' | 'probeForward' | 'probeGrad' | 'difference';
   domain: Domain;
   mode: ScaleMode;
-  buckets: EdgeBuckets;
   /** The step of the snapshot the values come from, when it is older than the frame's step. */
   staleStep: number | undefined;
 }
 
 /** An edge value's strength in [0, 1] on its scale: what its opacity and width show. */
 export function edgeStrength(value: number, domain: Domain, mode: ScaleMode): number {
-  const position = normalize(value, domain, mode);
+  const position = normalize(value, domain, mode, LINK_LOG_DECADES);
   return typeof position === 'number' ? Math.abs(position) : 1;
 }
 
@@ -60,8 +58,6 @@ export interface FrameOptions {
   scale: ScaleMode;
   /** A chosen probe: its own values replace the batch means, and its image the mean input. */
   probe?: { index: number; input: Float32Array } | undefined;
-  /** Level of detail: draw at most this many edges per layer, strongest first (while scrubbing). */
-  edgeLimit?: number | undefined;
 }
 
 export interface Frame {
@@ -78,8 +74,6 @@ export interface Frame {
   edges: FrameEdges[];
   /** Layers whose edges come from an earlier kept step than this one (the budget kept fewer). */
   staleWeights: { layer: number; step: number }[];
-  /** Edges left out by the level of detail, over all layers. */
-  edgesOmitted: number;
 }
 
 /** The class view's values, selectivity, lie in [0, 1] whatever the run. */
@@ -132,11 +126,11 @@ export function computeFrame(source: FrameSource, options: FrameOptions): Frame 
  * Global and log scale share one domain over every layer and the whole run, so that the same
  * magnitude looks the same in every layer; a probe's flow, one sample's, is scaled by this step.
  */
-function edgesAt(source: FrameSource, options: FrameOptions): Pick<Frame, 'edges' | 'staleWeights' | 'edgesOmitted'> {
+function edgesAt(source: FrameSource, options: FrameOptions): Pick<Frame, 'edges' | 'staleWeights'> {
   const { step, probe } = options;
   const matrix = VIEW_SPECS[options.view].edges;
   const flows = probe !== undefined && VIEW_SPECS[options.view].encoding !== 'class';
-  const found: Omit<FrameEdges, 'domain' | 'mode' | 'buckets'>[] = [];
+  const found: Omit<FrameEdges, 'domain' | 'mode'>[] = [];
   for (let layer = 2; layer < source.layerSizes.length; layer++) {
     const snapshot = source.snapshotAt(layer, step);
     if (flows) {
@@ -153,13 +147,11 @@ function edgesAt(source: FrameSource, options: FrameOptions): Pick<Frame, 'edges
     flows ? extendDomain(EMPTY_DOMAIN, edges.values) : tracker.domain('layer', edges.layer, []);
   const edges = found.map((edges): FrameEdges => {
     const domain = mode === 'layer' ? layerDomain(edges) : mode === 'step' || flows ? stepDomain : tracker.domain(mode, edges.layer, []);
-    const buckets = bucketEdges(edges.values, (value) => edgeStrength(value, domain, mode), options.edgeLimit);
-    return { ...edges, domain, mode, buckets };
+    return { ...edges, domain, mode };
   });
   return {
     edges,
     staleWeights: edges.flatMap(({ layer, staleStep }) => (staleStep === undefined ? [] : [{ layer, step: staleStep }])),
-    edgesOmitted: edges.reduce((total, { buckets }) => total + buckets.omitted, 0),
   };
 }
 
@@ -171,7 +163,7 @@ function probeFlow(
   matrix: EdgeMatrix,
   probe: number,
   snapshot: Snapshot | undefined,
-): Omit<FrameEdges, 'domain' | 'mode' | 'buckets'> | undefined {
+): Omit<FrameEdges, 'domain' | 'mode'> | undefined {
   const inputs = source.probeLayerValues(step, layer - 1, 'probeActivation', probe);
   const outputs = matrix === 'weightGrad' ? source.probeLayerValues(step, layer, 'probeGradPreActivation', probe) : snapshot?.weight;
   if (!inputs || !outputs) return undefined;
@@ -208,8 +200,7 @@ export function differenceFrame(a: Frame, b: Frame, source: { a: FrameSource; b:
     if (matrixA.length !== matrixB.length) continue;
     const difference = matrixA.map((value, edge) => value - matrixB[edge]!);
     const domain = symmetric(extendDomain(EMPTY_DOMAIN, difference));
-    const buckets = bucketEdges(difference, (value) => edgeStrength(value, domain, 'layer'));
-    edges.push({ layer, values: difference, kind: 'difference', domain, mode: 'layer', buckets, staleStep: undefined });
+    edges.push({ layer, values: difference, kind: 'difference', domain, mode: 'layer', staleStep: undefined });
   }
   return {
     step: a.step,
@@ -220,7 +211,6 @@ export function differenceFrame(a: Frame, b: Frame, source: { a: FrameSource; b:
     input: a.input,
     edges,
     staleWeights: [...a.staleWeights, ...b.staleWeights],
-    edgesOmitted: 0,
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * NN-SVG style layout of a fully connected network: the input layer as a square image on the
  * left, every dense layer a column of dots, evenly spaced. Pure geometry in CSS pixels; the
- * viewer draws it, hit-tests clicks with `neuronAt`, and reuses it until the size changes.
+ * viewer zooms it (lod.ts), draws it, and reuses it until the size changes.
  */
 
 export interface LayerColumn {
@@ -46,17 +46,4 @@ export function layoutNetwork(layerSizes: readonly number[], width: number, heig
     return { layer: index + 1, x, y: Float32Array.from({ length: neurons }, (_, neuron) => top + neuron * spacing), spacing, radius };
   });
   return { width, height, input, columns };
-}
-
-/** The neuron whose dot (or its share of the column, for dense columns) contains the point. */
-export function neuronAt(layout: NetworkLayout, x: number, y: number): { layer: number; neuron: number } | undefined {
-  for (const column of layout.columns) {
-    const reach = Math.max(column.radius, 4);
-    if (Math.abs(x - column.x) > reach) continue;
-    const neuron = Math.round((y - column.y[0]!) / column.spacing);
-    if (neuron < 0 || neuron >= column.y.length) return undefined;
-    if (Math.abs(y - column.y[neuron]!) > Math.max(column.radius, column.spacing / 2)) return undefined;
-    return { layer: column.layer, neuron };
-  }
-  return undefined;
 }

@@ -35,6 +35,11 @@ export type Normalized = number | 'nan' | 'inf' | '-inf';
 
 /** The log scale spans at most this many decades below the largest magnitude; smaller values sit at 0. */
 export const LOG_DECADES = 6;
+/**
+ * Links on the log scale span fewer decades: there are thousands of them, and over six decades nearly
+ * every one would be drawn at half strength or more, a slab.
+ */
+export const LINK_LOG_DECADES = 3;
 
 /**
  * A value's place on the scale, anchored at zero so that brightness means magnitude on every scale:
@@ -42,7 +47,7 @@ export const LOG_DECADES = 6;
  * The log mode maps |value| by log10 over the domain's magnitudes (at most LOG_DECADES decades),
  * keeping the sign.
  */
-export function normalize(value: number, domain: Domain, mode: ScaleMode): Normalized {
+export function normalize(value: number, domain: Domain, mode: ScaleMode, decades = LOG_DECADES): Normalized {
   if (Number.isNaN(value)) return 'nan';
   if (value === Infinity) return 'inf';
   if (value === -Infinity) return '-inf';
@@ -51,7 +56,7 @@ export function normalize(value: number, domain: Domain, mode: ScaleMode): Norma
   if (mode === 'log') {
     const magnitude = Math.abs(value);
     if (magnitude === 0) return 0;
-    const [low, high] = logRange(domain);
+    const [low, high] = logRange(domain, decades);
     const position = high > low ? (Math.log10(magnitude) - low) / (high - low) : 1;
     return Math.sign(value) * clamp(position, 0, 1);
   }
@@ -59,9 +64,9 @@ export function normalize(value: number, domain: Domain, mode: ScaleMode): Norma
 }
 
 /** log10 of the smallest and largest magnitude the log scale spans. */
-function logRange(domain: Domain): [number, number] {
+function logRange(domain: Domain, decades = LOG_DECADES): [number, number] {
   const high = Math.log10(Math.max(Math.abs(domain.min), Math.abs(domain.max)));
-  return [Math.max(high - LOG_DECADES, Math.log10(Math.min(domain.minMagnitude, 10 ** high))), high];
+  return [Math.max(high - decades, Math.log10(Math.min(domain.minMagnitude, 10 ** high))), high];
 }
 
 function clamp(value: number, low: number, high: number): number {
@@ -72,13 +77,13 @@ function clamp(value: number, low: number, high: number): number {
  * The values the legend labels, at its ends and middle, for the domain and mode; each once (a
  * domain of one value, such as every activation 0 after a zero initialisation, has one stop).
  */
-export function legendStops(domain: Domain, mode: ScaleMode): number[] {
+export function legendStops(domain: Domain, mode: ScaleMode, decades = LOG_DECADES): number[] {
   if (!Number.isFinite(domain.min)) return [];
   const largest = Math.max(Math.abs(domain.min), Math.abs(domain.max));
   const signed = domain.min < 0;
   let stops: number[];
   if (mode === 'log' && largest > 0) {
-    const low = 10 ** logRange(domain)[0];
+    const low = 10 ** logRange(domain, decades)[0];
     stops = signed ? [-largest, -low, 0, low, largest] : [0, low, largest];
   } else stops = signed ? [-largest, 0, largest] : [0, largest / 2, largest];
   return [...new Set(stops)];

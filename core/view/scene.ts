@@ -20,8 +20,8 @@ import {
 } from './colors.js';
 import { bucketStyle, EDGE_BUCKETS, edgeDensity } from './edges.js';
 import { edgeStrength, type Frame, type FrameEdges } from './frame.js';
-import type { NetworkLayout } from './layout.js';
-import { legendStops, normalize, type Domain, type ScaleMode } from './normalize.js';
+import { MAX_LINKS_PER_GAP, type DisplayEdges, type DisplayFrame, type DisplayLayout } from './lod.js';
+import { legendStops, LINK_LOG_DECADES, normalize, type Domain, type ScaleMode } from './normalize.js';
 
 /** A batch of straight lines with one colour, opacity and width: x1, y1, x2, y2 per line. */
 export interface StrokeBatch {
@@ -33,8 +33,12 @@ export interface StrokeBatch {
 
 export interface SceneColumn {
   x: number;
+  /** Centre of each item: a neuron, or a bin of `bin` neurons (drawn as a bar as tall as its neurons). */
   y: Float32Array;
   radius: number;
+  bin: number;
+  /** Distance between items' centres. */
+  spacing: number;
   /** Fill of every neuron ('' while not loaded). */
   colors: string[];
   /** A faint ring keeps dark (low) values visible on the dark stage; only where dots are big enough. */
@@ -106,7 +110,10 @@ function neuronPaint(options: Pick<SceneOptions, 'palette' | 'view'>): typeof si
 }
 
 /** The fill of every neuron of every dense layer. */
-function neuronColors(frame: Frame, options: Pick<SceneOptions, 'palette' | 'scale' | 'classNames' | 'view'>): string[][] {
+function neuronColors(
+  frame: Pick<Frame, 'values' | 'preferred' | 'domains'>,
+  options: Pick<SceneOptions, 'palette' | 'scale' | 'classNames' | 'view'>,
+): string[][] {
   const hues = classColors(options.classNames.length);
   const paint = neuronPaint(options);
   const mode = modeOf(options);
@@ -120,21 +127,30 @@ function neuronColors(frame: Frame, options: Pick<SceneOptions, 'palette' | 'sca
   });
 }
 
-export function buildScene(layout: NetworkLayout, frame: Frame, options: SceneOptions): NetworkScene {
+/**
+ * The scene of a frame on a display layout (lod.ts): in screen pixels, items being neurons or bins of
+ * them; `frame` holds one value per item (displayFrame). The selection and the finding marks name neurons
+ * and land on the items that hold them.
+ */
+export function buildScene(layout: DisplayLayout, frame: DisplayFrame, options: SceneOptions): NetworkScene {
   const colors = neuronColors(frame, options);
   const [rows, columns] = gridOf(options.inputShape, frame.input?.length ?? 0);
   const findingMarks: NetworkScene['findingMarks'] = [];
   for (const [layer, neurons] of options.marked) {
     const column = layout.columns[layer - 1];
     if (!column) continue;
-    for (const neuron of neurons) {
-      const y = column.y[neuron];
+    for (const item of new Set([...neurons].map((neuron) => Math.floor(neuron / column.bin)))) {
+      const y = column.y[item];
       if (y !== undefined) findingMarks.push({ x: column.x, y, radius: column.radius });
     }
   }
   const selectedColumn = options.selected ? layout.columns[options.selected.layer - 1] : undefined;
-  const selectedY = options.selected ? selectedColumn?.y[options.selected.index] : undefined;
-  const selected = selectedColumn && selectedY !== undefined ? options.selected : undefined;
+  const selectedItem =
+    options.selected && selectedColumn
+      ? { layer: options.selected.layer, index: Math.floor(options.selected.index / selectedColumn.bin) }
+      : undefined;
+  const selectedY = selectedItem ? selectedColumn?.y[selectedItem.index] : undefined;
+  const selected = selectedColumn && selectedY !== undefined ? selectedItem : undefined;
   return {
     width: layout.width,
     height: layout.height,
@@ -145,13 +161,20 @@ export function buildScene(layout: NetworkLayout, frame: Frame, options: SceneOp
       x: column.x,
       y: column.y,
       radius: column.radius,
+      bin: column.bin,
+      spacing: column.spacing,
       colors: colors[column.layer - 1] ?? [],
       ring: column.radius >= 2,
     })),
     findingMarks,
     selected: selectedColumn && selectedY !== undefined ? { x: selectedColumn.x, y: selectedY, radius: selectedColumn.radius } : undefined,
-    texts: [...classLabels(layout, options.classNames), ...staleLabels(layout, frame)],
+    texts: [...classLabels(layout, options.classNames), ...staleLabels(layout, frame), ...columnLabels(layout)],
   };
+}
+
+/** A bin of neurons is drawn as a bar as tall as its neurons' share of the column (a neuron as a dot). */
+export function binBar(column: SceneColumn): { width: number; height: number } | undefined {
+  return column.bin > 1 ? { width: Math.max(3, column.radius * 1.6), height: Math.max(1, column.spacing * 0.85) } : undefined;
 }
 
 /** The rows and columns an input of `values` values is drawn as: its own for 2-D shapes, a near-square grid otherwise. */
@@ -161,10 +184,21 @@ export function gridOf(shape: readonly number[], values: number): [number, numbe
   return [Math.max(1, Math.ceil(values / columns)), columns];
 }
 
+/** Under each column: its size, and its bins when neurons are binned. */
+function columnLabels(layout: DisplayLayout): SceneText[] {
+  return layout.columns.map((column) => ({
+    x: column.x,
+    y: layout.height - 10,
+    text: column.bin > 1 ? `${column.neurons} · bins of ${column.bin}` : String(column.neurons),
+    align: 'middle',
+    color: SCENE_COLORS.ink,
+  }));
+}
+
 /** Class names right of the output neurons, where the dots are far enough apart to label. */
-function classLabels(layout: NetworkLayout, classNames: readonly string[]): SceneText[] {
+function classLabels(layout: DisplayLayout, classNames: readonly string[]): SceneText[] {
   const output = layout.columns.at(-1);
-  if (!output || output.spacing < LABEL_SPACING || output.y.length !== classNames.length) return [];
+  if (!output || output.spacing < LABEL_SPACING || output.bin > 1 || output.y.length !== classNames.length) return [];
   return classNames.map((name, index) => ({
     x: output.x + output.radius + 6,
     y: output.y[index]!,
@@ -175,7 +209,7 @@ function classLabels(layout: NetworkLayout, classNames: readonly string[]): Scen
 }
 
 /** Over each gap whose links are older than the step shown: "weights of step k". */
-function staleLabels(layout: NetworkLayout, frame: Frame): SceneText[] {
+function staleLabels(layout: DisplayLayout, frame: DisplayFrame): SceneText[] {
   return frame.edges.flatMap(({ layer, staleStep, kind }) => {
     const from = layout.columns[layer - 2];
     const to = layout.columns[layer - 1];
@@ -189,13 +223,13 @@ function staleLabels(layout: NetworkLayout, frame: Frame): SceneText[] {
  * Every layer's edges as one batch per sign and strength bucket, weakest first; the non-finite ones;
  * then, above all of them, the selected neuron's incoming and outgoing edges, while the rest recede.
  */
-function edgeStrokes(layout: NetworkLayout, frame: Frame, selected: SceneOptions['selected']): StrokeBatch[] {
+function edgeStrokes(layout: DisplayLayout, frame: DisplayFrame, selected: SceneOptions['selected']): StrokeBatch[] {
   const gaps = frame.edges.flatMap(({ layer }) => {
     const from = layout.columns[layer - 2];
     const to = layout.columns[layer - 1];
     return from && to ? [{ from: from.y.length, to: to.y.length }] : [];
   });
-  const density = edgeDensity(gaps);
+  const density = edgeDensity(gaps, MAX_LINKS_PER_GAP);
   const batches: StrokeBatch[] = [];
   const highlighted: StrokeBatch[] = [];
   for (const edges of frame.edges) {
@@ -227,7 +261,7 @@ function edgeStrokes(layout: NetworkLayout, frame: Frame, selected: SceneOptions
  * and at least half opacity, so they stand out of the receded rest even when weak.
  */
 function selectedEdges(
-  edges: FrameEdges,
+  edges: DisplayEdges,
   selected: { layer: number; index: number },
   fanOut: number,
   lineOf: (edge: number) => number[],
@@ -350,7 +384,7 @@ function linkLegend(frame: Frame): SceneLegend['links'] {
   const perLayer = mode === 'layer' || frame.edges.some((edges) => !sameDomain(edges.domain, first.domain));
   const scale = perLayer
     ? `each layer on its own scale (largest |value|: ${frame.edges.map((edges) => `layer ${edges.layer} ${format(largest(edges.domain))}`).join(', ')})`
-    : `one ${mode} scale for every layer (largest |value| ${format(largest(first.domain))})`;
+    : `one ${mode} scale for every layer (largest |value| ${format(largest(first.domain))}${mode === 'log' ? `, ${LINK_LOG_DECADES} decades` : ''})`;
   return {
     caption: `Links: ${LINK_WORDS[first.kind]}; width and brightness = |value|, ${scale}`,
     stops: [

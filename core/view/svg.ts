@@ -3,7 +3,7 @@
  * draws (scene.ts), with a title and the colour legend. Text from the run (its name, its class
  * names) is escaped: the document never carries markup it was given.
  */
-import { SCENE_COLORS, type LegendStop, type NetworkScene, type SceneLegend } from './scene.js';
+import { binBar, SCENE_COLORS, type LegendStop, type NetworkScene, type SceneLegend } from './scene.js';
 
 export interface PictureInput {
   scene: NetworkScene;
@@ -46,12 +46,16 @@ export function networkSvg(picture: PictureInput): string {
     );
   }
   for (const column of scene.columns) {
-    parts.push(column.ring ? `<g stroke="#808080" stroke-opacity="0.55">` : '<g>');
-    column.y.forEach((y, neuron) =>
+    parts.push(column.ring ? `<g stroke="${SCENE_COLORS.ring}">` : '<g>');
+    const bar = binBar(column);
+    column.y.forEach((y, item) => {
+      const fill = column.colors[item] || SCENE_COLORS.missing;
       parts.push(
-        `<circle cx="${fixed(column.x)}" cy="${fixed(y)}" r="${fixed(column.radius)}" fill="${column.colors[neuron] || SCENE_COLORS.missing}"/>`,
-      ),
-    );
+        bar
+          ? `<rect x="${fixed(column.x - bar.width / 2)}" y="${fixed(y - bar.height / 2)}" width="${fixed(bar.width)}" height="${fixed(bar.height)}" fill="${fill}"/>`
+          : `<circle cx="${fixed(column.x)}" cy="${fixed(y)}" r="${fixed(column.radius)}" fill="${fill}"/>`,
+      );
+    });
     parts.push('</g>');
   }
   if (scene.findingMarks.length > 0) {

@@ -3,7 +3,7 @@
  * scene, two outputs" (the SVG export is the other). One path per stroke batch, one arc per neuron;
  * nothing here decides a colour.
  */
-import { SCENE_COLORS, type NetworkScene } from '$core/view/scene';
+import { binBar, SCENE_COLORS, type NetworkScene } from '$core/view/scene';
 
 /** The input image at its own resolution, to be scaled up without smoothing. */
 export function paintInputImage(canvas: HTMLCanvasElement, scene: NetworkScene): void {
@@ -59,10 +59,14 @@ export function paintScene(context: CanvasRenderingContext2D, scene: NetworkScen
   context.globalAlpha = 1;
   context.strokeStyle = SCENE_COLORS.ring;
   for (const column of scene.columns) {
-    for (let neuron = 0; neuron < column.y.length; neuron++) {
+    const bar = binBar(column);
+    for (let item = 0; item < column.y.length; item++) {
+      const y = column.y[item]!;
+      if (y < -column.spacing || y > scene.height + column.spacing) continue;
       context.beginPath();
-      context.arc(column.x, column.y[neuron]!, column.radius, 0, 2 * Math.PI);
-      context.fillStyle = column.colors[neuron] || SCENE_COLORS.missing;
+      if (bar) context.rect(column.x - bar.width / 2, y - bar.height / 2, bar.width, bar.height);
+      else context.arc(column.x, y, column.radius, 0, 2 * Math.PI);
+      context.fillStyle = column.colors[item] || SCENE_COLORS.missing;
       context.fill();
       if (column.ring) context.stroke();
     }
