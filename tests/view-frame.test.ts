@@ -14,7 +14,6 @@ import {
   differenceFrame,
   differenceUnavailable,
   edgeStrength,
-  type Frame,
   type FrameSource,
   type Snapshot,
 } from '../core/view/frame.js';
