@@ -9,14 +9,7 @@ import { alignedSteps, cursorSpan, resampleToA, stepRatio } from '../core/view/a
 import { bucketEdges, EDGE_FLOOR, type EdgeBuckets } from '../core/view/edges.js';
 import { layoutNetwork } from '../core/view/layout.js';
 import { displayFrame, displayLayout, IDENTITY } from '../core/view/lod.js';
-import {
-  computeFrame,
-  differenceFrame,
-  differenceUnavailable,
-  edgeStrength,
-  type FrameSource,
-  type Snapshot,
-} from '../core/view/frame.js';
+import { computeFrame, differenceFrame, differenceUnavailable, edgeStrength, type FrameSource, type Snapshot } from '../core/view/frame.js';
 import { LatestOnly } from '../core/view/latest-only.js';
 import { effectiveStatus, STALE_AFTER_MS, stoppedMessage } from '../core/format/run-status.js';
 import { followState, STALLED_AFTER_MS } from '../core/view/live.js';
