@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { FINDING_KINDS, type Finding, type FindingKind } from '../core/diagnostics/finding.js';
+import { FINDING_VIEWS, findingTarget } from '../core/view/findings.js';
 import { bucketEdges, bucketStyle, EDGE_BUCKETS, edgeDensity } from '../core/view/edges.js';
 import { layoutNetwork } from '../core/view/layout.js';
 import { DomainTracker, EMPTY_DOMAIN, extendDomain, legendStops, LOG_DECADES, normalize } from '../core/view/normalize.js';
@@ -142,5 +144,35 @@ describe('edge buckets', () => {
       ]),
     ).toBe(edgeDensity([{ from: 128, to: 64 }]));
     expect(edgeDensity([{ from: 4, to: 3 }])).toBe(1);
+  });
+});
+
+describe('findings in the picture', () => {
+  const finding = (kind: FindingKind, neurons: number[] | null): Finding => ({
+    kind,
+    firstStep: 12,
+    lastStep: null,
+    detectedAtStep: 31,
+    layer: neurons ? 2 : null,
+    neurons,
+    quantity: 'gradNorm',
+    explanation: 'what was seen',
+    suggestion: 'what fixes it',
+  });
+
+  it('set the view and scale that show them, their first step and their first neuron', () => {
+    expect(findingTarget(finding('vanishing-gradient', null))).toEqual({
+      step: 12,
+      neuron: undefined,
+      view: { view: 'gradient', scale: 'log' },
+    });
+    expect(findingTarget(finding('dead-neurons', [5, 9]))).toEqual({
+      step: 12,
+      neuron: { layer: 2, index: 5 },
+      view: { view: 'activation', scale: 'layer' },
+    });
+    expect(findingTarget(finding('stalled', null)).view).toBeUndefined();
+    // Every kind is decided, on purpose.
+    for (const kind of FINDING_KINDS) expect(kind in FINDING_VIEWS).toBe(true);
   });
 });

@@ -4,6 +4,8 @@
  * detects anything: the recorder's detectors did that once.
  */
 import type { Finding, FindingKind } from '../diagnostics/finding.js';
+import type { View } from '../format/quantities.js';
+import type { ScaleMode } from './normalize.js';
 
 /** Short labels for the timeline and the panel. */
 export const FINDING_LABELS: Record<FindingKind, string> = {
@@ -32,13 +34,33 @@ export function markedNeurons(findings: readonly Finding[], step: number): Map<n
   return marked;
 }
 
-/** Where the findings go when a bookmark is chosen: their first step, and the first neuron they name. */
-export function findingTarget(finding: Finding): { step: number; neuron: { layer: number; index: number } | undefined } {
+/**
+ * What shows a finding in the picture: the view and scale that make it visible, its first step, and
+ * the first neuron it names. A vanishing gradient is seen in the gradient view on the log scale (one
+ * domain for every layer, so the links fade layer by layer); an exploding one, or NaN, on the global
+ * scale; dead and saturated neurons in the activation view, each layer on its own scale.
+ */
+export const FINDING_VIEWS: Record<FindingKind, { view: View; scale: ScaleMode } | undefined> = {
+  'vanishing-gradient': { view: 'gradient', scale: 'log' },
+  'exploding-gradient': { view: 'gradient', scale: 'global' },
+  'nan-inf': { view: 'gradient', scale: 'global' },
+  'dead-neurons': { view: 'activation', scale: 'layer' },
+  saturation: { view: 'activation', scale: 'layer' },
+  // A stalled loss is a curve, not a place in the network: the view stays as it is.
+  stalled: undefined,
+};
+
+/** Where the picture goes when a finding or its bookmark is chosen. */
+export function findingTarget(finding: Finding): {
+  step: number;
+  neuron: { layer: number; index: number } | undefined;
+  view: { view: View; scale: ScaleMode } | undefined;
+} {
   const neuron =
     finding.layer !== null && finding.neurons && finding.neurons.length > 0
       ? { layer: finding.layer, index: finding.neurons[0]! }
       : undefined;
-  return { step: finding.firstStep, neuron };
+  return { step: finding.firstStep, neuron, view: FINDING_VIEWS[finding.kind] };
 }
 
 /** "layer 2, 21 neurons" / "loss" — what a finding is about, in a few words. */
