@@ -79,6 +79,16 @@ describe('the int8 encoding of link frames', () => {
     expect(int8Extremes(codes, result.scale)).toEqual([-127 * result.scale, 32 * result.scale, 32 * result.scale]);
   });
 
+  it('never wraps a finite value into the non-finite code, even where the scale is below float32’s normal range', () => {
+    for (const largest of [1e-36, 1e-40, 3e-45]) {
+      const values = Float32Array.of(largest, -largest, largest / 3, 0);
+      const codes = new Int8Array(values.length);
+      const scale = quantizeInt8(values, codes);
+      expect(Array.from(codes).every((code) => code >= -127 && code <= 127)).toBe(true);
+      if (largest >= 127 * 2 ** -126) expect(roundTrip(values).error).toBeLessThanOrEqual(bound(scale));
+    }
+  });
+
   it('gives an all-zero matrix scale 0 and zeros back, and a matrix of nothing finite only NaN', () => {
     const zeros = new Float32Array(64);
     const codes = new Int8Array(64).fill(5);
