@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../core/config.js';
 import { dequantizeInt8, int8Extremes, NON_FINITE_CODE, quantizeInt8 } from '../core/format/int8.js';
-import type { RunManifest } from '../core/format/manifest.js';
+import { parseManifest, type RunManifest } from '../core/format/manifest.js';
 import { createRandom } from '../core/random.js';
 import { linkFrameDue, planLinkFrames, planSnapshots, snapshotBytes } from '../core/snapshots.js';
 import { largestLinkAge } from '../core/view/links.js';
@@ -270,6 +270,15 @@ describe('a run recorded with link frames', () => {
     expect(incoming).toMatchObject({ step: 58, precision: 'int8' });
     expect(incoming.weights).toHaveLength(784);
     expect((await run.incomingWeights(3, 59))!).toMatchObject({ step: 59, precision: 'float32' });
+  });
+
+  it('reads a version 2 run.json (before link frames) as one without any', () => {
+    const { linkFrames: _plan, ...older } = structuredClone(manifest) as RunManifest & Record<string, unknown>;
+    const { linkAge: _age, ...config } = older.config;
+    const chunks = older.chunks.map(({ links: _links, ...chunk }) => chunk);
+    const upgraded = parseManifest('v2/run.json', { ...older, schemaVersion: 2, config, chunks });
+    expect(upgraded).toMatchObject({ schemaVersion: 2, linkFrames: null, config: { linkAge: 0 } });
+    expect(upgraded.chunks.map((chunk) => chunk.links)).toEqual(manifest.chunks.map(() => []));
   });
 
   it('passes `npm run check`, which names a cut links file and the frames it lost', async () => {
