@@ -243,6 +243,8 @@ describe('a run recorded with link frames', () => {
     expect(run.problems).toEqual([]);
     // Layer 1's files are read once asked for.
     expect(run.snapshotAt(1, 30)).toBeUndefined();
+    expect(run.incomingWeights(3, 58)).toBeUndefined();
+    run.wantLayerOne();
     await run.loader.loadLayerOne();
     for (let layer = 1; layer <= 3; layer++) {
       const links = new Set(listed('links', layer));
@@ -266,10 +268,19 @@ describe('a run recorded with link frames', () => {
       ),
     );
     // The inspector's receptive field: one neuron's 784 incoming weights, from the newer link frame.
-    const incoming = (await run.incomingWeights(3, 58))!;
+    const incoming = run.incomingWeights(3, 58)!;
     expect(incoming).toMatchObject({ step: 58, precision: 'int8' });
     expect(incoming.weights).toHaveLength(784);
-    expect((await run.incomingWeights(3, 59))!).toMatchObject({ step: 59, precision: 'float32' });
+    expect(run.incomingWeights(3, 59)).toMatchObject({ step: 59, precision: 'float32' });
+  });
+
+  it('reads layer 1 for the inspector when asked before the run has loaded (as its effect does)', async () => {
+    const run = new RunData();
+    run.wantLayerOne();
+    await run.load(runUrl);
+    await run.loader.loadLayerOne();
+    expect(run.incomingWeights(3, 58)).toMatchObject({ step: 58, precision: 'int8' });
+    expect(run.snapshotAt(1, 0)).toMatchObject({ step: 0, precision: 'float32' });
   });
 
   it('reads a version 2 run.json (before link frames) as one without any', () => {

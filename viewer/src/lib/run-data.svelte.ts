@@ -263,15 +263,21 @@ export class RunData implements FrameSource {
   }
 
   /**
-   * Layer 1's incoming weights of one neuron and their gradients ∂L/∂W, from what `snapshotAt(1, step)`
-   * would draw (reading layer 1's files first, once), each in the input's shape.
+   * Asks for layer 1's snapshots and link frames (from an effect: it starts their reads, once per run):
+   * until they are read, `snapshotAt(1, …)` and `incomingWeights` have nothing.
    */
-  async incomingWeights(neuron: number, step: number): Promise<IncomingWeights | undefined> {
+  wantLayerOne(): void {
+    void this.loader.loadLayerOne();
+  }
+
+  /**
+   * Layer 1's incoming weights of one neuron and their gradients ∂L/∂W, from what `snapshotAt(1, step)`
+   * draws, each in the input's shape; undefined until `wantLayerOne` has them read.
+   */
+  incomingWeights(neuron: number, step: number): IncomingWeights | undefined {
     const manifest = this.manifest;
-    if (!manifest) return undefined;
-    await this.loader.loadLayerOne();
     const found = freshestAt(this.loader.snapshots.get(1), this.loader.links.get(1), step);
-    if (!found) return undefined;
+    if (!manifest || !found) return undefined;
     const fanOut = manifest.layers[1]!.size;
     if ('link' in found) {
       const { link } = found;
