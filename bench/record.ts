@@ -284,6 +284,9 @@ console.log(
 console.log(
   `  weight snapshots                       ${Math.round(sum((file) => file.startsWith('weights-')) / stepsRecorded).toLocaleString('en')} B/step`,
 );
+console.log(
+  `  int8 link frames                       ${Math.round(sum((file) => file.startsWith('links-')) / stepsRecorded).toLocaleString('en')} B/step`,
+);
 
 const longSteps = Number(options.longSteps);
 if (longSteps > 0) {

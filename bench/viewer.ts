@@ -2,7 +2,9 @@
  * Viewer speed and memory in headless Chromium (software raster), against `npm run build`:
  * first network paint after navigation (first visit and repeat visit; when the network is drawn, and
  * when the frame showing it has been painted), frame cost over a scripted scrub across the whole run
- * (p50/p95/max), and JS heap after loading the default run and a long run.
+ * (p50/p95/max), JS heap after loading the default run and a long run; and for the default run and a
+ * 784-512-256-128-10 run (recorded into bench/out if missing), how old the drawn links are at most,
+ * as a fraction of the run, and the run folder's size (bench/link-age.ts).
  *
  *   npm run bench:viewer [-- --run <name> --long-steps 10000 --paint-samples 9 --against <dir>]
  *
@@ -20,6 +22,8 @@ import { listRuns } from '../viewer/run-list.js';
 import { createViewerServer } from '../viewer/server.js';
 import { recordRun } from '../recorder/record.js';
 import { resolveConfig } from '../core/config.js';
+import { SCHEMA_VERSION } from '../core/format/manifest.js';
+import { describeFreshness, linkFreshness } from './link-age.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const program = new Command('bench:viewer')
@@ -59,6 +63,27 @@ if (longSteps > 0) {
     config: resolveConfig({ maxSteps: longSteps, epochs: 10_000 }),
     name: 'long',
     out: benchRuns,
+    reproduce: () => 'npm run bench:viewer',
+  });
+}
+
+// The large network of issue 19, with every default but its layers: kept between runs of the bench
+// (recording it takes a while), recorded again when missing or of an older format.
+const largeRuns = join(import.meta.dirname, 'out', 'viewer-large-runs');
+const largeRun = join(largeRuns, 'large');
+const largeManifest = join(largeRun, 'run.json');
+const isCurrent = (file: string) => {
+  if (!existsSync(file)) return false;
+  const manifest = JSON.parse(readFileSync(file, 'utf8')) as { schemaVersion: number; status: string };
+  return manifest.schemaVersion === SCHEMA_VERSION && manifest.status === 'complete';
+};
+if (!isCurrent(largeManifest)) {
+  console.log('recording a 784-512-256-128-10 run for the link freshness…');
+  await recordRun({
+    config: resolveConfig({ layers: [512, 256, 128] }),
+    name: 'large',
+    out: largeRuns,
+    force: true,
     reproduce: () => 'npm run bench:viewer',
   });
 }
@@ -246,3 +271,11 @@ const memory = (usage: { heap: number; buffers: number }) =>
   `JS heap ${usage.heap.toFixed(1)} MiB + array buffers ${usage.buffers.toFixed(1)} MiB`;
 console.log(`after loading ${runName.padEnd(27)} ${memory(heapDefault)}`);
 if (heapLong !== undefined) console.log(`after loading a ${longSteps}-step run (${longLoaded} steps loaded) ${memory(heapLong)}`);
+
+console.log('');
+for (const [label, directory] of [
+  [`run ${runName}:`, join(runsDir, runName)],
+  ['bench/out run:', largeRun],
+] as const) {
+  for (const line of describeFreshness(label, await linkFreshness(directory))) console.log(line);
+}

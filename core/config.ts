@@ -20,6 +20,9 @@ export type EngineChoice = (typeof ENGINES)[number];
 /** Learning rate when none is given: what trains the default network well with each optimizer. */
 export const DEFAULT_LEARNING_RATE: Record<Optimizer, number> = { sgd: 0.1, momentum: 0.01, adam: 0.001 };
 
+/** Drawn links at most 2% of the run older than the step shown (issue 19). */
+export const DEFAULT_LINK_AGE = 0.02;
+
 export const MAX_LAYER_SIZE = 4096;
 export const MAX_HIDDEN_LAYERS = 8;
 
@@ -69,6 +72,11 @@ export const configSchema = z.strictObject({
   probes: z._default(integer(0, 256), 16),
   /** Bytes of weight and weight-gradient snapshots for the whole run. */
   budget: z._default(z.pipe(z.transform(parseByteSize), integer(0, 2 ** 40)), 12 * 1024 ** 2),
+  /**
+   * How old a drawn link (weight or weight gradient) may be, as a fraction of the run's steps: int8
+   * link frames are kept often enough for it, beside the exact snapshots; 0 keeps none.
+   */
+  linkAge: z._default(z.pipe(finite, z.number().check(z.minimum(0), z.maximum(1))), DEFAULT_LINK_AGE),
   engine: z._default(z.enum(ENGINES), 'auto'),
   /** The lesson preset the run started from (core/presets.ts), or null; recorded, it changes nothing by itself. */
   preset: z._default(z.nullable(z.enum(PRESET_NAMES)), null),
@@ -97,6 +105,7 @@ export const CONFIG_FLAGS: Record<keyof Config, string> = {
   evalEvery: '--eval-every',
   probes: '--probes',
   budget: '--budget',
+  linkAge: '--link-age',
   engine: '--engine',
   preset: '--preset',
   diagnostics: '--diagnostics',

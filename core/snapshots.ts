@@ -1,5 +1,6 @@
 /**
- * Which steps keep their full weights and weight gradients, within a byte budget for the run.
+ * Which steps keep their full weights and weight gradients, within a byte budget for the run, and
+ * which keep int8 link frames of them so that every drawn link stays fresh (`planLinkFrames`).
  *
  * The first and last steps are always kept. A reserve (1/8 of the budget) holds steps where the
  * loss or a layer's gradient norm jumps. The rest is shared out smallest layer first: a layer
@@ -54,6 +55,50 @@ export function planSnapshots(layerBytes: readonly number[], plannedSteps: numbe
   });
   const plannedBytes = budget - Math.max(0, remaining);
   return { strides, anomalyCapacity, plannedBytes };
+}
+
+/** Bytes one link frame of a fanIn × fanOut layer takes: W and ∂L/∂W as int8, their two float32 scales, its step. */
+export function linkFrameBytes(fanIn: number, fanOut: number): number {
+  return 2 * fanIn * fanOut + 2 * 4 + 4;
+}
+
+export interface LinkFramePlan {
+  /** Steps a drawn link may lag the step shown: floor(linkAge × plannedSteps). */
+  maxAge: number;
+  /** Per dense layer: the stride of its link frames, or 0 where its exact snapshots are fresh enough. */
+  strides: number[];
+  /** Bytes the link frames take at most over the run: their allowance, which grows with the network. */
+  plannedBytes: number;
+}
+
+/**
+ * Which layers need int8 link frames, and how often, so that every drawn link is at most
+ * floor(linkAge × plannedSteps) steps older than the step shown. A layer kept every `stride` steps
+ * (plus the first and last) is at most stride − 1 steps old: one whose exact snapshots' stride is
+ * short enough needs none, the others get a frame every maxAge + 1 steps (none at a step their exact
+ * snapshot already holds). `linkAge` 0 plans none. `shapes` are [fanIn, fanOut] per dense layer.
+ */
+export function planLinkFrames(
+  exactStrides: readonly number[],
+  shapes: readonly (readonly [number, number])[],
+  plannedSteps: number,
+  linkAge: number,
+): LinkFramePlan | null {
+  if (!(linkAge > 0)) return null;
+  const maxAge = Math.floor(linkAge * plannedSteps);
+  const stride = maxAge + 1;
+  const strides = exactStrides.map((exact) => (exact - 1 <= maxAge ? 0 : stride));
+  const plannedBytes = strides.reduce((sum, layerStride, index) => {
+    if (layerStride === 0) return sum;
+    const [fanIn, fanOut] = shapes[index]!;
+    return sum + Math.ceil(plannedSteps / layerStride) * linkFrameBytes(fanIn, fanOut);
+  }, 0);
+  return { maxAge, strides, plannedBytes };
+}
+
+/** Whether `step` is a link frame of a layer with `stride` whose exact snapshot is not kept at it. */
+export function linkFrameDue(step: number, stride: number, keptExactly: boolean): boolean {
+  return stride > 0 && step % stride === 0 && !keptExactly;
 }
 
 /** Loss or gradient-norm jumps: a value more than `factor` × its running mean, after a warm-up. */

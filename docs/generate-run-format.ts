@@ -4,7 +4,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { probeColumns, stepColumns, weightColumns, type ColumnSpec } from '../core/format/columns.js';
+import { linkColumns, probeColumns, stepColumns, weightColumns, type ColumnSpec } from '../core/format/columns.js';
 import { describeType } from '../core/format/ipc.js';
 import { SCHEMA_VERSION } from '../core/format/manifest.js';
 import { quantity, VIEW_SPECS, VIEWS } from '../core/format/quantities.js';
@@ -30,13 +30,16 @@ function symbolic(text: string): string {
   return out.replaceAll('layer1.', 'layerK.');
 }
 
-function table(columns: ColumnSpec[]): string {
+/** @param markSince mark columns newer than the first format (not in a table of a file that is newer itself) */
+function table(columns: ColumnSpec[], markSince = true): string {
   const rows = columns.map((spec) => {
     const shape = spec.shape ? `[${spec.shape.join(', ')}]` : 'scalar';
     const type = describeType(spec).replace(/\[\d+\]$/, '');
     const nulls = spec.nullable === 'row' ? ' (nullable)' : spec.nullable === 'item' ? ' (items nullable)' : '';
-    const since = spec.quantity && quantity(spec.quantity).since > 1 ? ` *(schemaVersion ${quantity(spec.quantity).since}+)*` : '';
-    return `| \`${spec.name}\` | ${type}${nulls} | ${shape} | ${spec.unit} | ${spec.doc}${since} |`;
+    const since =
+      markSince && spec.quantity && quantity(spec.quantity).since > 1 ? ` *(schemaVersion ${quantity(spec.quantity).since}+)*` : '';
+    // A bar inside a cell (|W|) would end it.
+    return `| \`${spec.name}\` | ${type}${nulls} | ${shape} | ${spec.unit} | ${spec.doc.replaceAll('|', '\\|')}${since} |`;
   });
   return symbolic(['| column | type | shape per row | unit | meaning |', '| --- | --- | --- | --- | --- |', ...rows].join('\n'));
 }
@@ -90,6 +93,10 @@ export function generatedSection(): string {
     '### `weights-layerK-NNNN.arrows` — one row per kept step of layer K',
     '',
     table(weightColumns(1004, 1003)),
+    '',
+    '### `links-layerK-NNNN.arrows` — one row per link frame of layer K *(schemaVersion 3+)*',
+    '',
+    table(linkColumns(1004, 1003), false),
     '',
     '### `probes.arrows` — one row per probe sample, written once',
     '',

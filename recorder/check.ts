@@ -1,7 +1,8 @@
 /**
- * `npm run check -- <run folder> [...]`: reads every file of a run as the viewer would and says
- * what is readable and what is wrong, naming the file. Exit codes: 0 every run whole, 1 some run
- * damaged but partly readable, 2 some run unreadable (no valid run.json, or no step readable).
+ * `npm run check -- <run folder> [...]`: reads every file of a run (steps, weight snapshots, link
+ * frames, probes) as the viewer would and says what is readable and what is wrong, naming the file.
+ * Exit codes: 0 every run whole, 1 some run damaged but partly readable, 2 some run unreadable (no
+ * valid run.json, or no step readable).
  */
 import { Command, CommanderError } from 'commander';
 import { effectiveStatus } from '../core/format/run-status.js';
@@ -40,6 +41,13 @@ export async function checkRun(directory: string, now = Date.now()): Promise<Che
     for (const weights of run.manifest.chunks[index]!.weights) {
       try {
         problems.push(...((await run.readWeights(index, weights.layer))?.problems ?? []));
+      } catch (error) {
+        problems.push(messageOf(error));
+      }
+    }
+    for (const links of run.manifest.chunks[index]!.links) {
+      try {
+        problems.push(...((await run.readLinks(index, links.layer))?.problems ?? []));
       } catch (error) {
         problems.push(messageOf(error));
       }

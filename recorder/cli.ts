@@ -76,7 +76,13 @@ function buildProgram(): Command {
     .addOption(new Option('--seed <n>', 'seed for initial weights and batch order').default(String(defaults.seed)))
     .addOption(new Option('--probes <n>', 'held-out probe samples recorded every step').default(String(defaults.probes)))
     .addOption(new Option('--eval-every <n>', 'held-out evaluation every n steps').default(String(defaults.evalEvery)))
-    .addOption(new Option('--budget <bytes>', 'bytes for weight snapshots over the run, e.g. 8MiB').default('12MiB'))
+    .addOption(new Option('--budget <bytes>', 'bytes for exact weight snapshots over the run, e.g. 8MiB').default('12MiB'))
+    .addOption(
+      new Option(
+        '--link-age <fraction>',
+        'how old drawn links may be, as a fraction of the run: int8 link frames are kept that often, beside the budget (0: none)',
+      ).default(String(defaults.linkAge)),
+    )
     .addOption(
       new Option(
         '--diagnostics <json>',
@@ -135,6 +141,7 @@ function flagsToConfig(program: Command): ConfigInput {
     ['probes', 'probes', number],
     ['evalEvery', 'evalEvery', number],
     ['budget', 'budget', String],
+    ['linkAge', 'linkAge', number],
     ['diagnostics', 'diagnostics', json('--diagnostics')],
     ['engine', 'engine', String],
     ['preset', 'preset', String],
@@ -159,6 +166,19 @@ function mergedConfigInput(configFile: string | undefined, flags: ConfigInput): 
     throw new ConfigError([unknownPresetMessage(typeof presetName === 'string' ? presetName : JSON.stringify(presetName), where)]);
   }
   return { ...PRESETS[presetName].config, ...fromFile, ...flags, preset: presetName };
+}
+
+/** What the int8 link frames kept and took, beside the exact snapshots' budget; undefined when none were planned. */
+function linkFramesLine(result: Pick<RecordResult, 'linkFrames' | 'linkBytesWritten'>, budget: number): string | undefined {
+  const plan = result.linkFrames;
+  if (!plan) return undefined;
+  const layers = plan.strides.flatMap((stride, index) => (stride > 0 ? [index + 1] : []));
+  const fresh = `drawn links at most ${plan.maxAge} step${plan.maxAge === 1 ? '' : 's'} old`;
+  if (layers.length === 0) return `  links: ${fresh}; every layer's snapshots within the ${formatByteSize(budget)} budget are that fresh`;
+  return (
+    `  links: ${fresh}; int8 link frames of layer${layers.length > 1 ? 's' : ''} ${layers.join(', ')} every ${Math.max(...plan.strides)} steps, ` +
+    `${formatByteSize(result.linkBytesWritten)} beside the ${formatByteSize(budget)} budget of exact snapshots`
+  );
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -266,6 +286,8 @@ export async function main(argv: string[]): Promise<number> {
     `${result.status === 'complete' ? 'Recorded' : `Stopped (${result.status})`}: ${result.stepCount} steps in ${result.seconds.toFixed(1)} s` +
       `, ${formatByteSize(result.bytesWritten)}${held_out}\n  → ${where}`,
   );
+  const links = linkFramesLine(result, config.budget);
+  if (links) console.log(links);
   for (const line of summarizeFindings(result.findings)) console.log(line);
   if (result.message) console.error(result.status === 'failed' ? `error: ${result.message}` : result.message);
   if (result.status === 'interrupted') return exitForSignal;

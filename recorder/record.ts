@@ -9,7 +9,7 @@ import { SCHEMA_VERSION, type RunManifest, type RunStatus } from '../core/format
 import { batchLossAccuracy } from '../core/nn/batch-stats.js';
 import { initialLayers } from '../core/nn/init.js';
 import { createRandom, shuffleInPlace } from '../core/random.js';
-import { planSnapshots, snapshotBytes, SnapshotPolicy } from '../core/snapshots.js';
+import { linkFrameDue, planLinkFrames, planSnapshots, snapshotBytes, SnapshotPolicy, type LinkFramePlan } from '../core/snapshots.js';
 import { loadDataset, type Dataset } from '../datasets/index.js';
 import { selectEngine, type EngineInfo, type EngineName } from './engine.js';
 import { compressSamples, kernelVersion } from './kernel/first-layer.js';
@@ -17,7 +17,7 @@ import { RecordingMlp } from './recording-model.js';
 import { BufferPool } from './readback.js';
 import { createRunFolder } from './run-folder.js';
 import { WriterClient } from './writer/client.js';
-import type { SnapshotGrads } from './writer/protocol.js';
+import type { LinkGrads, SnapshotGrads } from './writer/protocol.js';
 
 /** Rows per record batch: a crash loses at most this many steps. */
 export const FLUSH_STEPS = 16;
@@ -47,6 +47,10 @@ export interface RecordResult {
   status: RunStatus;
   stepCount: number;
   bytesWritten: number;
+  /** Bytes of int8 link frames, part of bytesWritten: their own allowance, beside the budget. */
+  linkBytesWritten: number;
+  /** The link frames' plan (also in run.json), or null when none were kept. */
+  linkFrames: LinkFramePlan | null;
   seconds: number;
   /** From the first step to the writer's last byte: training, recording and flushing, without start-up. */
   trainingSeconds: number;
@@ -125,6 +129,12 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
     plannedSteps,
     config.budget,
   );
+  const linkPlan = planLinkFrames(
+    plan.strides,
+    sizes.slice(1).map((fanOut, index) => [sizes[index]!, fanOut] as const),
+    plannedSteps,
+    config.linkAge,
+  );
   const engine = await selectEngine(config.engine);
   // The first layer trains in the kernel whatever the engine (recording-model.ts).
   engine.versions['first-layer kernel'] = kernelVersion();
@@ -157,6 +167,7 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
     stepCount: 0,
     chunkSteps: chunkStepsFor(config, inputSize, sizes.slice(1)),
     weightStrides: plan.strides,
+    linkFrames: linkPlan,
     chunks: [],
     probes: probeIndices.length > 0 ? { file: FILE_NAMES.probes, count: probeIndices.length } : null,
     finalEval: null,
@@ -229,11 +240,15 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
           keptLastStep[index] = kept !== undefined;
           if (kept) snapshots.push({ layer: index + 1, reason: kept, ...model.readGrads(index + 1, pool) });
         });
+        const links: LinkGrads[] = [];
+        linkPlan?.strides.forEach((stride, index) => {
+          if (linkFrameDue(step, stride, keptLastStep[index]!))
+            links.push({ layer: index + 1, weightGrad: model.readWeightGrad(index + 1, pool) });
+        });
         const evaluating = step % config.evalEvery === 0;
+        const sentLayers = [...snapshots, ...links].map((kept) => kept.layer);
         const weights =
-          evaluating || snapshots.length > 0
-            ? model.previousWeights(pool, evaluating ? undefined : new Set(snapshots.map((snapshot) => snapshot.layer)))
-            : undefined;
+          evaluating || sentLayers.length > 0 ? model.previousWeights(pool, evaluating ? undefined : new Set(sentLayers)) : undefined;
         writer.sendStep({
           type: 'step',
           step,
@@ -243,6 +258,7 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
           accuracy,
           ...readback,
           snapshots,
+          links,
           ...(weights ? { weights } : {}),
         });
         options.onStep?.({ step, loss, accuracy });
@@ -281,6 +297,8 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
       status,
       stepCount: finished.stepCount,
       bytesWritten: finished.bytesWritten,
+      linkBytesWritten: finished.linkBytesWritten,
+      linkFrames: linkPlan,
       seconds: (performance.now() - started) / 1000,
       trainingSeconds: (performance.now() - trainingStarted) / 1000,
       finalEval: finished.finalEval,

@@ -276,21 +276,32 @@ export class RecordingMlp {
 
   /** The weight gradients of the latest step for dense layer `layer` (from 1), in buffers from the pool. */
   readGrads(layer: number, pool: BufferPool): LayerGrads {
+    const weightGrad = this.readWeightGrad(layer, pool);
     if (layer === 1) {
-      // The step's fused update does not keep the gradient; it is computed again from the step's ∂L/∂z.
-      this.#kernel.weightGradient('batch');
-      const weightGrad = pool.take(this.#kernel.weightGrad.length);
       const biasGrad = pool.take(this.#kernel.biasGrad.length);
-      weightGrad.set(this.#kernel.weightGrad);
       biasGrad.set(this.#kernel.biasGrad);
       return { weightGrad, biasGrad };
     }
     const bias = this.#heldBiasGrads[layer - 2];
+    if (!bias) throw new Error(`RecordingMlp.readGrads: no gradients held for layer ${layer}`);
+    return { weightGrad, biasGrad: readInto(bias, pool.take(bias.size)) };
+  }
+
+  /** ∂L/∂W of the latest step for dense layer `layer` (from 1), in a buffer from the pool (a link frame needs no ∂L/∂b). */
+  readWeightGrad(layer: number, pool: BufferPool): Float32Array {
+    if (layer === 1) {
+      // The step's fused update does not keep the gradient; it is computed again from the step's ∂L/∂z
+      // (this also leaves the kernel's ∂L/∂b of the step in place for readGrads).
+      this.#kernel.weightGradient('batch');
+      const weightGrad = pool.take(this.#kernel.weightGrad.length);
+      weightGrad.set(this.#kernel.weightGrad);
+      return weightGrad;
+    }
     const weight = this.#upperGrads[layer - 2];
-    if (!weight || !bias) throw new Error(`RecordingMlp.readGrads: no gradients held for layer ${layer}`);
+    if (!weight) throw new Error(`RecordingMlp.readWeightGrad: no gradients held for layer ${layer}`);
     const weightGrad = pool.take(weight.length);
     weightGrad.set(weight);
-    return { weightGrad, biasGrad: readInto(bias, pool.take(bias.size)) };
+    return weightGrad;
   }
 
   /** Current weights, after the last update. */

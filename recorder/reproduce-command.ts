@@ -33,6 +33,7 @@ export function reproduceCommand(config: Config, name: string, engine: EngineNam
     ['--probes', config.probes],
     ['--eval-every', config.evalEvery],
     ['--budget', config.budget],
+    ['--link-age', config.linkAge],
     ...(Object.keys(thresholds).length > 0 ? [['--diagnostics', JSON.stringify(thresholds)] as const] : []),
     ['--engine', engine],
   ];

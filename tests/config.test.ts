@@ -46,6 +46,8 @@ describe('config validation', () => {
     [{ batchSize: 0 }, 'flags: field "batchSize" (--batch-size): got 0, expected a number ≥ 1'],
     [{ batchSize: 2.5 }, 'flags: field "batchSize" (--batch-size): got 2.5, expected an integer'],
     [{ budget: 'lots' }, 'flags: field "budget" (--budget): got "lots", expected a byte size such as 8MiB, 500kB or 1000000'],
+    [{ linkAge: 2 }, 'flags: field "linkAge" (--link-age): got 2, expected a number ≤ 1'],
+    [{ linkAge: -0.01 }, 'flags: field "linkAge" (--link-age): got -0.01, expected a number ≥ 0'],
     [{ epochs: 1, wings: 2 }, 'flags: unknown field "wings"'],
   ])('%j is refused with a message naming the field, the value and what is allowed', (input, message) => {
     expect(problems(input).join('\n')).toContain(message);
@@ -75,6 +77,9 @@ describe('the CLI on bad input', () => {
     const notJson = await runRecorder(['--out', out, '--diagnostics', '{stalled}']);
     expect(notJson.code).toBe(2);
     expect(notJson.stderr).toContain('error: --diagnostics: got {stalled}, expected JSON (');
+    const linkAge = await runRecorder(['--out', out, '--link-age', 'fresh']);
+    expect(linkAge.code).toBe(2);
+    expect(linkAge.stderr).toContain('error: flags: field "linkAge" (--link-age): got "fresh", expected a value of type number');
     const pace = await runRecorder(['--out', out, '--pace', '0']);
     expect(pace.code).toBe(2);
     expect(pace.stderr).toContain('expected a positive number of steps per second, got "0"');

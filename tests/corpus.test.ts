@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CHECK_EXIT } from '../recorder/check.js';
-import { buildCorpus, type CorpusCase } from './corpus/build.js';
+import { buildCorpus, SOURCE_FLAGS, type CorpusCase } from './corpus/build.js';
 import { ROOT, runRecorder, tempDir, TINY } from './helpers.js';
 
 function check(directories: string[]): Promise<{ code: number | null; stdout: string }> {
@@ -24,7 +24,7 @@ let cases: CorpusCase[] = [];
 
 beforeAll(async () => {
   const source = tempDir('corpus-source');
-  const recorded = await runRecorder([...TINY, '--out', source, '--name', 'tiny', '--max-steps', '60']);
+  const recorded = await runRecorder([...TINY, ...SOURCE_FLAGS, '--out', source, '--name', 'tiny']);
   expect(recorded.code).toBe(0);
   runs = tempDir('corpus');
   cases = await buildCorpus(join(source, 'tiny'), runs);

@@ -26,6 +26,12 @@ async function expectReadable(directory: string): Promise<{ status: string; rows
       const snapshots = await run.readWeights(chunk, weights.layer);
       expect(snapshots!.problems).toEqual([]);
     }
+    // The default network keeps link frames of layer 1 every 15 steps: every one listed is whole.
+    for (const links of run.manifest.chunks[chunk]!.links) {
+      const frames = await run.readLinks(chunk, links.layer);
+      expect(frames!.problems).toEqual([]);
+      expect(frames!.rows).toBeGreaterThanOrEqual(links.steps.length);
+    }
   }
   expect(rows).toBeGreaterThanOrEqual(run.manifest.stepCount);
   return { status: run.manifest.status, rows };
@@ -80,5 +86,7 @@ describe('crash safety', () => {
     const lastSnapshot = last.weights.find((entry) => entry.layer === 1)!;
     expect(lastSnapshot.reasons.at(-1)).toBe('last');
     expect(lastSnapshot.steps.at(-1)).toBe(run.manifest.stepCount - 1);
+    expect(run.manifest.linkFrames).toMatchObject({ maxAge: 14, strides: [15, 0, 0] });
+    expect(run.manifest.chunks.flatMap((chunk) => chunk.links.flatMap((entry) => entry.steps)).slice(0, 2)).toEqual([15, 30]);
   }, 90_000);
 });

@@ -31,6 +31,7 @@ describe('a disk that fills up while recording', () => {
       rows += steps.rows;
       for (const weights of run.manifest.chunks[chunk]!.weights)
         expect((await run.readWeights(chunk, weights.layer))!.problems).toEqual([]);
+      for (const links of run.manifest.chunks[chunk]!.links) expect((await run.readLinks(chunk, links.layer))!.problems).toEqual([]);
     }
     expect(rows).toBe(run.manifest.stepCount);
     expect(rows).toBeGreaterThan(16);

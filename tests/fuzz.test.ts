@@ -4,7 +4,7 @@
  * file or field — never another exception, never a hang.
  */
 import fc from 'fast-check';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Field as FieldTable } from 'apache-arrow/fb/field';
@@ -22,6 +22,7 @@ import {
   configTarget,
   fuzz,
   manifestTarget,
+  LINK_COLUMNS,
   STEP_COLUMNS,
   STEP_COLUMNS_V2,
   validChunk,
@@ -48,16 +49,24 @@ async function expectRobust<T>(target: FuzzTarget<T>, runs: number) {
 }
 
 describe('fuzzing', () => {
-  let recorded: { manifest: unknown; chunk: Uint8Array };
+  let recorded: { manifest: unknown; chunk: Uint8Array; files: Record<string, Uint8Array> };
 
   beforeAll(async () => {
     const out = tempDir('fuzz');
-    const result = await runRecorder([...TINY, '--out', out, '--name', 'seed', '--max-steps', '20']);
+    // A budget small enough that layers 1 and 2 keep link frames: run.json lists links files too.
+    const result = await runRecorder([...TINY, '--out', out, '--name', 'seed', '--max-steps', '20', '--budget', '300kB']);
     expect(result.code).toBe(0);
+    const folder = join(out, 'seed');
     recorded = {
-      manifest: JSON.parse(readFileSync(join(out, 'seed', 'run.json'), 'utf8')),
-      chunk: new Uint8Array(readFileSync(join(out, 'seed', 'steps-0000.arrows'))),
+      manifest: JSON.parse(readFileSync(join(folder, 'run.json'), 'utf8')),
+      chunk: new Uint8Array(readFileSync(join(folder, 'steps-0000.arrows'))),
+      files: Object.fromEntries(
+        readdirSync(folder)
+          .filter((file) => /^(weights|links)-/.test(file))
+          .map((file) => [file, new Uint8Array(readFileSync(join(folder, file)))]),
+      ),
     };
+    expect(Object.keys(recorded.files)).toContain('links-layer1-0000.arrows');
   }, 60_000);
 
   it('the chunk decoder refuses damaged chunks with a RunFormatError or reads their whole batches', async () => {
@@ -67,8 +76,19 @@ describe('fuzzing', () => {
     await expectRobust(chunkTarget(STEP_COLUMNS_V2), 400);
   });
 
+  it('the decoder refuses damaged links files (int8 codes) with a RunFormatError or reads their whole batches', async () => {
+    expect(decodeStream('valid', validChunk(20, LINK_COLUMNS), LINK_COLUMNS).columns.weightCode).toBeInstanceOf(Int8Array);
+    await expectRobust(chunkTarget(LINK_COLUMNS), 300);
+  });
+
   it('run.json validation refuses damaged manifests with a ManifestError or RunFormatError', async () => {
     await expectRobust(manifestTarget(recorded), 400);
+    // A weights or links file listed for a layer the run does not have is refused by name, not read.
+    const misplaced = structuredClone(recorded.manifest) as { chunks: { links: { layer: number }[] }[] };
+    misplaced.chunks[0]!.links[0]!.layer = 9;
+    expect(() => parseManifest('fuzz/run.json', misplaced)).toThrowError(
+      'fuzz/run.json: field "chunks.0.links.0.layer": 9, the run has 3 dense layers',
+    );
     // Found by the long run (seed 12345): no layers passed validation, then the reader crashed on them.
     const noLayers = JSON.stringify({ ...(recorded.manifest as object), layers: [] });
     expect(await manifestTarget(recorded).run(noLayers)).toBe('refused');

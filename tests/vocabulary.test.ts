@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { probeColumns, stepColumns, weightColumns } from '../core/format/columns.js';
+import { linkColumns, probeColumns, stepColumns, weightColumns } from '../core/format/columns.js';
 import { parseManifest, SCHEMA_VERSION } from '../core/format/manifest.js';
 import { QUANTITIES, QUANTITY_NAMES, quantity, VIEW_SPECS, VIEWS } from '../core/format/quantities.js';
 import { ACTIVATION_FUNCTIONS, ACTIVATIONS } from '../core/nn/activation.js';
@@ -20,7 +20,7 @@ const SHAPE = { inputSize: 12, layerSizes: [5, 4, 3], batchSize: 8, probeCount: 
 
 describe('the vocabulary', () => {
   it('puts every quantity in exactly one column of its file, and no column outside it', () => {
-    const columns = [...stepColumns(SHAPE), ...weightColumns(5, 4), ...probeColumns(12)];
+    const columns = [...stepColumns(SHAPE), ...weightColumns(5, 4), ...linkColumns(5, 4), ...probeColumns(12)];
     for (const name of QUANTITY_NAMES) {
       const spec = QUANTITIES[name];
       const perLayer = ['layer', 'neuron', 'neuronClass', 'probeNeuron'].includes(spec.shape);
@@ -154,6 +154,10 @@ describe('a run of the first format (tests/fixtures/v1-tiny)', () => {
     expect(classMeansOver([chunk], (held) => held.values, { step: 5, layer: 1, size: 16, classes: 10, window: 5 })).toBeUndefined();
     const weights = await run.readWeights(0, 2);
     expect(weights?.values.get('snapshotStep')?.[0]).toBe(0);
+    // Older runs kept no link frames: none planned, none listed, and their config says so.
+    expect(run.manifest).toMatchObject({ linkFrames: null, config: { linkAge: 0 } });
+    expect(run.manifest.chunks.every((entry) => entry.links.length === 0)).toBe(true);
+    expect(await run.readLinks(0, 2)).toBeUndefined();
   });
 
   it('and a run whose classes do not fit its output layer or its uint8 labels are refused naming the field', () => {
@@ -172,7 +176,7 @@ describe('a run of the first format (tests/fixtures/v1-tiny)', () => {
   it('is refused with a clear message from a format this version does not know', () => {
     const manifest = { schemaVersion: 7 };
     expect(() => parseManifest('x/run.json', manifest)).toThrow(
-      'x/run.json: unknown schemaVersion 7; this version of Neural Vision reads schemaVersion 1 and 2',
+      'x/run.json: unknown schemaVersion 7; this version of Neural Vision reads schemaVersion 1, 2 and 3',
     );
   });
 });

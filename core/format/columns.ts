@@ -43,8 +43,8 @@ export function layerColumnName(layer: number, quantity: QuantityName): string {
 
 /** The column a quantity is stored in: `layerK.<name>` for per-layer quantities. */
 export function columnNameOf(name: QuantityName, layer?: number): string {
-  // A weights file's step column kept the name every weights file has had.
-  if (name === 'snapshotStep') return 'step';
+  // A weights file's step column kept the name every weights file has had; a links file's follows it.
+  if (name === 'snapshotStep' || name === 'linkStep') return 'step';
   return QUANTITY_SHAPES[QUANTITIES[name].shape].perLayer ? layerColumnName(layer ?? 0, name) : name;
 }
 
@@ -113,6 +113,14 @@ export function weightColumns(fanIn: number, fanOut: number): ColumnSpec[] {
   return fileQuantities('weights', Infinity).map((name) => column(name, dimensions[QUANTITIES[name].shape]));
 }
 
+/**
+ * Columns of `links-layerK-NNNN.arrows`: one row per link frame of dense layer K, its W and ∂L/∂W
+ * as int8 codes with one scale each (core/format/int8.ts), for drawing (schemaVersion 3+).
+ */
+export function linkColumns(fanIn: number, fanOut: number): ColumnSpec[] {
+  return fileQuantities('links', Infinity).map((name) => column(name, QUANTITIES[name].shape === 'edge' ? [fanIn, fanOut] : undefined));
+}
+
 /** Columns of `probes.arrows`: the fixed probe samples, written once. */
 export function probeColumns(inputSize: number): ColumnSpec[] {
   return fileQuantities('probes', Infinity).map((name) => column(name, QUANTITIES[name].shape === 'input' ? [inputSize] : undefined));
@@ -128,4 +136,5 @@ export const FILE_NAMES = {
   probes: 'probes.arrows',
   steps: (chunk: number) => `steps-${String(chunk).padStart(4, '0')}.arrows`,
   weights: (layer: number, chunk: number) => `weights-layer${layer}-${String(chunk).padStart(4, '0')}.arrows`,
+  links: (layer: number, chunk: number) => `links-layer${layer}-${String(chunk).padStart(4, '0')}.arrows`,
 } as const;

@@ -2,7 +2,7 @@
  * Reading a run's Arrow IPC stream files: their framing (`scanStream`) and their columns
  * (`decodeStream`), against the `ColumnSpec`s they must hold.
  *
- * A run's columns are Float32, Int32, Uint8 or Utf8 values, one per row or a fixed-size list per
+ * A run's columns are Float32, Int32, Int8, Uint8 or Utf8 values, one per row or a fixed-size list per
  * row, some nullable. Their buffers are located through Arrow's own flatbuffer metadata
  * (`apache-arrow/fb`) and read as typed arrays, per the Arrow columnar format. apache-arrow's
  * RecordBatchReader would do the same through tables and vectors the run format never uses, and
@@ -23,7 +23,7 @@ import { Type } from 'apache-arrow/fb/type';
 import { ByteBuffer } from 'flatbuffers';
 import { columnWidth, type ColumnSpec, type ValueType } from './columns.js';
 
-export type NumericArray = Float32Array | Int32Array | Uint8Array;
+export type NumericArray = Float32Array | Int32Array | Int8Array | Uint8Array;
 
 /** Values of one column over some rows: numbers (row-major, width per row) or strings. */
 export type ColumnValues = NumericArray | string[] | NullableValues;
@@ -57,7 +57,7 @@ export interface DecodedStream {
   truncation?: string;
 }
 
-const ITEM_TYPE_NAMES: Record<ValueType, string> = { float32: 'Float32', int32: 'Int32', uint8: 'Uint8', utf8: 'Utf8' };
+const ITEM_TYPE_NAMES: Record<ValueType, string> = { float32: 'Float32', int32: 'Int32', int8: 'Int8', uint8: 'Uint8', utf8: 'Utf8' };
 
 /** A column's Arrow type, as messages name it: "Float32", "FixedSizeList<Float32>[784]". */
 export function describeType(spec: ColumnSpec): string {
@@ -160,11 +160,12 @@ function placeColumns(file: string, schema: SchemaTable, columns: readonly Colum
   });
 }
 
-const BYTES_PER_VALUE: Record<Exclude<ValueType, 'utf8'>, number> = { float32: 4, int32: 4, uint8: 1 };
+const BYTES_PER_VALUE: Record<Exclude<ValueType, 'utf8'>, number> = { float32: 4, int32: 4, int8: 1, uint8: 1 };
 
 const ARRAY_OF: Record<Exclude<ValueType, 'utf8'>, (length: number) => NumericArray> = {
   float32: (length) => new Float32Array(length),
   int32: (length) => new Int32Array(length),
+  int8: (length) => new Int8Array(length),
   uint8: (length) => new Uint8Array(length),
 };
 
@@ -207,6 +208,7 @@ function numbersIn(bytes: Uint8Array, type: Exclude<ValueType, 'utf8'>, count: n
   const source = (bytes.byteOffset % size === 0 ? bytes : bytes.slice(0, count * size)).subarray(0, count * size);
   if (type === 'uint8') return source;
   const buffer = source.buffer as ArrayBuffer;
+  if (type === 'int8') return new Int8Array(buffer, source.byteOffset, count);
   return type === 'float32' ? new Float32Array(buffer, source.byteOffset, count) : new Int32Array(buffer, source.byteOffset, count);
 }
 

@@ -12,6 +12,7 @@ import {
   FixedSizeList,
   Float32,
   Int32,
+  Int8,
   makeData,
   RecordBatch,
   RecordBatchStreamWriter,
@@ -46,6 +47,8 @@ function scalarType(type: ValueType): DataType {
       return new Float32();
     case 'int32':
       return new Int32();
+    case 'int8':
+      return new Int8();
     case 'uint8':
       return new Uint8();
     case 'utf8':

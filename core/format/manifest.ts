@@ -9,16 +9,18 @@ import { ACTIVATIONS } from '../nn/activation.js';
 import { SNAPSHOT_REASONS, type RunShape, type SnapshotReason } from './columns.js';
 
 /**
- * 2: layers say their kind and the input layer its shape; steps record `classActivation`; the
- * classes are the dataset's, any number. 1: the first format (MNIST-shaped), still read: its
- * run.json is upgraded as it is parsed (`upgradeManifest`), and its files lack what came later.
+ * 3: int8 link frames (`links-layerK-NNNN.arrows`, listed per chunk as `links`, planned in
+ * `linkFrames`) keep every drawn link fresh; the config has `linkAge`. 2: layers say their kind and
+ * the input layer its shape; steps record `classActivation`; the classes are the dataset's, any
+ * number. 1: the first format (MNIST-shaped). Versions 1 and 2 are still read: their run.json is
+ * upgraded as it is parsed (`upgradeManifest`), and their files lack what came later.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 /** Classes a run can have: labels and predicted classes are uint8 columns. */
 export const MAX_CLASSES = 256;
 
 /** Versions this reader opens. */
-export const READABLE_SCHEMA_VERSIONS = [1, 2] as const;
+export const READABLE_SCHEMA_VERSIONS = [1, 2, 3] as const;
 
 export const RUN_STATUSES = ['recording', 'complete', 'interrupted', 'failed'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -42,6 +44,15 @@ const weightFileSchema = z.object({
   }),
 });
 
+const linkFileSchema = z.object({
+  layer: z.int().check(z.minimum(1)),
+  file: z.string(),
+  /** Steps of the link frames in this file, in order. */
+  steps: z.custom<number[]>((value) => Array.isArray(value) && value.every(isCount), {
+    error: 'expected a list of whole numbers ≥ 0',
+  }),
+});
+
 const chunkSchema = z.object({
   index: count,
   file: z.string(),
@@ -50,6 +61,18 @@ const chunkSchema = z.object({
   stepCount: count,
   complete: z.boolean(),
   weights: z.array(weightFileSchema),
+  /** Link frame files of this chunk (schemaVersion 3+; older runs are read with none). */
+  links: z.array(linkFileSchema),
+});
+
+/** The link frames' plan (core/snapshots.ts: planLinkFrames). */
+const linkFramesSchema = z.object({
+  /** Steps a drawn link lags the step shown, at most: floor(config.linkAge × plannedSteps). */
+  maxAge: count,
+  /** Per dense layer (index 0 = layer 1): the stride of its link frames, or 0 where its weight snapshots are fresh enough. */
+  strides: z.array(count),
+  /** Bytes the link frames take at most over the planned run: their own allowance, beside `config.budget`. */
+  plannedBytes: count,
 });
 
 const evalSchema = z.object({ step: count, loss: z.nullable(z.number()), accuracy: z.number() });
@@ -71,7 +94,7 @@ const denseLayerSchema = z.object({
 
 export const manifestSchema = z.object({
   /** The format version this run was recorded in; older runs are upgraded as they are read. */
-  schemaVersion: z.union([z.literal(1), z.literal(2)]),
+  schemaVersion: z.union([z.literal(1), z.literal(2), z.literal(3)]),
   name: z.string().check(z.minLength(1)),
   status: z.enum(RUN_STATUSES),
   /** Why the run stopped, for any status but complete; also set when training diverged. */
@@ -105,6 +128,8 @@ export const manifestSchema = z.object({
   chunkSteps: z.int().check(z.minimum(1)),
   /** Weight snapshot stride per dense layer (index 0 = layer 1). */
   weightStrides: z.array(z.int().check(z.minimum(1))),
+  /** Int8 link frames that keep drawn links at most `maxAge` steps old; null when none are recorded (`linkAge` 0, older runs). */
+  linkFrames: z.nullable(linkFramesSchema),
   chunks: z.array(chunkSchema),
   probes: z.nullable(z.object({ file: z.string(), count })),
   finalEval: z.nullable(evalSchema),
@@ -122,27 +147,41 @@ export type InputLayer = z.infer<typeof inputLayerSchema>;
 export type DenseLayer = z.infer<typeof denseLayerSchema>;
 export type ChunkEntry = z.infer<typeof chunkSchema>;
 export type WeightFileEntry = z.infer<typeof weightFileSchema>;
+export type LinkFileEntry = z.infer<typeof linkFileSchema>;
+export type LinkFramesPlan = z.infer<typeof linkFramesSchema>;
 
 export function unknownSchemaVersionMessage(found: unknown): string {
-  return `unknown schemaVersion ${JSON.stringify(found)}; this version of Neural Vision reads schemaVersion ${READABLE_SCHEMA_VERSIONS.join(' and ')}`;
+  const versions = READABLE_SCHEMA_VERSIONS.join(', ').replace(/, (\d+)$/, ' and $1');
+  return `unknown schemaVersion ${JSON.stringify(found)}; this version of Neural Vision reads schemaVersion ${versions}`;
 }
 
 /**
- * A version-1 run.json in today's shape: its layers get their kind and the input its shape (the
- * dataset's), the activation "input" goes. Anything else it lacks fails validation as usual.
+ * An older run.json in today's shape. Version 1: its layers get their kind and the input its shape
+ * (the dataset's), the activation "input" goes. Versions 1 and 2: no link frames (`linkFrames` null,
+ * every chunk's `links` empty, `config.linkAge` 0). Anything else it lacks fails validation as usual.
  */
 export function upgradeManifest(input: Record<string, unknown>): Record<string, unknown> {
-  if (input.schemaVersion !== 1 || !Array.isArray(input.layers)) return input;
-  const dataset = input.dataset as { inputShape?: unknown } | undefined;
-  const layers = input.layers.map((layer: unknown, index) => {
-    if (layer === null || typeof layer !== 'object') return layer;
-    if (index === 0) {
-      const { activation: _activation, ...rest } = layer as Record<string, unknown>;
-      return { ...rest, kind: 'input', shape: dataset?.inputShape };
-    }
-    return { ...layer, kind: 'dense' };
-  });
-  return { ...input, layers };
+  if (input.schemaVersion !== 1 && input.schemaVersion !== 2) return input;
+  let upgraded = input;
+  if (input.schemaVersion === 1 && Array.isArray(input.layers)) {
+    const dataset = input.dataset as { inputShape?: unknown } | undefined;
+    const layers = input.layers.map((layer: unknown, index) => {
+      if (layer === null || typeof layer !== 'object') return layer;
+      if (index === 0) {
+        const { activation: _activation, ...rest } = layer as Record<string, unknown>;
+        return { ...rest, kind: 'input', shape: dataset?.inputShape };
+      }
+      return { ...layer, kind: 'dense' };
+    });
+    upgraded = { ...upgraded, layers };
+  }
+  const isObject = (value: unknown): value is Record<string, unknown> =>
+    value !== null && typeof value === 'object' && !Array.isArray(value);
+  const chunks = Array.isArray(input.chunks)
+    ? input.chunks.map((chunk: unknown) => (isObject(chunk) ? { links: [], ...chunk } : chunk))
+    : input.chunks;
+  const config = isObject(input.config) ? { linkAge: 0, ...input.config } : input.config;
+  return { linkFrames: null, ...upgraded, chunks, config };
 }
 
 /** Narrows a parsed `run.json`; the error names the file and every field that is wrong. */
@@ -177,6 +216,18 @@ function shapeProblems(manifest: RunManifest): string[] {
   manifest.layers.forEach((layer, index) => {
     if (layer.index !== index) problems.push(`field "layers.${index}.index": expected ${index}, found ${layer.index}`);
   });
+  // Readers size a weights or links file from the layers it names.
+  const denseLayers = manifest.layers.length - 1;
+  manifest.chunks.forEach((chunk, index) =>
+    (['weights', 'links'] as const).forEach((kind) =>
+      chunk[kind].forEach((entry, position) => {
+        if (entry.layer > denseLayers)
+          problems.push(`field "chunks.${index}.${kind}.${position}.layer": ${entry.layer}, the run has ${denseLayers} dense layers`);
+      }),
+    ),
+  );
+  if (manifest.linkFrames && manifest.linkFrames.strides.length !== denseLayers)
+    problems.push(`field "linkFrames.strides": ${manifest.linkFrames.strides.length} strides for ${denseLayers} dense layers`);
   const output = manifest.layers[manifest.layers.length - 1]!;
   const classes = manifest.dataset.classNames.length;
   // Labels and predicted classes are stored as uint8.

@@ -6,7 +6,7 @@
  * quantity is an entry here, its computation, and its tests.
  */
 
-export const VALUE_TYPES = ['float32', 'int32', 'uint8', 'utf8'] as const;
+export const VALUE_TYPES = ['float32', 'int32', 'int8', 'uint8', 'utf8'] as const;
 export type ValueType = (typeof VALUE_TYPES)[number];
 
 /**
@@ -23,14 +23,14 @@ export const QUANTITY_SHAPES = {
   neuron: { perLayer: true, symbols: ['n_K'] },
   neuronClass: { perLayer: true, symbols: ['n_K', 'C'] },
   probeNeuron: { perLayer: true, symbols: ['P', 'n_K'] },
-  /** In a layer's weights file: [n_(K−1), n_K]. */
+  /** In a layer's weights or links file: [n_(K−1), n_K]. */
   edge: { perLayer: false, symbols: ['n_(K−1)', 'n_K'] },
   /** In a layer's weights file: [n_K]. */
   bias: { perLayer: false, symbols: ['n_K'] },
 } as const;
 export type QuantityShape = keyof typeof QUANTITY_SHAPES;
 
-export const FILE_KINDS = ['steps', 'weights', 'probes'] as const;
+export const FILE_KINDS = ['steps', 'weights', 'links', 'probes'] as const;
 export type FileKind = (typeof FILE_KINDS)[number];
 
 /** The views of the network picture; each shows one per-neuron quantity (its `view`). */
@@ -364,6 +364,62 @@ export const QUANTITIES = {
     meaning: '∂L/∂b for this step’s batch.',
     signed: true,
     since: 1,
+  },
+  linkStep: {
+    file: 'links',
+    shape: 'scalar',
+    type: 'int32',
+    label: 'step',
+    symbol: 't',
+    unit: 'index',
+    meaning: 'Training step of the link frame.',
+    signed: false,
+    since: 3,
+  },
+  weightScale: {
+    file: 'links',
+    shape: 'scalar',
+    type: 'float32',
+    label: 'W scale',
+    symbol: 's_W',
+    unit: 'weight per code',
+    meaning: 'Largest finite |W| of this frame over 127: W ≈ code × scale; 0 when no value is finite and non-zero.',
+    signed: false,
+    since: 3,
+  },
+  weightCode: {
+    file: 'links',
+    shape: 'edge',
+    type: 'int8',
+    label: 'W (int8)',
+    symbol: 'q_W',
+    unit: 'code',
+    meaning:
+      'W before this step’s update as round(W / scale), −127…127, off by at most scale / 2 (1/254 of the largest |W|); −128 where W was NaN or ±Inf.',
+    signed: true,
+    since: 3,
+  },
+  weightGradScale: {
+    file: 'links',
+    shape: 'scalar',
+    type: 'float32',
+    label: '∂L/∂W scale',
+    symbol: 's_∂W',
+    unit: 'loss per unit weight per code',
+    meaning: 'Largest finite |∂L/∂W| of this frame over 127: ∂L/∂W ≈ code × scale; 0 when no value is finite and non-zero.',
+    signed: false,
+    since: 3,
+  },
+  weightGradCode: {
+    file: 'links',
+    shape: 'edge',
+    type: 'int8',
+    label: '∂L/∂W (int8)',
+    symbol: 'q_∂W',
+    unit: 'code',
+    meaning: '∂L/∂W for this step’s batch as round(∂L/∂W / scale), −127…127, off by at most scale / 2; −128 where it was NaN or ±Inf.',
+    signed: true,
+    since: 3,
   },
   probe: {
     file: 'probes',

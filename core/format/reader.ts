@@ -4,7 +4,7 @@
  * at once: chunks are read one at a time, in order, as a viewer streams them. Their columns are read
  * by quantity (`values.get('loss')`), typed by the vocabulary.
  */
-import { FILE_NAMES, probeColumns, stepColumns, weightColumns, type RunShape } from './columns.js';
+import { FILE_NAMES, linkColumns, probeColumns, stepColumns, weightColumns, type RunShape } from './columns.js';
 import { decodeStream, RunFormatError, type DecodedStream } from './decode.js';
 import { ManifestError, parseManifest, runShapeOf, type RunManifest } from './manifest.js';
 import { TypedColumns } from './typed-columns.js';
@@ -38,11 +38,17 @@ export interface WeightChunk extends Decoded {
   values: TypedColumns<'weights'>;
 }
 
+export interface LinkChunk extends Decoded {
+  layer: number;
+  problems: string[];
+  values: TypedColumns<'links'>;
+}
+
 export interface ProbeSamples extends Decoded {
   values: TypedColumns<'probes'>;
 }
 
-function typed<F extends 'steps' | 'weights' | 'probes'>(decoded: DecodedStream): Decoded & { values: TypedColumns<F> } {
+function typed<F extends 'steps' | 'weights' | 'links' | 'probes'>(decoded: DecodedStream): Decoded & { values: TypedColumns<F> } {
   const { columns, ...rest } = decoded;
   return { ...rest, values: new TypedColumns<F>(columns) };
 }
@@ -57,6 +63,8 @@ export interface RunReader {
    */
   decodeStepsPrefix(chunkIndex: number, prefix: Uint8Array): StepChunk;
   readWeights(chunkIndex: number, layer: number): Promise<WeightChunk | undefined>;
+  /** The int8 link frames of dense layer `layer` in a chunk; undefined where the chunk has none. */
+  readLinks(chunkIndex: number, layer: number): Promise<LinkChunk | undefined>;
   readProbes(): Promise<ProbeSamples | undefined>;
 }
 
@@ -109,13 +117,16 @@ export async function openRun(source: RunSource): Promise<RunReader> {
       const fanIn = manifest.layers[layer - 1]!.size;
       const fanOut = manifest.layers[layer]!.size;
       const decoded = decodeStream(where(entry.file), await readFile(entry.file), weightColumns(fanIn, fanOut));
-      const problems =
-        decoded.rows < entry.steps.length
-          ? [
-              `${where(entry.file)}: run.json lists ${entry.steps.length} snapshots, the file holds ${decoded.rows}${decoded.truncated ? ' (cut short)' : ''}`,
-            ]
-          : [];
+      const problems = listedRowsProblems(where(entry.file), decoded, entry.steps, 'snapshots');
       return { ...typed<'weights'>(decoded), layer, problems };
+    },
+    async readLinks(chunkIndex, layer) {
+      const entry = manifest.chunks[chunkIndex]?.links.find((links) => links.layer === layer);
+      if (!entry) return undefined;
+      const fanIn = manifest.layers[layer - 1]!.size;
+      const fanOut = manifest.layers[layer]!.size;
+      const decoded = decodeStream(where(entry.file), await readFile(entry.file), linkColumns(fanIn, fanOut));
+      return { ...typed<'links'>(decoded), layer, problems: listedRowsProblems(where(entry.file), decoded, entry.steps, 'link frames') };
     },
     async readProbes() {
       if (!manifest.probes) return undefined;
@@ -124,6 +135,15 @@ export async function openRun(source: RunSource): Promise<RunReader> {
       );
     },
   };
+}
+
+/** A weights or links file against the steps run.json lists for it: as many rows, the same steps. */
+function listedRowsProblems(file: string, decoded: DecodedStream, listed: readonly number[], what: string): string[] {
+  if (decoded.rows < listed.length)
+    return [`${file}: run.json lists ${listed.length} ${what}, the file holds ${decoded.rows}${decoded.truncated ? ' (cut short)' : ''}`];
+  const steps = decoded.columns.step as Int32Array;
+  const row = listed.findIndex((step, index) => steps[index] !== step);
+  return row < 0 ? [] : [`${file}: row ${row} holds step ${steps[row]}, run.json lists step ${listed[row]}`];
 }
 
 function checkChunk(file: string, decoded: DecodedStream, firstStep: number, listedSteps: number, complete: boolean): string[] {

@@ -13,9 +13,11 @@ type Spec<Q extends QuantityName> = (typeof QUANTITIES)[Q];
 /** The typed array of a quantity's numeric values, from its declared type. */
 export type NumbersOf<Q extends QuantityName> = Spec<Q>['type'] extends 'int32'
   ? Int32Array
-  : Spec<Q>['type'] extends 'uint8'
-    ? Uint8Array
-    : Float32Array;
+  : Spec<Q>['type'] extends 'int8'
+    ? Int8Array
+    : Spec<Q>['type'] extends 'uint8'
+      ? Uint8Array
+      : Float32Array;
 
 /** The decoded array of a quantity's column, from its declared type and nullability. */
 export type ValuesOf<Q extends QuantityName> =

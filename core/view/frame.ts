@@ -12,6 +12,11 @@ export interface Snapshot {
   step: number;
   weight: Float32Array;
   weightGrad: Float32Array;
+  /**
+   * `int8`: decoded from a link frame, each value off by at most 1/254 of its matrix's largest |value|
+   * (core/format/int8.ts), NaN where it was not finite; `float32` or absent: exact as recorded.
+   */
+  precision?: 'float32' | 'int8';
 }
 
 /** What a frame reads from a loaded run (the viewer's RunData implements it). */

@@ -22,6 +22,12 @@ export interface SnapshotGrads {
   biasGrad: Float32Array;
 }
 
+/** ∂L/∂W of one layer at the step it is sent with, for a link frame; the writer has that step's weights. */
+export interface LinkGrads {
+  layer: number;
+  weightGrad: Float32Array;
+}
+
 /** A step's read-back (shared buffers, returned to the sender once used) and what the trainer decided. */
 export interface StepMessage extends RecordedStep {
   type: 'step';
@@ -31,7 +37,9 @@ export interface StepMessage extends RecordedStep {
   loss: number;
   accuracy: number;
   snapshots: SnapshotGrads[];
-  /** The weights the step started from, sent only when the writer needs them: all layers at evaluation steps, else those of the snapshots. */
+  /** Layers that keep an int8 link frame of this step (never one that keeps a snapshot of it). */
+  links: LinkGrads[];
+  /** The weights the step started from, sent only when the writer needs them: all layers at evaluation steps, else those of the snapshots and link frames. */
   weights?: LayerWeights;
 }
 
@@ -63,6 +71,8 @@ export type FromWriter =
       type: 'finished';
       stepCount: number;
       bytesWritten: number;
+      /** Bytes of link frame files, part of bytesWritten. */
+      linkBytesWritten: number;
       finalEval: RunManifest['finalEval'];
       findings: Finding[];
       /** Time this thread spent on steps (statistics, evaluation, encoding, writing), for benchmarks. */

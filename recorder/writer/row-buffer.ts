@@ -7,6 +7,7 @@ import type { BatchValues, NumericArray } from '../../core/format/ipc.js';
 const MAKE = {
   float32: (length: number) => new Float32Array(length),
   int32: (length: number) => new Int32Array(length),
+  int8: (length: number) => new Int8Array(length),
   uint8: (length: number) => new Uint8Array(length),
 };
 

@@ -1,6 +1,6 @@
 /**
- * The file side of recording (the reader is `openRun`): appends step rows and weight snapshots to
- * the chunk files of a run folder and keeps `run.json` in step with what is on disk. A step row
+ * The file side of recording (the reader is `openRun`): appends step rows, weight snapshots and
+ * link frames to the chunk files of a run folder and keeps `run.json` in step with what is on disk. A step row
  * reaches its file in a record batch of `flushSteps` rows (the run's first step in one of its own);
  * `run.json` is replaced (temp file + rename) at chunk boundaries and at most every
  * MANIFEST_INTERVAL_MS between them, and only ever after the bytes it lists, so at any moment it
@@ -8,10 +8,19 @@
  */
 import { closeSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { columnNameOf, FILE_NAMES, stepColumns, weightColumns, type ColumnSpec, type SnapshotReason } from '../../core/format/columns.js';
-import { snapshotBytes } from '../../core/snapshots.js';
+import {
+  columnNameOf,
+  FILE_NAMES,
+  linkColumns,
+  stepColumns,
+  weightColumns,
+  type ColumnSpec,
+  type SnapshotReason,
+} from '../../core/format/columns.js';
+import { quantizeInt8 } from '../../core/format/int8.js';
+import { linkFrameBytes, snapshotBytes } from '../../core/snapshots.js';
 import { encodeBatchMessage, encodeSchemaMessage, encodeStream, STREAM_END, type BatchValues } from '../../core/format/ipc.js';
-import { runShapeOf, type ChunkEntry, type RunManifest, type WeightFileEntry } from '../../core/format/manifest.js';
+import { runShapeOf, type ChunkEntry, type LinkFileEntry, type RunManifest, type WeightFileEntry } from '../../core/format/manifest.js';
 import { RowBuffer } from './row-buffer.js';
 
 export function writeJsonAtomic(path: string, value: unknown): void {
@@ -68,18 +77,21 @@ interface OpenStream {
   fd: number;
   columns: readonly ColumnSpec[];
   path: string;
+  /** Link frame files' bytes are counted apart: they are an allowance of their own, beside the budget. */
+  counted: 'links' | 'other';
 }
 
-/** Snapshots of one layer waiting to be written as one record batch. */
-interface SnapshotStream extends OpenStream {
+/** A layer's weight snapshots or link frames, waiting to be written as one record batch. */
+interface FrameStream extends OpenStream {
   rows: RowBuffer;
-  entry: WeightFileEntry;
-  /** Steps and reasons buffered but not yet on disk. */
-  waiting: { step: number; reason: SnapshotReason }[];
+  /** The run.json entry that lists the rows on disk; a weights file's also says why each was kept. */
+  entry: WeightFileEntry | LinkFileEntry;
+  /** Rows buffered but not yet on disk: their steps (and for snapshots, why they were kept). */
+  waiting: { step: number; reason?: SnapshotReason }[];
 }
 
-/** Buffered snapshot bytes per layer before a record batch is written (1 MiB, at most 16 rows). */
-const SNAPSHOT_BATCH_BYTES = 1024 * 1024;
+/** Buffered bytes per layer and file before a record batch is written (1 MiB, at most 16 rows). */
+const FRAME_BATCH_BYTES = 1024 * 1024;
 /** run.json is replaced at most this often between chunk boundaries (a live viewer polls it). */
 export const MANIFEST_INTERVAL_MS = 250;
 
@@ -92,13 +104,21 @@ export interface Snapshot {
   biasGrad: Float32Array;
 }
 
+/** A layer's W and ∂L/∂W at one step, to be kept as an int8 link frame. */
+export interface LinkFrame {
+  step: number;
+  weight: Float32Array;
+  weightGrad: Float32Array;
+}
+
 export class RunWriter {
   readonly manifest: RunManifest;
   readonly rows: RowBuffer;
   readonly #directory: string;
   readonly #stepColumns: ColumnSpec[];
-  #chunk: { entry: ChunkEntry; stream: OpenStream; weights: Map<number, SnapshotStream> } | undefined;
+  #chunk: { entry: ChunkEntry; stream: OpenStream; weights: Map<number, FrameStream>; links: Map<number, FrameStream> } | undefined;
   #bytesWritten = 0;
+  #linkBytesWritten = 0;
   #manifestWrittenAt = 0;
   /** Called just before each write of run.json, to bring fields kept elsewhere up to date. */
   beforeManifestWrite: (() => void) | undefined;
@@ -128,6 +148,11 @@ export class RunWriter {
     return this.#bytesWritten;
   }
 
+  /** Bytes of link frame files, part of `bytesWritten`. */
+  get linkBytesWritten(): number {
+    return this.#linkBytesWritten;
+  }
+
   /** Replaces run.json; unless `force`, at most every MANIFEST_INTERVAL_MS. */
   writeManifest(force = true): void {
     const now = Date.now();
@@ -145,10 +170,10 @@ export class RunWriter {
     this.#bytesWritten += bytes.length;
   }
 
-  #open(file: string, columns: readonly ColumnSpec[]): OpenStream {
+  #open(file: string, columns: readonly ColumnSpec[], counted: OpenStream['counted'] = 'other'): OpenStream {
     const path = join(this.#directory, file);
     const fd = this.#io(path, 0, () => openSync(path, 'wx'));
-    const stream = { fd, columns, path };
+    const stream = { fd, columns, path, counted };
     this.#append(stream, encodeSchemaMessage(columns));
     return stream;
   }
@@ -156,6 +181,7 @@ export class RunWriter {
   #append(stream: OpenStream, bytes: Uint8Array): void {
     this.#io(stream.path, bytes.length, () => writeSync(stream.fd, bytes));
     this.#bytesWritten += bytes.length;
+    if (stream.counted === 'links') this.#linkBytesWritten += bytes.length;
   }
 
   #close(stream: OpenStream): void {
@@ -189,9 +215,17 @@ export class RunWriter {
 
   #startChunk(index: number): void {
     const file = FILE_NAMES.steps(index);
-    const entry: ChunkEntry = { index, file, firstStep: index * this.manifest.chunkSteps, stepCount: 0, complete: false, weights: [] };
+    const entry: ChunkEntry = {
+      index,
+      file,
+      firstStep: index * this.manifest.chunkSteps,
+      stepCount: 0,
+      complete: false,
+      weights: [],
+      links: [],
+    };
     const stream = this.#open(file, this.#stepColumns);
-    this.#chunk = { entry, stream, weights: new Map() };
+    this.#chunk = { entry, stream, weights: new Map(), links: new Map() };
     this.manifest.chunks.push(entry);
     this.writeManifest();
   }
@@ -199,7 +233,7 @@ export class RunWriter {
   /** Writes the buffered rows as one record batch, and buffered snapshots, then updates run.json. */
   flush(): void {
     if (!this.#chunk) return;
-    for (const stream of this.#chunk.weights.values()) this.#flushSnapshots(stream);
+    for (const stream of [...this.#chunk.weights.values(), ...this.#chunk.links.values()]) this.#flushFrames(stream);
     if (this.rows.rows === 0) return;
     const { values, rows } = this.rows.take();
     this.#append(this.#chunk.stream, encodeBatchMessage(this.#stepColumns, values, rows));
@@ -210,39 +244,67 @@ export class RunWriter {
 
   /** Buffers one layer's snapshot for the weight file of the current chunk (listed in run.json once written). */
   addSnapshot(layer: number, snapshot: Snapshot): void {
-    const chunk = this.#chunk;
-    if (!chunk) throw new Error('RunWriter.addSnapshot: no open chunk');
-    let stream = chunk.weights.get(layer);
-    if (!stream) {
-      const file = FILE_NAMES.weights(layer, chunk.entry.index);
-      const fanIn = this.manifest.layers[layer - 1]!.size;
-      const fanOut = this.manifest.layers[layer]!.size;
-      const columns = weightColumns(fanIn, fanOut);
-      const capacity = Math.max(1, Math.min(16, Math.floor(SNAPSHOT_BATCH_BYTES / snapshotBytes(fanIn, fanOut))));
-      const entry: WeightFileEntry = { layer, file, steps: [], reasons: [] };
-      stream = { ...this.#open(file, columns), rows: new RowBuffer(columns, capacity), entry, waiting: [] };
-      chunk.weights.set(layer, stream);
-      chunk.entry.weights.push(entry);
-      chunk.entry.weights.sort((a, b) => a.layer - b.layer);
-    }
-    const row = stream.rows.addRow();
-    stream.rows.quantityCell('snapshotStep', row)[0] = snapshot.step;
-    stream.rows.setText(columnNameOf('reason'), row, snapshot.reason);
-    stream.rows.quantityCell('weight', row).set(snapshot.weight);
-    stream.rows.quantityCell('bias', row).set(snapshot.bias);
-    stream.rows.quantityCell('weightGrad', row).set(snapshot.weightGrad);
-    stream.rows.quantityCell('biasGrad', row).set(snapshot.biasGrad);
+    const stream = this.#frameStream('weights', layer);
+    const { rows } = stream;
+    const row = rows.addRow();
+    rows.quantityCell('snapshotStep', row)[0] = snapshot.step;
+    rows.setText(columnNameOf('reason'), row, snapshot.reason);
+    rows.quantityCell('weight', row).set(snapshot.weight);
+    rows.quantityCell('bias', row).set(snapshot.bias);
+    rows.quantityCell('weightGrad', row).set(snapshot.weightGrad);
+    rows.quantityCell('biasGrad', row).set(snapshot.biasGrad);
     stream.waiting.push({ step: snapshot.step, reason: snapshot.reason });
-    if (stream.rows.full) this.#flushSnapshots(stream);
+    if (rows.full) this.#flushFrames(stream);
   }
 
-  #flushSnapshots(stream: SnapshotStream): void {
+  /** Quantises one layer's W and ∂L/∂W into a link frame of the current chunk's links file (core/format/int8.ts). */
+  addLinkFrame(layer: number, frame: LinkFrame): void {
+    const stream = this.#frameStream('links', layer);
+    const { rows } = stream;
+    const row = rows.addRow();
+    rows.quantityCell('linkStep', row)[0] = frame.step;
+    rows.quantityCell('weightScale', row)[0] = quantizeInt8(frame.weight, rows.quantityCell('weightCode', row));
+    rows.quantityCell('weightGradScale', row)[0] = quantizeInt8(frame.weightGrad, rows.quantityCell('weightGradCode', row));
+    stream.waiting.push({ step: frame.step });
+    if (rows.full) this.#flushFrames(stream);
+  }
+
+  /** The current chunk's weights or links file of `layer`, opened (and listed in the chunk's entry) on first use. */
+  #frameStream(kind: 'weights' | 'links', layer: number): FrameStream {
+    const chunk = this.#chunk;
+    if (!chunk) throw new Error(`RunWriter: no open chunk for layer ${layer}'s ${kind}`);
+    const open = chunk[kind];
+    let stream = open.get(layer);
+    if (stream) return stream;
+    const fanIn = this.manifest.layers[layer - 1]!.size;
+    const fanOut = this.manifest.layers[layer]!.size;
+    const [columns, rowBytes] =
+      kind === 'weights'
+        ? [weightColumns(fanIn, fanOut), snapshotBytes(fanIn, fanOut)]
+        : [linkColumns(fanIn, fanOut), linkFrameBytes(fanIn, fanOut)];
+    const capacity = Math.max(1, Math.min(16, Math.floor(FRAME_BATCH_BYTES / rowBytes)));
+    const file = FILE_NAMES[kind](layer, chunk.entry.index);
+    const entry = kind === 'weights' ? { layer, file, steps: [], reasons: [] } : { layer, file, steps: [] };
+    stream = {
+      ...this.#open(file, columns, kind === 'links' ? 'links' : 'other'),
+      rows: new RowBuffer(columns, capacity),
+      entry,
+      waiting: [],
+    };
+    open.set(layer, stream);
+    const entries: (WeightFileEntry | LinkFileEntry)[] = chunk.entry[kind];
+    entries.push(entry);
+    entries.sort((a, b) => a.layer - b.layer);
+    return stream;
+  }
+
+  #flushFrames(stream: FrameStream): void {
     if (stream.rows.rows === 0) return;
     const { values, rows } = stream.rows.take();
     this.#append(stream, encodeBatchMessage(stream.columns, values, rows));
     for (const { step, reason } of stream.waiting) {
       stream.entry.steps.push(step);
-      stream.entry.reasons.push(reason);
+      if ('reasons' in stream.entry && reason) stream.entry.reasons.push(reason);
     }
     stream.waiting = [];
   }
@@ -252,7 +314,7 @@ export class RunWriter {
     if (!chunk) return;
     this.flush();
     this.#close(chunk.stream);
-    for (const stream of chunk.weights.values()) this.#close(stream);
+    for (const stream of [...chunk.weights.values(), ...chunk.links.values()]) this.#close(stream);
     chunk.entry.complete = true;
     this.#chunk = undefined;
     if (writeManifest) this.writeManifest();

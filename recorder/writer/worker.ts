@@ -14,7 +14,7 @@ import type { LayerQuantity } from '../../core/format/quantities.js';
 import { HEARTBEAT_MS } from '../../core/format/run-status.js';
 import { neuronStats, softmaxRows } from '../../core/nn/batch-stats.js';
 import { selectEngine } from '../engine.js';
-import type { FinishMessage, FromWriter, LayerWeights, SnapshotGrads, StepMessage, ToWriter, WriterInit } from './protocol.js';
+import type { FinishMessage, FromWriter, LayerWeights, LinkGrads, SnapshotGrads, StepMessage, ToWriter, WriterInit } from './protocol.js';
 import { RunWriter } from './run-writer.js';
 import { TfEvaluator } from './evaluator.js';
 
@@ -113,6 +113,12 @@ function writeSnapshots(step: number, sent: LayerWeights | undefined, snapshots:
   }
 }
 
+/** Quantises each link frame here, on the writer thread, where it costs training nothing. */
+function writeLinks(step: number, sent: LayerWeights | undefined, links: LinkGrads[]): void {
+  for (const { layer, weightGrad } of links)
+    writer.addLinkFrame(layer, { step, weight: layerWeights(sent, layer, step).weight, weightGrad });
+}
+
 function setEval(row: number, result: { loss: number; accuracy: number }): void {
   writer.rows.quantityCell('evalLoss', row)[0] = result.loss;
   writer.rows.quantityCell('evalAccuracy', row)[0] = result.accuracy;
@@ -129,6 +135,7 @@ function recordStep(message: StepMessage): void {
     ...message.gradPreActivation,
     // Copied into the snapshot rows as they are added.
     ...message.snapshots.flatMap((snapshot) => [snapshot.weightGrad, snapshot.biasGrad]),
+    ...message.links.map((link) => link.weightGrad),
   ].map((array) => array.buffer as SharedArrayBuffer);
   const row = writer.beginRow(step);
   const rows = writer.rows;
@@ -189,6 +196,7 @@ function recordStep(message: StepMessage): void {
     setEval(row, evaluation);
   }
   writeSnapshots(step, message.weights, message.snapshots);
+  writeLinks(step, message.weights, message.links);
   pending = { step, row };
   post({ type: 'progress', step, ...(evaluation ? { evalLoss: evaluation.loss, evalAccuracy: evaluation.accuracy } : {}), returned });
 }
@@ -220,6 +228,7 @@ function finish(message: FinishMessage): void {
     type: 'finished',
     stepCount: manifest.stepCount,
     bytesWritten: writer.bytesWritten,
+    linkBytesWritten: writer.linkBytesWritten,
     finalEval: manifest.finalEval,
     findings: manifest.findings,
     busySeconds: busyMs / 1000,

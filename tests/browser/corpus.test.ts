@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCorpus, type CorpusCase } from '../corpus/build.js';
+import { buildCorpus, SOURCE_FLAGS, type CorpusCase } from '../corpus/build.js';
 import { runRecorder, tempDir, TINY } from '../helpers.js';
 import { failOnPageErrors, openPage, serveRuns, startSession, type ViewerSession } from './harness.js';
 
@@ -13,7 +13,7 @@ let cases: CorpusCase[] = [];
 
 beforeAll(async () => {
   const source = tempDir('browser-corpus-source');
-  const recorded = await runRecorder([...TINY, '--out', source, '--name', 'tiny', '--max-steps', '60']);
+  const recorded = await runRecorder([...TINY, ...SOURCE_FLAGS, '--out', source, '--name', 'tiny']);
   expect(recorded.code).toBe(0);
   const runs = tempDir('browser-corpus');
   cases = await buildCorpus(join(source, 'tiny'), runs);

@@ -21,6 +21,9 @@ export interface CorpusCase {
 
 type Damage = (directory: string) => void | Promise<void>;
 
+/** The source run's flags beside tests/helpers.ts's TINY: 60 steps, and a budget small enough that layers 1 and 2 keep link frames. */
+export const SOURCE_FLAGS = ['--max-steps', '60', '--budget', '300kB'];
+
 const editManifest = (directory: string, edit: (manifest: Record<string, unknown>) => void) => {
   const file = join(directory, 'run.json');
   const manifest = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
@@ -88,6 +91,16 @@ const CASES: (CorpusCase & { apply: Damage })[] = [
     apply: (directory) => rmSync(join(directory, 'weights-layer2-0000.arrows')),
   },
   {
+    name: 'links-cut-mid-batch',
+    damage: 'a link frame file cut inside a record batch',
+    message: '<run>/links-layer2-0000.arrows: run.json lists 20 link frames, the file holds 11 (cut short)',
+    readable: true,
+    apply: (directory) => {
+      const file = join(directory, 'links-layer2-0000.arrows');
+      truncateSync(file, Math.floor(readFileSync(file).length * 0.6));
+    },
+  },
+  {
     name: 'manifest-not-json',
     damage: 'run.json is not JSON',
     message: '<run>/run.json: not valid JSON',
@@ -109,7 +122,7 @@ const CASES: (CorpusCase & { apply: Damage })[] = [
   {
     name: 'manifest-unknown-version',
     damage: 'run.json from a future format',
-    message: '<run>/run.json: unknown schemaVersion 99; this version of Neural Vision reads schemaVersion 1 and 2',
+    message: '<run>/run.json: unknown schemaVersion 99; this version of Neural Vision reads schemaVersion 1, 2 and 3',
     readable: false,
     apply: (directory) => editManifest(directory, (manifest) => (manifest.schemaVersion = 99)),
   },

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { stringify as toYaml } from 'yaml';
 import { ConfigError, resolveConfig } from '../../core/config.js';
-import { stepColumns, type ColumnSpec, columnWidth, FILE_NAMES } from '../../core/format/columns.js';
+import { stepColumns, type ColumnSpec, columnWidth, FILE_NAMES, linkColumns } from '../../core/format/columns.js';
 import {
   decodeStream,
   encodeBatchMessage,
@@ -42,6 +42,8 @@ const SHAPE = { inputSize: 16, layerSizes: [6, 4, 3], batchSize: 4, probeCount: 
 export const STEP_COLUMNS = stepColumns(SHAPE);
 /** Version 2's columns: the same with each layer's mean activations by class, whose items may be null. */
 export const STEP_COLUMNS_V2 = stepColumns({ ...SHAPE, schemaVersion: 2 });
+/** A links file of the same network's layer 2: int8 codes and their scales (format 3). */
+export const LINK_COLUMNS = linkColumns(6, 4);
 
 /** A valid chunk of `rows` steps of `columns`, one record batch per 10 rows, as a recorder appends them. */
 export function validChunk(rows = 20, columns: readonly ColumnSpec[] = STEP_COLUMNS): Uint8Array {
@@ -65,7 +67,9 @@ function columnValues(spec: ColumnSpec, rows: number, first = 0): BatchValues[st
       ? Float32Array.from({ length }, (_, index) => pattern(index))
       : spec.type === 'int32'
         ? Int32Array.from({ length }, (_, index) => pattern(index))
-        : Uint8Array.from({ length }, (_, index) => pattern(index));
+        : spec.type === 'int8'
+          ? Int8Array.from({ length }, (_, index) => pattern(index) - 48)
+          : Uint8Array.from({ length }, (_, index) => pattern(index));
   if (spec.nullable === 'item')
     return { values: Float32Array.from(numbers), valid: Uint8Array.from({ length }, (_, index) => (index % 3 ? 1 : 0)) };
   return spec.nullable ? { values: Float32Array.from(numbers), valid: Uint8Array.from({ length: rows }, (_, row) => row % 2) } : numbers;
@@ -102,8 +106,9 @@ export function mutatedBytes(base: Uint8Array): fc.Arbitrary<Uint8Array> {
 }
 
 export function chunkTarget(columns: readonly ColumnSpec[] = STEP_COLUMNS, base = validChunk(20, columns)): FuzzTarget<Uint8Array> {
+  const kind = columns === STEP_COLUMNS_V2 ? 'format 2, item nulls' : columns === LINK_COLUMNS ? 'format 3 links, int8' : 'format 1';
   return {
-    name: `chunk decoder (decodeStream, ${columns === STEP_COLUMNS_V2 ? 'format 2, item nulls' : 'format 1'})`,
+    name: `chunk decoder (decodeStream, ${kind})`,
     inputs: mutatedBytes(base),
     run: (bytes) => {
       try {
@@ -156,7 +161,8 @@ function setAt(base: unknown, path: (string | number)[], value: unknown, remove:
 }
 
 /** run.json: JSON mutations and text mutations, read by `openRun` as the viewer does. */
-export function manifestTarget(base: { manifest: unknown; chunk: Uint8Array }): FuzzTarget<string> {
+/** @param base.files the run's other files by name (weights, links), read where run.json lists them */
+export function manifestTarget(base: { manifest: unknown; chunk: Uint8Array; files?: Record<string, Uint8Array> }): FuzzTarget<string> {
   const text = JSON.stringify(base.manifest);
   const textMutations = fc.oneof(
     fc.nat({ max: text.length }).map((at) => text.slice(0, at)),
@@ -172,6 +178,7 @@ export function manifestTarget(base: { manifest: unknown; chunk: Uint8Array }): 
     ),
     run: async (manifestText) => {
       const files: Record<string, Uint8Array> = {
+        ...base.files,
         [FILE_NAMES.manifest]: new TextEncoder().encode(manifestText),
         [FILE_NAMES.steps(0)]: base.chunk,
       };
@@ -184,12 +191,20 @@ export function manifestTarget(base: { manifest: unknown; chunk: Uint8Array }): 
             return bytes;
           },
         });
-        // A manifest that passed validation must be safe to read chunks from.
+        // A manifest that passed validation must be safe to read chunks, snapshots and link frames from.
         for (let index = 0; index < Math.min(2, reader.manifest.chunks.length); index++) {
-          try {
-            await reader.readSteps(index);
-          } catch (error) {
-            refusal(error, RunFormatError);
+          const chunk = reader.manifest.chunks[index]!;
+          const reads = [
+            () => reader.readSteps(index),
+            ...chunk.weights.map((entry) => () => reader.readWeights(index, entry.layer)),
+            ...chunk.links.map((entry) => () => reader.readLinks(index, entry.layer)),
+          ];
+          for (const read of reads) {
+            try {
+              await read();
+            } catch (error) {
+              refusal(error, RunFormatError);
+            }
           }
         }
         return 'accepted';

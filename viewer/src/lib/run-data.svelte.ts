@@ -15,9 +15,10 @@ import {
   type ProbeNeuronQuantity,
   type View,
 } from '$core/format/quantities';
-import type { StepChunk, WeightChunk } from '$core/format/reader';
+import type { StepChunk } from '$core/format/reader';
 import { classPreference, type ClassPreference } from '$core/view/class-selectivity';
 import type { EdgeMatrix, FrameSource, Snapshot } from '$core/view/frame';
+import { freshestAt, linkColumn, linkSnapshot, type LinkFrame } from '$core/view/links';
 import { DomainTracker } from '$core/view/normalize';
 import * as series from '$core/view/run-series';
 import { RowCache } from './row-cache.svelte';
@@ -28,6 +29,18 @@ export { HOT_CHUNKS } from './row-cache.svelte';
 
 /** Steps whose per-class means the class view averages: one batch holds a handful of each class. */
 export const CLASS_WINDOW = 25;
+
+/** Decoded link frames kept per layer: the frame drawn and its neighbours while scrubbing (a 512×256 frame decodes to 1 MiB). */
+const DECODED_LINK_FRAMES = 3;
+
+/** A neuron's incoming weights of layer 1 and their gradients, each in the input's shape. */
+export interface IncomingWeights {
+  step: number;
+  weights: Float32Array;
+  weightGrads: Float32Array;
+  /** `int8`: from a link frame, each value within 1/254 of the layer's largest |value| at that step. */
+  precision: 'float32' | 'int8';
+}
 
 export interface ProbeSet {
   inputs: Float32Array;
@@ -61,7 +74,8 @@ export class RunData implements FrameSource {
   readonly activations = new DomainTracker();
   readonly gradients = new DomainTracker();
   #probes: Promise<ProbeSet | undefined> | undefined;
-  #layer1: Promise<WeightChunk | undefined>[] = [];
+  /** Link frames decoded for drawing, per layer, most recently used last (a cache, not state). */
+  readonly #decoded = new Map<number, { frame: LinkFrame; snapshot: Snapshot }[]>();
 
   readonly manifest = $derived(this.loader.manifest);
   readonly chunks = $derived(this.loader.chunks);
@@ -135,18 +149,22 @@ export class RunData implements FrameSource {
     this.classRows.want(series.chunksSpanning(this.chunks, step - CLASS_WINDOW + 1, step));
   }
 
-  /** The latest kept snapshot of `layer` at or before `step`. */
+  /**
+   * What `layer`'s links are drawn from at `step`: its latest exact snapshot at or before the step, or
+   * its latest link frame where that is newer (marked `precision: 'int8'`). Layer 1's once
+   * `loader.loadLayerOne()` has read them.
+   */
   snapshotAt(layer: number, step: number): Snapshot | undefined {
-    const list = this.loader.snapshots.get(layer);
-    if (!list || list.length === 0 || list[0]!.step > step) return undefined;
-    let low = 0;
-    let high = list.length - 1;
-    while (low < high) {
-      const middle = (low + high + 1) >> 1;
-      if (list[middle]!.step <= step) low = middle;
-      else high = middle - 1;
-    }
-    return list[low];
+    const found = freshestAt(this.loader.snapshots.get(layer), this.loader.links.get(layer), step);
+    if (!found || 'exact' in found) return found?.exact;
+    // The same frame gives the same Snapshot, decoded once, while it stays among the last few drawn.
+    const recent = this.#decoded.get(layer) ?? [];
+    const index = recent.findIndex((entry) => entry.frame === found.link);
+    const entry = index >= 0 ? recent.splice(index, 1)[0]! : { frame: found.link, snapshot: linkSnapshot(found.link) };
+    recent.push(entry);
+    if (recent.length > DECODED_LINK_FRAMES) recent.shift();
+    this.#decoded.set(layer, recent);
+    return entry.snapshot;
   }
 
   #size(layer: number): number {
@@ -245,33 +263,38 @@ export class RunData implements FrameSource {
   }
 
   /**
-   * Layer 1's incoming weights of one neuron and their gradients ∂L/∂W, at the nearest kept step at
-   * or before `step`, each in the input's shape.
+   * Asks for layer 1's snapshots and link frames (from an effect: it starts their reads, once per run):
+   * until they are read, `snapshotAt(1, …)` and `incomingWeights` have nothing.
    */
-  async incomingWeights(
-    neuron: number,
-    step: number,
-  ): Promise<{ step: number; weights: Float32Array; weightGrads: Float32Array } | undefined> {
+  wantLayerOne(): void {
+    void this.loader.loadLayerOne();
+  }
+
+  /**
+   * Layer 1's incoming weights of one neuron and their gradients ∂L/∂W, from what `snapshotAt(1, step)`
+   * draws, each in the input's shape; undefined until `wantLayerOne` has them read.
+   */
+  incomingWeights(neuron: number, step: number): IncomingWeights | undefined {
     const manifest = this.manifest;
-    const reader = this.loader.reader;
-    if (!manifest || !reader) return undefined;
-    const fanIn = manifest.layers[0].size;
+    const found = freshestAt(this.loader.snapshots.get(1), this.loader.links.get(1), step);
+    if (!manifest || !found) return undefined;
     const fanOut = manifest.layers[1]!.size;
-    let best: { chunk: WeightChunk; row: number; step: number } | undefined;
-    for (let index = 0; index < manifest.chunks.length && manifest.chunks[index]!.firstStep <= step; index++) {
-      const entry = manifest.chunks[index]!.weights.find((weights) => weights.layer === 1);
-      if (!entry || !entry.steps.some((kept) => kept <= step)) continue;
-      this.#layer1[index] ??= reader.readWeights(index, 1);
-      const decoded = await this.#layer1[index];
-      const steps = decoded?.values.get('snapshotStep');
-      if (!decoded || !steps) continue;
-      for (let row = 0; row < decoded.rows && steps[row]! <= step; row++) best = { chunk: decoded, row, step: steps[row]! };
+    if ('link' in found) {
+      const { link } = found;
+      return {
+        step: link.step,
+        weights: linkColumn(link.weightCodes, link.weightScale, fanOut, neuron),
+        weightGrads: linkColumn(link.weightGradCodes, link.weightGradScale, fanOut, neuron),
+        precision: 'int8',
+      };
     }
-    const weights = best?.chunk.values.get('weight');
-    const weightGrads = best?.chunk.values.get('weightGrad');
-    if (!best || !weights || !weightGrads) return undefined;
-    const start = best.row * fanIn * fanOut;
-    const column = (matrix: Float32Array) => Float32Array.from({ length: fanIn }, (_, input) => matrix[start + input * fanOut + neuron]!);
-    return { step: best.step, weights: column(weights), weightGrads: column(weightGrads) };
+    const fanIn = manifest.layers[0].size;
+    const column = (matrix: Float32Array) => Float32Array.from({ length: fanIn }, (_, input) => matrix[input * fanOut + neuron]!);
+    return {
+      step: found.exact.step,
+      weights: column(found.exact.weight),
+      weightGrads: column(found.exact.weightGrad),
+      precision: 'float32',
+    };
   }
 }

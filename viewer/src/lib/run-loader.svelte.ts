@@ -1,15 +1,21 @@
 /**
  * Loading one run and, while it records, following it: the manifest, then its step chunks as they
- * stream in (the first one painted from a prefix fetched early), then the weight snapshots of each.
- * A run still recording is read again every second for the chunks it added or grew. Every chunk
- * that arrives goes to `onChunk` whole; what is kept of it is the owner's choice (RunData keeps the
- * statistics here and the probe rows in its ProbeRowCache).
+ * stream in (the first one painted from a prefix fetched early), then the weight snapshots and int8
+ * link frames of each. A run still recording is read again every second for the chunks it added or
+ * grew. Every chunk that arrives goes to `onChunk` whole; what is kept of it is the owner's choice
+ * (RunData keeps the statistics here and the probe rows in its ProbeRowCache).
+ *
+ * Layer 1's snapshots and link frames (784 inputs per neuron: most of a run's weight bytes, drawn
+ * only in receptive fields) are read once something asks for them (`loadLayerOne`), then for every
+ * chunk; link frames stay int8 codes (784×512×2 bytes a frame) and are decoded when drawn.
  */
 import { FILE_NAMES } from '$core/format/columns';
 import { fetchFirstBatch, fetchRunSource } from '$core/format/fetch-source';
 import type { RunManifest } from '$core/format/manifest';
 import { openRun, type RunReader, type RunSource, type StepChunk } from '$core/format/reader';
 import type { EdgeMatrix, Snapshot } from '$core/view/frame';
+import { int8Extremes } from '$core/format/int8';
+import type { LinkFrame } from '$core/view/links';
 import { DomainTracker } from '$core/view/normalize';
 import { followState, type FollowState } from '$core/view/live';
 
@@ -33,14 +39,19 @@ export class RunLoader {
   loading = $state(false);
   /** For a run that is recording: whether it is still being written to. */
   live = $state<FollowState | undefined>(undefined);
-  /** Kept weight snapshots per dense layer (from 2: layer 1's 784 inputs are loaded on demand), in step order. */
+  /** Kept weight snapshots per dense layer (layer 1's once `loadLayerOne` read them), in step order. */
   snapshots = $state.raw<Map<number, Snapshot[]>>(new Map());
-  /** Domains of every kept W and ∂L/∂W read so far, per layer: the links' global, log and layer scales. */
+  /** Int8 link frames per dense layer (layer 1's once `loadLayerOne` read them), in step order. */
+  links = $state.raw<Map<number, LinkFrame[]>>(new Map());
+  /** Domains of every kept W and ∂L/∂W read so far (snapshots and link frames), per layer from 2: the links' global, log and layer scales. */
   readonly edgeDomains: Record<EdgeMatrix, DomainTracker> = { weight: new DomainTracker(), weightGrad: new DomainTracker() };
   #source: RunSource | undefined;
   #reader: RunReader | undefined;
-  /** Snapshots per chunk index, then per layer. */
+  /** Snapshots and link frames per chunk index, then per layer; undefined for a chunk not read yet. */
   #chunkSnapshots: Map<number, Snapshot[]>[] = [];
+  #chunkLinks: Map<number, LinkFrame[]>[] = [];
+  /** Set once layer 1's files are asked for: from then on every chunk's are read with the others. */
+  #layerOne: Promise<void> | undefined;
   #stopped = false;
   /** The first chunk as far as the first-paint prefix held it, until the chunk is read whole. */
   #partialPrefix: StepChunk | undefined;
@@ -170,42 +181,108 @@ export class RunLoader {
     this.problems = problems;
   }
 
+  /**
+   * Reads layer 1's snapshots and link frames of every chunk read so far (and, from now on, of every
+   * chunk as it is read); resolves when they are in `snapshots` and `links`. Once per run.
+   */
+  loadLayerOne(): Promise<void> {
+    this.#layerOne ??= (async () => {
+      const problems: string[] = [];
+      for (let index = 0; index < this.#chunkSnapshots.length; index++) {
+        if (this.#chunkSnapshots[index] !== undefined) await this.#loadLayers(index, [1], problems);
+      }
+      this.#merge();
+      for (const problem of problems) this.report(problem);
+    })();
+    return this.#layerOne;
+  }
+
+  /** Reads a chunk's weight snapshots and link frames of every layer shown (layer 1 once asked for). */
   async #loadSnapshots(chunkIndex: number, problems: string[]): Promise<void> {
+    const layers = Array.from({ length: this.manifest!.layers.length - 1 }, (_, index) => index + 1);
+    await this.#loadLayers(
+      chunkIndex,
+      layers.filter((layer) => layer > 1 || this.#layerOne !== undefined),
+      problems,
+    );
+    this.#merge();
+  }
+
+  async #loadLayers(chunkIndex: number, layers: number[], problems: string[]): Promise<void> {
     const manifest = this.manifest!;
-    const byLayer = new Map<number, Snapshot[]>();
-    for (let layer = 2; layer < manifest.layers.length; layer++) {
-      let decoded;
+    const complete = manifest.chunks[chunkIndex]!.complete;
+    const snapshots = (this.#chunkSnapshots[chunkIndex] ??= new Map());
+    const links = (this.#chunkLinks[chunkIndex] ??= new Map());
+    for (const layer of layers) {
+      const width = manifest.layers[layer - 1]!.size * manifest.layers[layer]!.size;
+      // Layer 1's links are not drawn as lines: its matrices do not set the links' scales.
+      const drawn = layer > 1;
       try {
-        decoded = await this.#reader!.readWeights(chunkIndex, layer);
+        const decoded = await this.#reader!.readWeights(chunkIndex, layer);
+        if (decoded) {
+          const steps = decoded.values.get('snapshotStep')!;
+          const weight = decoded.values.get('weight')!;
+          const weightGrad = decoded.values.get('weightGrad')!;
+          if (drawn) {
+            this.edgeDomains.weight.add(layer, weight);
+            this.edgeDomains.weightGrad.add(layer, weightGrad);
+          }
+          snapshots.set(
+            layer,
+            Array.from({ length: decoded.rows }, (_, row) => ({
+              step: steps[row]!,
+              weight: weight.subarray(row * width, (row + 1) * width),
+              weightGrad: weightGrad.subarray(row * width, (row + 1) * width),
+              precision: 'float32' as const,
+            })),
+          );
+          if (decoded.problems.length > 0 && complete) problems.push(...decoded.problems);
+        }
       } catch (error) {
         problems.push(messageOf(error));
-        continue;
       }
-      if (!decoded) continue;
-      const width = manifest.layers[layer - 1]!.size * manifest.layers[layer]!.size;
-      const steps = decoded.values.get('snapshotStep')!;
-      const weight = decoded.values.get('weight')!;
-      const weightGrad = decoded.values.get('weightGrad')!;
-      const list: Snapshot[] = [];
-      this.edgeDomains.weight.add(layer, weight);
-      this.edgeDomains.weightGrad.add(layer, weightGrad);
-      for (let row = 0; row < decoded.rows; row++) {
-        const cells = { start: row * width, end: (row + 1) * width };
-        list.push({
-          step: steps[row]!,
-          weight: weight.subarray(cells.start, cells.end),
-          weightGrad: weightGrad.subarray(cells.start, cells.end),
-        });
+      try {
+        const decoded = await this.#reader!.readLinks(chunkIndex, layer);
+        if (decoded) {
+          const steps = decoded.values.get('linkStep')!;
+          const weightCodes = decoded.values.get('weightCode')!;
+          const weightScales = decoded.values.get('weightScale')!;
+          const gradCodes = decoded.values.get('weightGradCode')!;
+          const gradScales = decoded.values.get('weightGradScale')!;
+          const frames = Array.from({ length: decoded.rows }, (_, row): LinkFrame => {
+            const frame = {
+              step: steps[row]!,
+              weightCodes: weightCodes.subarray(row * width, (row + 1) * width),
+              weightScale: weightScales[row]!,
+              weightGradCodes: gradCodes.subarray(row * width, (row + 1) * width),
+              weightGradScale: gradScales[row]!,
+            };
+            if (drawn) {
+              this.edgeDomains.weight.add(layer, int8Extremes(frame.weightCodes, frame.weightScale));
+              this.edgeDomains.weightGrad.add(layer, int8Extremes(frame.weightGradCodes, frame.weightGradScale));
+            }
+            return frame;
+          });
+          links.set(layer, frames);
+          if (decoded.problems.length > 0 && complete) problems.push(...decoded.problems);
+        }
+      } catch (error) {
+        problems.push(messageOf(error));
       }
-      byLayer.set(layer, list);
-      if (decoded.problems.length > 0 && manifest.chunks[chunkIndex]!.complete) problems.push(...decoded.problems);
     }
-    this.#chunkSnapshots[chunkIndex] = byLayer;
-    const merged = new Map<number, Snapshot[]>();
-    for (const chunk of this.#chunkSnapshots) {
-      for (const [layer, list] of chunk ?? []) merged.set(layer, [...(merged.get(layer) ?? []), ...list]);
-    }
-    this.snapshots = merged;
+  }
+
+  /** Every chunk's snapshots and link frames, per layer in step order. */
+  #merge(): void {
+    const merge = <T>(chunks: Map<number, T[]>[]) => {
+      const merged = new Map<number, T[]>();
+      for (const chunk of chunks) {
+        for (const [layer, list] of chunk ?? []) merged.set(layer, [...(merged.get(layer) ?? []), ...list]);
+      }
+      return merged;
+    };
+    this.snapshots = merge(this.#chunkSnapshots);
+    this.links = merge(this.#chunkLinks);
   }
 
   /** Adds a problem found later (a chunk read again, the probes file), once. */
