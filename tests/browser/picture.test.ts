@@ -20,7 +20,7 @@ beforeAll(async () => {
     runRecorder([...TINY, '--out', runs, '--name', 'tiny', '--max-steps', '30']),
     runRecorder([...TINY, '--layers', '512,16', '--out', runs, '--name', 'wide', '--max-steps', '6']),
     // A budget that keeps layer 2's weights only at the first and last steps (784-16-8-10: 205 kB for those).
-    runRecorder([...TINY, '--out', runs, '--name', 'sparse', '--max-steps', '40', '--budget', '210000']),
+    runRecorder([...TINY, '--out', runs, '--name', 'sparse', '--max-steps', '40', '--budget', '210000', '--link-age', '0']),
   ]);
   for (const run of recorded) expect(run.code, run.stderr).toBe(0);
   session = await startSession(await serveRuns(runs));
@@ -174,6 +174,28 @@ describe('the network picture', () => {
         neuron,
       );
     }
+    await page.close();
+  });
+
+  it('shows every first-layer neuron’s incoming weights as a wall that follows the step, and selects a neuron from it', async () => {
+    const { page } = await openRun('run=tiny&step=12&view=activation');
+    await page.getByText("Layer 1's receptive fields").click();
+    const wall = page.getByTestId('receptive-fields');
+    await wall.getByText(/incoming weights W[\s\S]*\(step 12\)/).waitFor();
+    await page.keyboard.press('ArrowRight');
+    await wall.getByText(/\(step 13\)/).waitFor();
+    // 16 tiles of 28 × 28 values in the index order: tile 5 is neuron 1.5; every tile is painted.
+    const tiles = await wall.locator('canvas').evaluate((canvas: HTMLCanvasElement) => {
+      const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      let painted = 0;
+      for (let index = 3; index < data.length; index += 4) if (data[index] === 255) painted++;
+      return { painted, width: canvas.width };
+    });
+    expect(tiles.painted).toBe(16 * 784 * 9);
+    const box = (await wall.locator('canvas').boundingBox())!;
+    const tile = 3 * 28 + 2;
+    await page.mouse.click(box.x + 5 * tile + 10, box.y + 10);
+    await page.getByRole('heading', { name: 'Neuron 1.5' }).waitFor();
     await page.close();
   });
 
