@@ -117,6 +117,13 @@ describe('the network picture', () => {
     rest.forEach((batch, index) => expect(batch.alpha).toBeCloseTo(plain.edges[index]!.alpha * RECEDED, 6));
   });
 
+  it('says in the legend which links come from 8-bit link frames', () => {
+    const plain = sceneLegend(frame, 1, options, 'mean activation');
+    const coded = sceneLegend({ ...frame, edges: [{ ...frame.edges[0]!, precision: 'int8' }] }, 1, options, 'mean activation');
+    expect(plain.links!.caption).not.toContain('8-bit');
+    expect(coded.links!.caption).toContain('; layer 2 from 8-bit link frames (within 0.4% of the largest |value|)');
+  });
+
   it('marks links older than the step shown on the picture, and dims them', () => {
     const fresh = buildScene(layout, displayFrame(frame, layout), { ...options, selected: undefined });
     const stale = buildScene(layout, displayFrame({ ...frame, edges: [edgesOf(frame.edges[0]!.values, 1)] }, layout), {

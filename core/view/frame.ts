@@ -49,6 +49,8 @@ export interface FrameEdges {
   mode: ScaleMode;
   /** The step of the snapshot the values come from, when it is older than the frame's step. */
   staleStep: number | undefined;
+  /** `int8`: from a link frame, each value within 1/254 of its matrix's largest |value|. */
+  precision?: 'float32' | 'int8' | undefined;
 }
 
 /** An edge value's strength in [0, 1] on its scale: what its opacity and width show. */
@@ -142,7 +144,13 @@ function edgesAt(source: FrameSource, options: FrameOptions): Pick<Frame, 'edges
       const flow = probeFlow(source, step, layer, matrix, probe.index, snapshot);
       if (flow) found.push(flow);
     } else if (snapshot) {
-      found.push({ layer, values: snapshot[matrix], kind: matrix, staleStep: snapshot.step === step ? undefined : snapshot.step });
+      found.push({
+        layer,
+        values: snapshot[matrix],
+        kind: matrix,
+        staleStep: snapshot.step === step ? undefined : snapshot.step,
+        precision: snapshot.precision,
+      });
     }
   }
   const tracker = source.edgeDomainTracker(matrix);
@@ -180,7 +188,8 @@ function probeFlow(
       values[from * fanOut + to] = activation * (matrix === 'weightGrad' ? outputs[to]! : outputs[from * fanOut + to]!);
   }
   const stale = matrix === 'weight' && snapshot!.step !== step ? snapshot!.step : undefined;
-  return { layer, values, kind: matrix === 'weightGrad' ? 'probeGrad' : 'probeForward', staleStep: stale };
+  const precision = matrix === 'weight' ? snapshot!.precision : undefined;
+  return { layer, values, kind: matrix === 'weightGrad' ? 'probeGrad' : 'probeForward', staleStep: stale, precision };
 }
 
 /**

@@ -385,8 +385,10 @@ function linkLegend(frame: Frame): SceneLegend['links'] {
   const scale = perLayer
     ? `each layer on its own scale (largest |value|: ${frame.edges.map((edges) => `layer ${edges.layer} ${format(largest(edges.domain))}`).join(', ')})`
     : `one ${mode} scale for every layer (largest |value| ${format(largest(first.domain))}${mode === 'log' ? `, ${LINK_LOG_DECADES} decades` : ''})`;
+  const coded = frame.edges.filter((edges) => edges.precision === 'int8').map((edges) => edges.layer);
+  const precision = coded.length > 0 ? `; layer ${coded.join(', ')} from 8-bit link frames (within 0.4% of the largest |value|)` : '';
   return {
-    caption: `Links: ${LINK_WORDS[first.kind]}; width and brightness = |value|, ${scale}`,
+    caption: `Links: ${LINK_WORDS[first.kind]}; width and brightness = |value|, ${scale}${precision}`,
     stops: [
       { label: 'positive', color: SIGN_COLORS.positive },
       { label: 'negative', color: SIGN_COLORS.negative },
