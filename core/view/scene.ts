@@ -241,8 +241,14 @@ function edgeStrokes(layout: DisplayLayout, frame: DisplayFrame, selected: Scene
     const dim = (selected ? RECEDED : 1) * (edges.staleStep === undefined ? 1 : STALE);
     const add = (indices: number[], color: string, style: { alpha: number; width: number }) => {
       if (indices.length === 0) return;
+      // Written in place: this runs for every drawn link of every frame while scrubbing.
       const lines = new Float32Array(indices.length * 4);
-      indices.forEach((edge, line) => lines.set(lineOf(edge), line * 4));
+      indices.forEach((edge, line) => {
+        lines[line * 4] = from.x;
+        lines[line * 4 + 1] = from.y[Math.floor(edge / fanOut)]!;
+        lines[line * 4 + 2] = to.x;
+        lines[line * 4 + 3] = to.y[edge % fanOut]!;
+      });
       batches.push({ lines, color, alpha: style.alpha * dim, width: style.width });
     };
     const { buckets } = edges;
