@@ -1,20 +1,20 @@
 /**
- * Viewer speed and memory in headless Chromium (software raster), against `npm run build`:
- * first network paint after navigation (first visit and repeat visit; when the network is drawn, and
- * when the frame showing it has been painted), frame cost over a scripted scrub across the whole run
- * (p50/p95/max), JS heap after loading the default run and a long run; and for the default run and a
- * 784-512-256-128-10 run (recorded into bench/out if missing), how old the drawn links are at most,
- * as a fraction of the run, and the run folder's size (bench/link-age.ts).
+ * Viewer speed and memory in headless Chromium (software raster), against `npm run build`, for the
+ * default run and a 784-512-256-128-10 run (recorded into bench/out if missing): first network paint
+ * after navigation (first visit and repeat visit; when the network is drawn, and when the frame
+ * showing it has been painted), frame cost over a scripted scrub across the whole run (p50/p95/max)
+ * at overview and zoomed in, the JS heap after that and after loading a long run; then how old the
+ * drawn links are at most, as a fraction of the run, and the run folders' sizes (bench/link-age.ts).
  *
- *   npm run bench:viewer [-- --run <name> --long-steps 10000 --paint-samples 9 --against <dir>]
+ *   npm run bench:viewer [-- --runs runs --run <name> --long-steps 10000 --paint-samples 9 --against <dir>]
  *
  * `--against` takes another build (say `cp -r build /tmp/before` at an older commit) and measures its
- * first visits alternately with this build's, printing the ratio of the medians.
+ * first visits to the default run alternately with this build's, printing the ratio of the medians.
  */
 import { Command } from 'commander';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { launchChromium } from '../viewer/headless.js';
@@ -27,12 +27,13 @@ import { describeFreshness, linkFreshness } from './link-age.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const program = new Command('bench:viewer')
-  .option('--run <name>', 'run in runs/ to measure (default: the newest complete run of the default network)')
+  .option('--runs <dir>', 'folder of runs that holds the default run', 'runs')
+  .option('--run <name>', 'run in --runs to measure (default: the newest complete run of the default network)')
   .option('--long-steps <n>', 'steps of the long run recorded for the heap measurement (0 to skip)', '10000')
   .option('--paint-samples <n>', 'first visits (fresh browser contexts) measured for the first paint', '9')
   .option('--against <dir>', 'another built site (a copy of build/ from another commit): first visits to both, alternating')
   .parse(process.argv);
-const options = program.opts<{ run?: string; longSteps: string; paintSamples: string; against?: string }>();
+const options = program.opts<{ runs: string; run?: string; longSteps: string; paintSamples: string; against?: string }>();
 const paintSamples = Number(options.paintSamples);
 if (!(Number.isInteger(paintSamples) && paintSamples >= 1))
   throw new Error(`--paint-samples: expected a whole number ≥ 1, got ${options.paintSamples}`);
@@ -41,7 +42,7 @@ const site = join(ROOT, 'build');
 if (!existsSync(join(site, 'index.html'))) throw new Error('no built viewer: run `npm run build` first');
 if (options.against !== undefined && !existsSync(join(options.against, 'index.html')))
   throw new Error(`--against: no built viewer (index.html) in ${options.against}`);
-const runsDir = join(ROOT, 'runs');
+const runsDir = resolve(options.runs);
 // The target is for the default run: the newest complete run recorded with the default config (a lesson
 // preset or a larger network loads differently), else the newest complete run.
 const defaults = resolveConfig({});
@@ -52,7 +53,7 @@ const isDefault = (name: string) => {
 };
 const complete = listRuns(runsDir).filter((run) => run.status === 'complete');
 const runName = options.run ?? (complete.find((run) => isDefault(run.name)) ?? complete[0])?.name;
-if (!runName) throw new Error('no complete run in runs/: record one with `npm run record`');
+if (!runName) throw new Error(`no complete run in ${runsDir}: record one with \`npm run record\``);
 
 const benchRuns = join(import.meta.dirname, 'out', 'viewer-runs');
 const longSteps = Number(options.longSteps);
@@ -89,14 +90,18 @@ if (!isCurrent(largeManifest)) {
 }
 
 const server = createViewerServer({ site, runs: runsDir });
+const largeServer = createViewerServer({ site, runs: largeRuns });
 const longServer = createViewerServer({ site, runs: benchRuns });
 const againstServer = options.against === undefined ? undefined : createViewerServer({ site: options.against, runs: runsDir });
 await Promise.all(
-  [server, longServer, againstServer].map((http) => http && new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))),
+  [server, largeServer, longServer, againstServer].map(
+    (http) => http && new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve)),
+  ),
 );
 const origin = (http: typeof server) => `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
 
 const browser = await launchChromium();
+const VIEWPORT = { width: 1280, height: 900 };
 
 /** JS heap and ArrayBuffer backing stores (where the decoded Arrow columns live), after a GC. */
 async function heapMiB(page: Page): Promise<{ heap: number; buffers: number }> {
@@ -117,13 +122,11 @@ async function loaded(page: Page): Promise<void> {
   );
 }
 
-const runPage = `${origin(server)}/?run=${encodeURIComponent(runName)}`;
-
 const FIRST_PAINT_MARKS = `['nv:first-network-paint', 'nv:first-network-frame'].map(
   (name) => performance.getEntriesByName(name)[0]?.startTime ?? -1)`;
 
 /**
- * Navigates `page` to the run and returns, in ms after navigation, when the network was first drawn
+ * Navigates `page` to `url` and returns, in ms after navigation, when the network was first drawn
  * (`drawn`) and when the frame showing it had been painted (`frame`; undefined for a build without
  * that mark, as older ones given to --against). Nothing of Playwright's runs in the page before
  * that: `goto` returns at commit, and the marks are polled with a one-line CDP expression.
@@ -131,7 +134,7 @@ const FIRST_PAINT_MARKS = `['nv:first-network-paint', 'nv:first-network-frame'].
  * the load event, which comes before the app's modules run: it added about 40 ms to every first
  * visit measured here, work no user's browser does.)
  */
-async function firstPaint(page: Page, url = runPage): Promise<{ drawn: number; frame: number | undefined }> {
+async function firstPaint(page: Page, url: string): Promise<{ drawn: number; frame: number | undefined }> {
   const cdp = await page.context().newCDPSession(page);
   await page.goto(url, { waitUntil: 'commit' });
   const deadline = Date.now() + 60_000;
@@ -150,46 +153,21 @@ async function firstPaint(page: Page, url = runPage): Promise<{ drawn: number; f
   throw new Error(`${url}: the network did not draw within 60 s`);
 }
 
-// First visit: a fresh browser context each time (nothing cached, no compiled code kept). Repeat
-// visit: the same page loaded again (HTTP cache and V8's code cache warm), as when a user comes back.
-// With --against, each first visit is followed by one to the other build: how fast this machine is
-// drifts over minutes, so only builds measured side by side compare.
-const firstVisits: number[] = [];
-const firstFrames: number[] = [];
-const againstVisits: number[] = [];
-const repeatVisits: number[] = [];
-for (let visit = 0; visit < paintSamples; visit++) {
-  if (againstServer) {
-    const other = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    againstVisits.push((await firstPaint(await other.newPage(), `${origin(againstServer)}/?run=${encodeURIComponent(runName)}`)).drawn);
-    await other.close();
-  }
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const fresh = await context.newPage();
-  const first = await firstPaint(fresh);
-  firstVisits.push(first.drawn);
-  if (first.frame !== undefined) firstFrames.push(first.frame);
-  if (visit < 3) {
-    for (let again = 0; again < 3; again++) {
-      await fresh.waitForTimeout(300);
-      repeatVisits.push((await firstPaint(fresh)).drawn);
-    }
-  }
-  await context.close();
+interface Scrub {
+  p50: number;
+  p95: number;
+  max: number;
+  missed: number[];
 }
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const range = (values: number[]) => `${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)}`;
 
-const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-await page.goto(runPage);
-await loaded(page);
-const steps = await page.evaluate(() => Number((document.querySelector('input[type=range]') as HTMLInputElement).max) + 1);
-
-// Scrub: move the slider one step at a time, as fast as the page lets it; each step's cost is from
-// the input event to the end of the network's next draw (the viewer draws the newest step asked for
-// once per animation frame). Held = pointer down on the scrubber: the level of detail draws only
-// the strongest edges; released = every edge.
-async function scrub(held: boolean): Promise<{ p50: number; p95: number; max: number; missed: number[] }> {
+/**
+ * Scrub: moves the slider one step at a time, as fast as the page lets it; each step's cost is from
+ * the input event to the end of the network's next draw (the viewer draws the newest step asked for
+ * once per animation frame). Held = pointer down on the scrubber: the level of detail draws only the
+ * strongest edges; released = every edge (every edge on screen when zoomed in).
+ */
+async function scrub(page: Page, held: boolean): Promise<Scrub> {
+  const steps = await page.evaluate(() => Number((document.querySelector('input[type=range]') as HTMLInputElement).max) + 1);
   const frames = await page.evaluate(
     async ({ count, held }) => {
       const slider = document.querySelector('input[type=range]') as HTMLInputElement;
@@ -224,14 +202,79 @@ async function scrub(held: boolean): Promise<{ p50: number; p95: number; max: nu
   const percentile = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
   return { p50: percentile(50), p95: percentile(95), max: sorted.at(-1)!, missed: frames.missed };
 }
-const released = await scrub(false);
-const held = await scrub(true);
-const heapDefault = await heapMiB(page);
+
+/** The zoom the scrub "zoomed in" is measured at: single neurons of a 512-neuron column are apart. */
+const ZOOM_IN = 8;
+
+interface RunSpeed {
+  name: string;
+  steps: number;
+  firstVisits: number[];
+  firstFrames: number[];
+  againstVisits: number[];
+  repeatVisits: number[];
+  overview: { released: Scrub; held: Scrub };
+  zoomed: { released: Scrub; held: Scrub };
+  heap: { heap: number; buffers: number };
+}
+
+/**
+ * First visits: a fresh browser context each time (nothing cached, no compiled code kept). Repeat
+ * visits: the same page loaded again (HTTP cache and V8's code cache warm), as when a user comes
+ * back. With `against`, each first visit is followed by one to the other build: how fast this
+ * machine is drifts over minutes, so only builds measured side by side compare. Then scrubs, at
+ * overview and zoomed in ×8 about the picture's centre.
+ */
+async function measureRun(http: typeof server, name: string, samples: number, against?: typeof server): Promise<RunSpeed> {
+  const url = (at: typeof server) => `${origin(at)}/?run=${encodeURIComponent(name)}`;
+  const result: Omit<RunSpeed, 'steps' | 'overview' | 'zoomed' | 'heap'> = {
+    name,
+    firstVisits: [],
+    firstFrames: [],
+    againstVisits: [],
+    repeatVisits: [],
+  };
+  for (let visit = 0; visit < samples; visit++) {
+    if (against) {
+      const other = await browser.newContext({ viewport: VIEWPORT });
+      result.againstVisits.push((await firstPaint(await other.newPage(), url(against))).drawn);
+      await other.close();
+    }
+    const context = await browser.newContext({ viewport: VIEWPORT });
+    const fresh = await context.newPage();
+    const first = await firstPaint(fresh, url(http));
+    result.firstVisits.push(first.drawn);
+    if (first.frame !== undefined) result.firstFrames.push(first.frame);
+    if (visit < 3) {
+      for (let again = 0; again < 3; again++) {
+        await fresh.waitForTimeout(300);
+        result.repeatVisits.push((await firstPaint(fresh, url(http))).drawn);
+      }
+    }
+    await context.close();
+  }
+  const page = await browser.newPage({ viewport: VIEWPORT });
+  await page.goto(url(http));
+  await loaded(page);
+  const steps = await page.evaluate(() => Number((document.querySelector('input[type=range]') as HTMLInputElement).max) + 1);
+  const overview = { released: await scrub(page, false), held: await scrub(page, true) };
+  const zoomIn = page.getByRole('button', { name: 'Zoom in' });
+  for (let zoom = 1; zoom < ZOOM_IN; zoom *= 2) await zoomIn.click();
+  const zoom = Number(await page.getByTestId('network').getAttribute('data-zoom'));
+  if (zoom !== ZOOM_IN) throw new Error(`${name}: zoomed to ×${zoom}, expected ×${ZOOM_IN}`);
+  const zoomed = { released: await scrub(page, false), held: await scrub(page, true) };
+  const heap = await heapMiB(page);
+  await page.close();
+  return { ...result, steps, overview, zoomed, heap };
+}
+
+const defaultSpeed = await measureRun(server, runName, paintSamples, againstServer);
+const largeSpeed = await measureRun(largeServer, 'large', Math.min(paintSamples, 5));
 
 let heapLong: { heap: number; buffers: number } | undefined;
 let longLoaded = 0;
 if (longSteps > 0) {
-  const long = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const long = await browser.newPage({ viewport: VIEWPORT });
   await long.goto(`${origin(longServer)}/?run=long`);
   await loaded(long);
   heapLong = await heapMiB(long);
@@ -239,38 +282,46 @@ if (longSteps > 0) {
   await long.close();
 }
 await browser.close();
-server.close();
-longServer.close();
-againstServer?.close();
+for (const http of [server, largeServer, longServer, againstServer]) http?.close();
 
-console.log(`run ${runName}: ${steps} steps`);
-console.log(
-  `first network paint after navigation   first visit: median ${median(firstVisits).toFixed(0)} ms (${range(firstVisits)}, ${firstVisits.length} fresh contexts)   (target ≤ 300 ms)`,
-);
-if (againstVisits.length > 0)
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const range = (values: number[]) => `${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)}`;
+const memory = (usage: { heap: number; buffers: number }) =>
+  `JS heap ${usage.heap.toFixed(1)} MiB + array buffers ${usage.buffers.toFixed(1)} MiB`;
+const scrubLine = (what: string, result: Scrub) =>
   console.log(
-    `                    first visit, --against: median ${median(againstVisits).toFixed(0)} ms (${range(againstVisits)}); this build ÷ that: ${(median(firstVisits) / median(againstVisits)).toFixed(2)}`,
-  );
-if (firstFrames.length > 0)
-  console.log(
-    `                the frame showing it painted, first visit: median ${median(firstFrames).toFixed(0)} ms (${range(firstFrames)})`,
-  );
-console.log(
-  `                                       repeat visit: median ${median(repeatVisits).toFixed(0)} ms (${range(repeatVisits)}, ${repeatVisits.length} reloads)`,
-);
-const scrubLine = (what: string, result: { p50: number; p95: number; max: number; missed: number[] }) =>
-  console.log(
-    `scrub, ${what.padEnd(31)} p50 ${result.p50.toFixed(1)} ms, p95 ${result.p95.toFixed(1)} ms, max ${result.max.toFixed(1)} ms   (target p95 ≤ 33 ms)` +
+    `  scrub, ${what.padEnd(38)} p50 ${result.p50.toFixed(1)} ms, p95 ${result.p95.toFixed(1)} ms, max ${result.max.toFixed(1)} ms   (target p95 ≤ 33 ms)` +
       (result.missed.length > 0
         ? `; no draw within 1 s for steps ${result.missed.slice(0, 10).join(', ')} (${result.missed.length} in all)`
         : ''),
   );
-scrubLine('released (every edge)', released);
-scrubLine('held (strongest edges)', held);
-const memory = (usage: { heap: number; buffers: number }) =>
-  `JS heap ${usage.heap.toFixed(1)} MiB + array buffers ${usage.buffers.toFixed(1)} MiB`;
-console.log(`after loading ${runName.padEnd(27)} ${memory(heapDefault)}`);
-if (heapLong !== undefined) console.log(`after loading a ${longSteps}-step run (${longLoaded} steps loaded) ${memory(heapLong)}`);
+
+for (const [label, speed, target] of [
+  ['default run', defaultSpeed, '   (target ≤ 300 ms)'],
+  ['784-512-256-128-10 run (bench/out)', largeSpeed, ''],
+] as const) {
+  console.log(`${label} ${speed.name}: ${speed.steps} steps, viewport ${VIEWPORT.width}×${VIEWPORT.height}`);
+  console.log(
+    `  first network paint after navigation, first visit: median ${median(speed.firstVisits).toFixed(0)} ms (${range(speed.firstVisits)}, ${speed.firstVisits.length} fresh contexts)${target}`,
+  );
+  if (speed.againstVisits.length > 0)
+    console.log(
+      `                          first visit, --against: median ${median(speed.againstVisits).toFixed(0)} ms (${range(speed.againstVisits)}); this build ÷ that: ${(median(speed.firstVisits) / median(speed.againstVisits)).toFixed(2)}`,
+    );
+  if (speed.firstFrames.length > 0)
+    console.log(
+      `      the frame showing it painted, first visit: median ${median(speed.firstFrames).toFixed(0)} ms (${range(speed.firstFrames)})`,
+    );
+  console.log(
+    `                                   repeat visit: median ${median(speed.repeatVisits).toFixed(0)} ms (${range(speed.repeatVisits)}, ${speed.repeatVisits.length} reloads)`,
+  );
+  scrubLine('overview, released (every edge)', speed.overview.released);
+  scrubLine('overview, held (strongest edges)', speed.overview.held);
+  scrubLine(`zoomed ×${ZOOM_IN}, released (edges on screen)`, speed.zoomed.released);
+  scrubLine(`zoomed ×${ZOOM_IN}, held`, speed.zoomed.held);
+  console.log(`  after loading and scrubbing: ${memory(speed.heap)}`);
+}
+if (heapLong !== undefined) console.log(`after loading a ${longSteps}-step run (${longLoaded} steps loaded): ${memory(heapLong)}`);
 
 console.log('');
 for (const [label, directory] of [
