@@ -16,6 +16,8 @@ import {
   itemAt,
   linkAt,
   MAX_LINKS_PER_GAP,
+  LINK_INK_BUDGET,
+  shareInk,
   MIN_ITEM_SPACING,
   zoomAbout,
 } from '../core/view/lod.js';
@@ -132,12 +134,47 @@ describe('the frame on screen', () => {
       expect(inView(from.y[Math.floor(edge / 16)]!)).toBe(true);
       expect(inView(to.y[edge % 16]!)).toBe(true);
     }
+    // A tall, narrow picture: the ink budget allows more than MAX_LINKS_PER_GAP there.
+    const narrow = displayLayout(layoutNetwork([784, 512, 16, 10], 300, 5000), IDENTITY);
+    const gapLength = narrow.columns[1]!.x - narrow.columns[0]!.x;
+    expect(LINK_INK_BUDGET / gapLength).toBeGreaterThan(MAX_LINKS_PER_GAP);
     const overview = displayFrame(
       { ...wideFrame(), edges: [{ ...wideFrame().edges[0]!, values: new Float32Array(512 * 16).fill(1) }] },
-      displayLayout(layoutNetwork([784, 512, 16, 10], 1000, 5000), IDENTITY),
+      narrow,
     );
     expect(overview.edges[0]!.buckets.positive.flat()).toHaveLength(MAX_LINKS_PER_GAP);
     expect(overview.edgesOmitted).toBe(512 * 16 - MAX_LINKS_PER_GAP);
+  });
+
+  it('draws at most LINK_INK_BUDGET pixels of links, the strongest, gaps sharing it', () => {
+    const wide = displayLayout(layoutNetwork([784, 512, 16, 10], 4000, 5000), IDENTITY);
+    const gapLength = wide.columns[1]!.x - wide.columns[0]!.x;
+    const values = Float32Array.from({ length: 512 * 16 }, (_, edge) => ((edge * 7919) % 1000) / 1000 + 0.05);
+    const shown = displayFrame(
+      { ...wideFrame(), edges: [{ ...wideFrame().edges[0]!, values, domain: extendDomain(EMPTY_DOMAIN, values) }] },
+      wide,
+    );
+    const drawn = [...shown.edges[0]!.buckets.positive.flat()];
+    expect(drawn).toHaveLength(Math.floor(LINK_INK_BUDGET / gapLength));
+    expect(drawn.length).toBeLessThan(MAX_LINKS_PER_GAP);
+    expect(shown.edgesOmitted).toBe(512 * 16 - drawn.length);
+    // The strongest: nothing left out is stronger than the weakest drawn by more than a bin of the cut.
+    const weakest = Math.min(...drawn.map((edge) => values[edge]!));
+    const left = new Set(drawn);
+    const strongestLeft = Math.max(...values.filter((_, edge) => !left.has(edge)));
+    expect(strongestLeft).toBeLessThanOrEqual(weakest + 1.05 / 256);
+    // Shares: equal, a gap that needs less leaving the rest to the others.
+    expect(
+      shareInk(
+        [
+          { links: 10, length: 100 },
+          { links: 1e6, length: 100 },
+          { links: 1e6, length: 200 },
+        ],
+        10_000,
+      ),
+    ).toEqual([10, Math.floor((10_000 - 1000) / 2 / 100), Math.floor((10_000 - 1000 - 4500) / 200)]);
+    expect(shareInk([{ links: 5, length: 0 }], 100)).toEqual([5]);
   });
 
   it('finds the link under the pointer: the strongest of those drawn within reach', () => {

@@ -23,10 +23,53 @@ export interface EdgeBuckets {
 const LIMIT_BINS = 256;
 
 /**
+ * The edges considered for drawing (`edges`, indices in increasing order) and each one's strength
+ * in [0, 1] on the picture's scale (`strengths`, NaN for a non-finite value).
+ */
+export interface EdgeStrengths {
+  edges: Int32Array;
+  strengths: Float32Array;
+}
+
+/**
+ * Strengths of the edges in a rectangle of the matrix: sources [fromStart, fromEnd) × targets
+ * [toStart, toEnd) of a gap with `fanOut` targets (zoomed in, the neurons on screen), so that the
+ * cost follows what is on screen, not the size of the layer.
+ * @param strengthOf an edge value's strength on the picture's scale (finite values only)
+ */
+export function edgeStrengths(
+  values: Float32Array,
+  strengthOf: (value: number) => number,
+  fanOut: number,
+  { fromStart = 0, fromEnd = values.length / fanOut, toStart = 0, toEnd = fanOut } = {},
+): EdgeStrengths {
+  const width = Math.max(0, toEnd - toStart);
+  const count = Math.max(0, fromEnd - fromStart) * width;
+  const edges = new Int32Array(count);
+  const strengths = new Float32Array(count);
+  let at = 0;
+  for (let from = fromStart; from < fromEnd; from++) {
+    for (let edge = from * fanOut + toStart, end = from * fanOut + toEnd; edge < end; edge++, at++) {
+      const value = values[edge]!;
+      edges[at] = edge;
+      strengths[at] = Number.isFinite(value) ? strengthOf(value) : Number.NaN;
+    }
+  }
+  return { edges, strengths };
+}
+
+/** Edges strong enough to draw (non-finite ones aside). */
+export function drawableEdges({ strengths }: EdgeStrengths, floor = EDGE_FLOOR): number {
+  let count = 0;
+  for (const strength of strengths) if (strength >= floor) count++;
+  return count;
+}
+
+/**
  * @param strengthOf an edge value's strength in [0, 1] on the picture's scale (finite values only)
  * @param limit level of detail: keep the `limit` strongest edges (by bins of strength; within the
  *   last bin, in index order); the rest are counted in `omitted`
- * @param include which edges to consider at all (those on screen); the others are neither drawn nor counted
+ * @param include which edges to consider at all; the others are neither drawn nor counted
  */
 export function bucketEdges(
   values: Float32Array,
@@ -38,12 +81,19 @@ export function bucketEdges(
     include,
   }: { buckets?: number; floor?: number; include?: ((edge: number) => boolean) | undefined } = {},
 ): EdgeBuckets {
-  const strengths = new Float32Array(values.length);
-  for (let edge = 0; edge < values.length; edge++) {
-    const value = values[edge]!;
-    // −1: not considered; NaN: a non-finite value.
-    strengths[edge] = include && !include(edge) ? -1 : Number.isFinite(value) ? strengthOf(value) : Number.NaN;
-  }
+  const all = edgeStrengths(values, strengthOf, values.length);
+  const kept = include ? all.edges.map((edge) => (include(edge) ? 1 : 0)) : undefined;
+  const considered = kept ? { edges: all.edges.filter((_, at) => kept[at]), strengths: all.strengths.filter((_, at) => kept[at]) } : all;
+  return bucketStrengths(values, considered, limit, { buckets, floor });
+}
+
+/** bucketEdges with the considered edges and their strengths already known (edgeStrengths). */
+export function bucketStrengths(
+  values: Float32Array,
+  { edges, strengths }: EdgeStrengths,
+  limit = Infinity,
+  { buckets = EDGE_BUCKETS, floor = EDGE_FLOOR }: { buckets?: number; floor?: number } = {},
+): EdgeBuckets {
   // The cut: bins of strength from the strongest down while they fit in `limit`; the first bin that
   // does not fit gives its first edges (in index order) for the room that is left.
   const binOf = (strength: number) => Math.min(LIMIT_BINS - 1, Math.floor(((strength - floor) / (1 - floor)) * LIMIT_BINS));
@@ -67,13 +117,13 @@ export function bucketEdges(
   const positive = Array.from({ length: buckets }, () => [] as number[]);
   const negative = Array.from({ length: buckets }, () => [] as number[]);
   const nonFinite: number[] = [];
-  for (let edge = 0; edge < values.length; edge++) {
-    const strength = strengths[edge]!;
+  for (let at = 0; at < edges.length; at++) {
+    const edge = edges[at]!;
+    const strength = strengths[at]!;
     if (Number.isNaN(strength)) {
       nonFinite.push(edge);
       continue;
     }
-    if (strength < 0) continue;
     if (strength < floor) continue;
     if (fullFrom > 0) {
       const bin = binOf(strength);

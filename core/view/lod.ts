@@ -6,7 +6,7 @@
  * the bundle's |value| is the mean |value| of its links (on the same scale as single links), its sign
  * the sign of their sum. Zooming in opens the bins until every neuron is a dot of its own.
  */
-import { bucketEdges, type EdgeBuckets } from './edges.js';
+import { bucketStrengths, drawableEdges, edgeStrengths, type EdgeBuckets } from './edges.js';
 import { edgeStrength, type Frame, type FrameEdges } from './frame.js';
 import type { LayerColumn, NetworkLayout } from './layout.js';
 
@@ -177,29 +177,69 @@ export interface DisplayFrame extends Omit<Frame, 'edges'> {
 
 /** At most this many links per gap are drawn, strongest first: more would be a slab, and slow. */
 export const MAX_LINKS_PER_GAP = 8192;
+/**
+ * At most this many screen pixels of links are drawn in the whole picture (the sum of the drawn
+ * lines' widths across the screen): a software canvas rasters about that many per frame in the
+ * time a scrub step has (bench/viewer.ts). Zoomed in, links run across the whole screen and fewer
+ * of them fit; gaps share the budget alike, a gap needing less giving the rest to the others.
+ */
+export const LINK_INK_BUDGET = 1_200_000;
+
+/** The items of a column within [0, height] on screen: [first, end), their y being in increasing order. */
+function onScreen(y: Float32Array, height: number): [number, number] {
+  let first = 0;
+  while (first < y.length && y[first]! < 0) first++;
+  let end = first;
+  while (end < y.length && y[end]! <= height) end++;
+  return [first, end];
+}
+
+/** Per gap, how many links fit in `budget` pixels: equal shares, what a gap does not need going to the others. */
+export function shareInk(gaps: readonly { links: number; length: number }[], budget = LINK_INK_BUDGET): number[] {
+  const limits = gaps.map(() => 0);
+  const order = gaps.map((_, index) => index).sort((a, b) => gaps[a]!.links * gaps[a]!.length - gaps[b]!.links * gaps[b]!.length);
+  let left = budget;
+  order.forEach((index, rank) => {
+    const { links, length } = gaps[index]!;
+    const share = left / (order.length - rank);
+    const granted = Math.min(links * length, share);
+    limits[index] = length > 0 ? Math.min(links, Math.floor(granted / length)) : links;
+    left -= limits[index]! * length;
+  });
+  return limits;
+}
 
 /**
  * The frame as the display layout shows it: values per item (bin means), links per pair of items
- * (bundles between bins), zoomed in only those between items on screen, at most `edgeLimit` (while
- * scrubbing) and MAX_LINKS_PER_GAP per gap, strongest first.
+ * (bundles between bins), zoomed in only those between items on screen; per gap the strongest, at
+ * most `edgeLimit` (while scrubbing), MAX_LINKS_PER_GAP and the gap's share of LINK_INK_BUDGET.
  */
 export function displayFrame(frame: Frame, layout: DisplayLayout, edgeLimit = Infinity): DisplayFrame {
   const bins = layout.columns.map((column) => column.bin);
-  const edges = frame.edges.flatMap((edges): DisplayEdges[] => {
+  const gaps = frame.edges.flatMap((edges) => {
     const from = layout.columns[edges.layer - 2];
     const to = layout.columns[edges.layer - 1];
     if (!from || !to) return [];
     const values = bundle(edges.values, to.neurons, from.bin, to.bin);
     const fanOut = to.y.length;
+    const length = Math.max(0, Math.min(to.x, layout.width) - Math.max(from.x, 0));
     // Zoomed in, the links between neurons on screen: those to neurons out of view would cross the
     // picture as a haze of long lines that say nothing about what is in view.
-    const inView = (y: number) => y >= 0 && y <= layout.height;
-    const onScreen = (edge: number) => inView(from.y[Math.floor(edge / fanOut)]!) && inView(to.y[edge % fanOut]!);
-    const visible = to.x >= 0 && from.x <= layout.width;
-    const buckets = bucketEdges(values, (value) => edgeStrength(value, edges.domain, edges.mode), Math.min(edgeLimit, MAX_LINKS_PER_GAP), {
-      include: visible ? (layout.transform.zoom > 1 ? onScreen : undefined) : () => false,
+    const zoomed = layout.transform.zoom > 1;
+    const [fromStart, fromEnd] = length > 0 ? (zoomed ? onScreen(from.y, layout.height) : [0, from.y.length]) : [0, 0];
+    const [toStart, toEnd] = zoomed ? onScreen(to.y, layout.height) : [0, fanOut];
+    const strengths = edgeStrengths(values, (value) => edgeStrength(value, edges.domain, edges.mode), fanOut, {
+      fromStart,
+      fromEnd,
+      toStart,
+      toEnd,
     });
-    return [{ ...edges, values, buckets }];
+    return [{ edges, values, strengths, length, links: drawableEdges(strengths) }];
+  });
+  const inkLimits = shareInk(gaps);
+  const edges = gaps.map(({ edges, values, strengths }, gap): DisplayEdges => {
+    const limit = Math.min(edgeLimit, MAX_LINKS_PER_GAP, inkLimits[gap]!);
+    return { ...edges, values, buckets: bucketStrengths(values, strengths, limit) };
   });
   return {
     ...frame,
