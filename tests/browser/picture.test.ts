@@ -8,6 +8,7 @@ import { rgb } from 'd3-color';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FINDING_COLOR, STAGE_COLOR } from '../../core/view/colors.js';
 import { layoutNetwork, type NetworkLayout } from '../../core/view/layout.js';
+import { RunData } from '../../viewer/src/lib/run-data.svelte.js';
 import { runRecorder, tempDir, TINY } from '../helpers.js';
 import { failOnPageErrors, openPage, serveRuns, startSession, type ViewerSession } from './harness.js';
 
@@ -124,6 +125,35 @@ describe('the network picture', () => {
     expect(mean(selected, others)).toBeLessThan(0.7 * mean(plain, others));
     await before.page.close();
     await after.page.close();
+  });
+
+  it('names the link under the pointer with its recorded value', async () => {
+    const { page, layout } = await openRun('run=tiny&step=5&view=activation');
+    const run = new RunData();
+    await run.load(`${session.origin}/runs/tiny`);
+    const kept = run.snapshotAt(3, 5)!;
+    const box = (await page.locator('[data-testid="network"] canvas').boundingBox())!;
+    const from = layout.columns[1]!;
+    const to = layout.columns[2]!;
+    // Down a line a third of the way across the gap between layers 2 and 3: every link named there
+    // passes within reach of the pointer and carries its own recorded W.
+    const x = from.x + (to.x - from.x) / 3;
+    const named = new Set<string>();
+    for (let y = 30; y < box.height - 30; y += 9) {
+      await page.mouse.move(box.x + x, box.y + y);
+      const tooltip = page.getByRole('tooltip');
+      const text = (await tooltip.count()) > 0 ? await tooltip.textContent() : '';
+      const link = /^link 2\.(\d+) → 3\.(\d+)\nW = (\S+)/.exec(text ?? '');
+      if (!link) continue;
+      const [source, target, value] = [Number(link[1]), Number(link[2]), Number(link[3])];
+      const lineY = from.y[source]! + ((to.y[target]! - from.y[source]!) * (x - from.x)) / (to.x - from.x);
+      expect(Math.abs(lineY - y)).toBeLessThanOrEqual(3.5);
+      const recorded = kept.weight[source * 10 + target]!;
+      expect(Math.abs(value - recorded)).toBeLessThanOrEqual(Math.abs(recorded) * 1e-3);
+      named.add(`${source}→${target}`);
+    }
+    expect(named.size).toBeGreaterThanOrEqual(5);
+    await page.close();
   });
 
   it('zooms until every neuron of a 512-neuron layer can be clicked: 20 random ones select exactly themselves', async () => {
