@@ -124,7 +124,7 @@ describe('the network picture', () => {
     expect(coded.links!.caption).toContain('; layer 2 from 8-bit link frames (within 0.4% of the largest |value|)');
   });
 
-  it('marks links older than the step shown on the picture, and dims them', () => {
+  it('marks links older than the step shown on the picture, and dims those older than the run’s link-frame bound', () => {
     const fresh = buildScene(layout, displayFrame(frame, layout), { ...options, selected: undefined });
     const stale = buildScene(layout, displayFrame({ ...frame, edges: [edgesOf(frame.edges[0]!.values, 1)] }, layout), {
       ...options,
@@ -133,6 +133,23 @@ describe('the network picture', () => {
     expect(stale.texts.map((text) => text.text)).toContain('weights of step 1');
     expect(fresh.texts.map((text) => text.text)).not.toContain('weights of step 1');
     stale.edges.forEach((batch, index) => expect(batch.alpha).toBeLessThan(fresh.edges[index]!.alpha));
+    // Within the run's link-frame bound the links are current: labelled with their step, not dimmed.
+    const age = frame.step - 1;
+    for (const freshAge of [age, age + 5]) {
+      const within = buildScene(layout, displayFrame({ ...frame, edges: [edgesOf(frame.edges[0]!.values, 1)] }, layout), {
+        ...options,
+        selected: undefined,
+        freshAge,
+      });
+      expect(within.texts.map((text) => text.text)).toContain('weights of step 1');
+      expect(within.edges.map((batch) => batch.alpha)).toEqual(fresh.edges.map((batch) => batch.alpha));
+    }
+    const beyond = buildScene(layout, displayFrame({ ...frame, edges: [edgesOf(frame.edges[0]!.values, 1)] }, layout), {
+      ...options,
+      selected: undefined,
+      freshAge: age - 1,
+    });
+    expect(beyond.edges.map((batch) => batch.alpha)).toEqual(stale.edges.map((batch) => batch.alpha));
   });
 
   it('holds the input image, batched edges by sign, the legend and the stage’s background', () => {

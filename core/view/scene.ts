@@ -90,11 +90,17 @@ export interface SceneOptions {
   inputShape: readonly number[];
   marked: ReadonlyMap<number, ReadonlySet<number>>;
   selected: { layer: number; index: number } | undefined;
+  /**
+   * Links at most this many steps older than the step shown are drawn at full strength (the run's
+   * link frames keep every layer within it: run.json `linkFrames.maxAge`); older ones are dimmed.
+   * Every older link still carries its "weights of step k" label.
+   */
+  freshAge?: number | undefined;
 }
 
 /** Links not touching the selected neuron keep this share of their opacity. */
 export const RECEDED = 0.22;
-/** Stale links (from an older snapshot than the step shown) keep this share. */
+/** Stale links (older than the step shown by more than `freshAge`) keep this share. */
 export const STALE = 0.5;
 /** Class names are written beside output neurons at least this far apart. */
 const LABEL_SPACING = 9;
@@ -156,7 +162,7 @@ export function buildScene(layout: DisplayLayout, frame: DisplayFrame, options: 
     height: layout.height,
     background: STAGE_COLOR,
     input: { ...layout.input, pixels: frame.input, rows, columns },
-    edges: edgeStrokes(layout, frame, selected),
+    edges: edgeStrokes(layout, frame, selected, options.freshAge ?? 0),
     columns: layout.columns.map((column) => ({
       x: column.x,
       y: column.y,
@@ -223,7 +229,7 @@ function staleLabels(layout: DisplayLayout, frame: DisplayFrame): SceneText[] {
  * Every layer's edges as one batch per sign and strength bucket, weakest first; the non-finite ones;
  * then, above all of them, the selected neuron's incoming and outgoing edges, while the rest recede.
  */
-function edgeStrokes(layout: DisplayLayout, frame: DisplayFrame, selected: SceneOptions['selected']): StrokeBatch[] {
+function edgeStrokes(layout: DisplayLayout, frame: DisplayFrame, selected: SceneOptions['selected'], freshAge: number): StrokeBatch[] {
   const gaps = frame.edges.flatMap(({ layer }) => {
     const from = layout.columns[layer - 2];
     const to = layout.columns[layer - 1];
@@ -238,7 +244,8 @@ function edgeStrokes(layout: DisplayLayout, frame: DisplayFrame, selected: Scene
     if (!from || !to) continue;
     const fanOut = to.y.length;
     const lineOf = (edge: number) => [from.x, from.y[Math.floor(edge / fanOut)]!, to.x, to.y[edge % fanOut]!];
-    const dim = (selected ? RECEDED : 1) * (edges.staleStep === undefined ? 1 : STALE);
+    const stale = edges.staleStep !== undefined && frame.step - edges.staleStep > freshAge;
+    const dim = (selected ? RECEDED : 1) * (stale ? STALE : 1);
     const add = (indices: number[], color: string, style: { alpha: number; width: number }) => {
       if (indices.length === 0) return;
       // Written in place: this runs for every drawn link of every frame while scrubbing.
