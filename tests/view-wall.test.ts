@@ -1,6 +1,6 @@
 /** The receptive-field wall's order and geometry (core/view/receptive-fields.ts). */
 import { describe, expect, it } from 'vitest';
-import { wallGeometry, wallNeuronAt, wallOrder } from '../core/view/receptive-fields.js';
+import { wallGeometry, wallNeuronAt, wallOrder, weightChange } from '../core/view/receptive-fields.js';
 
 describe('the receptive-field wall', () => {
   it('orders neurons by index, or by a value largest first with the unknown last', () => {
@@ -25,5 +25,14 @@ describe('the receptive-field wall', () => {
     expect(wallNeuronAt(geometry, order, 1, geometry.tileHeight + geometry.gap + 1)).toBe(127 - geometry.columns);
     expect(wallNeuronAt(geometry, order, geometry.tileWidth + 0.5, 1)).toBeUndefined();
     expect(wallNeuronAt(geometry, order, -1, 1)).toBeUndefined();
+  });
+
+  it('shows what training changed: W − W₀ value by value, NaN where either is not finite, nothing without both', () => {
+    expect(weightChange(Float32Array.of(1, 0.5, Number.NaN, Infinity), Float32Array.of(0.25, 0.5, 1, 2))).toEqual(
+      Float32Array.of(0.75, 0, Number.NaN, Number.NaN),
+    );
+    expect(weightChange(Float32Array.of(1), undefined)).toBeUndefined();
+    expect(weightChange(undefined, Float32Array.of(1))).toBeUndefined();
+    expect(weightChange(Float32Array.of(1, 2), Float32Array.of(1))).toBeUndefined();
   });
 });

@@ -49,3 +49,20 @@ export function wallNeuronAt(geometry: WallGeometry, order: readonly number[], x
   if (y - row * (geometry.tileHeight + geometry.gap) >= geometry.tileHeight) return undefined;
   return order[row * geometry.columns + column];
 }
+
+/** What a tile shows: the weights at the step, or how far training moved them since the first kept step. */
+export const WALL_SHOWS = ['weights', 'change'] as const;
+export type WallShows = (typeof WALL_SHOWS)[number];
+
+/**
+ * W − W₀, value by value: what training changed in a neuron's incoming weights (at initialisation the
+ * weights are noise that hides the small learned pattern). NaN where either is not finite; undefined
+ * when either is missing or the shapes differ.
+ */
+export function weightChange(current: Float32Array | undefined, initial: Float32Array | undefined): Float32Array | undefined {
+  if (!current || !initial || current.length !== initial.length) return undefined;
+  return current.map((value, index) => {
+    const change = value - initial[index]!;
+    return Number.isFinite(change) ? change : Number.NaN;
+  });
+}

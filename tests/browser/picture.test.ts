@@ -6,7 +6,7 @@
 import type { Page } from 'playwright-core';
 import { rgb } from 'd3-color';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FINDING_COLOR, STAGE_COLOR } from '../../core/view/colors.js';
+import { FINDING_COLOR, signedColorOf, STAGE_COLOR } from '../../core/view/colors.js';
 import { layoutNetwork, type NetworkLayout } from '../../core/view/layout.js';
 import { RunData } from '../../viewer/src/lib/run-data.svelte.js';
 import { runRecorder, tempDir, TINY } from '../helpers.js';
@@ -226,6 +226,31 @@ describe('the network picture', () => {
     const tile = 3 * 28 + 2;
     await page.mouse.click(box.x + 5 * tile + 10, box.y + 10);
     await page.getByRole('heading', { name: 'Neuron 1.5' }).waitFor();
+    await page.close();
+  });
+
+  it('shows on the wall what training changed since step 0: nothing at step 0, a pattern later', async () => {
+    const { page } = await openRun('run=tiny&step=0&view=activation');
+    await page.getByText("Layer 1's receptive fields").click();
+    const wall = page.getByTestId('receptive-fields');
+    await wall.getByText(/\(step 0\)/).waitFor();
+    await wall.getByLabel('What the receptive fields show').selectOption('change');
+    await wall.getByText(/change since step 0, W − W₀/).waitFor();
+    const colours = () =>
+      wall.locator('canvas').evaluate((canvas: HTMLCanvasElement) => {
+        const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+        const seen = new Set<string>();
+        for (let index = 0; index < data.length; index += 4)
+          if (data[index + 3] === 255) seen.add(`${data[index]},${data[index + 1]},${data[index + 2]}`);
+        return [...seen];
+      });
+    const zero = rgb(signedColorOf(0));
+    expect(await colours()).toEqual([`${zero.r},${zero.g},${zero.b}`]);
+    // The arrows move the step once the select has let go of the focus.
+    await wall.getByLabel('What the receptive fields show').evaluate((select: HTMLElement) => select.blur());
+    for (let step = 0; step < 5; step++) await page.keyboard.press('ArrowRight');
+    await wall.getByText(/\(step 5\)|the nearest kept at or before 5\b/).waitFor();
+    expect((await colours()).length).toBeGreaterThan(20);
     await page.close();
   });
 
