@@ -6,10 +6,12 @@
  * announced. Here the file is opened first and its size read from the open file, so every response
  * is one version of the file, exactly as long as it says (tests/server.test.ts).
  */
-import { open } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, realpath } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream';
+import { isUnder } from './run-list.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.json': 'application/json',
@@ -18,14 +20,17 @@ const CONTENT_TYPES: Record<string, string> = {
 
 /**
  * Answers a request for `path` (URL-encoded, relative to `root`: `/<run>/<file>`), with single
- * byte ranges (`bytes=a-b`, `a-`, `-n`). Anything but an existing file under `root` is a 404.
+ * byte ranges (`bytes=a-b`, `a-`, `-n`). Anything but an existing regular file under `root` (its real
+ * path, links resolved) is a 404.
  */
 export async function sendRunFile(root: string, path: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const file = fileUnder(root, path);
   if (!file || (request.method !== 'GET' && request.method !== 'HEAD')) return notFound(response);
   let handle;
   try {
-    handle = await open(file, 'r');
+    // Links may not lead out of the runs folder; O_NONBLOCK: a FIFO opens at once (and is refused below).
+    if (!isUnder(await realpath(root), await realpath(file))) return notFound(response);
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch {
     return notFound(response);
   }

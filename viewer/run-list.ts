@@ -1,20 +1,59 @@
 /**
  * The runs a folder holds, as `runs/index.json` lists them: computed per request by `npm run view`
- * and written once by `npm run export`.
+ * and written once by `npm run export`. One bad entry costs that entry only: a link out of the
+ * folder, a dangling link, a run.json that is not a regular file (a FIFO would block the server) or
+ * larger than any run.json this tool writes, a folder removed while it is listed.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+} from 'node:fs';
+import { join, sep } from 'node:path';
 import { FILE_NAMES } from '../core/format/columns.js';
 import { parseManifest } from '../core/format/manifest.js';
 import { summarizeRun, unreadableRun, type RunSummary } from '../core/format/run-index.js';
 
+/** A run.json larger than this is refused unread: a 100,000-step run writes a few MiB. */
+export const MAX_MANIFEST_BYTES = 16 * 1024 ** 2;
+
 /** Every run folder in `runsDirectory` (names starting with '.' are skipped), newest first. */
 export function listRuns(runsDirectory: string): RunSummary[] {
   if (!existsSync(runsDirectory)) return [];
-  return readdirSync(runsDirectory)
-    .filter((name) => !name.startsWith('.') && statSync(join(runsDirectory, name)).isDirectory())
-    .map((name) => readRunSummary(runsDirectory, name))
-    .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt) || a.name.localeCompare(b.name));
+  const root = realpathSync(runsDirectory);
+  const summaries: RunSummary[] = [];
+  for (const name of readdirSync(runsDirectory)) {
+    if (name.startsWith('.')) continue;
+    const entry = runEntry(root, join(runsDirectory, name));
+    if (entry === 'skip') continue;
+    summaries.push(
+      entry === 'outside' ? unreadableRun(name, `${name}: a link out of the runs folder; not served`) : readRunSummary(runsDirectory, name),
+    );
+  }
+  return summaries.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt) || a.name.localeCompare(b.name));
+}
+
+/** Whether an entry of the runs folder is a run folder to read, a link that leaves the folder, or nothing to list. */
+function runEntry(root: string, path: string): 'run' | 'outside' | 'skip' {
+  try {
+    if (lstatSync(path).isSymbolicLink() && !isUnder(root, realpathSync(path))) return 'outside';
+    return statSync(path).isDirectory() ? 'run' : 'skip';
+  } catch {
+    // Dangling links, entries removed since the folder was read.
+    return 'skip';
+  }
+}
+
+/** Whether `path` (a real path) lies inside `root` (a real path). */
+export function isUnder(root: string, path: string): boolean {
+  return path.startsWith(root.endsWith(sep) ? root : root + sep);
 }
 
 /** One run's summary; a run.json that cannot be read gives an `unreadable` summary saying why. */
@@ -22,8 +61,24 @@ export function readRunSummary(runsDirectory: string, name: string): RunSummary 
   const file = join(runsDirectory, name, FILE_NAMES.manifest);
   try {
     // The folder name is what links open, even if run.json was copied from another run.
-    return { ...summarizeRun(parseManifest(file, JSON.parse(readFileSync(file, 'utf8')))), name };
+    return { ...summarizeRun(parseManifest(file, JSON.parse(readManifestText(file)))), name };
   } catch (error) {
     return unreadableRun(name, error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** run.json's text: opened without blocking (a FIFO answers at once), a regular file of at most MAX_MANIFEST_BYTES. */
+function readManifestText(file: string): string {
+  const descriptor = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stats = fstatSync(descriptor);
+    if (!stats.isFile()) throw new Error(`${file}: not a regular file`);
+    if (stats.size > MAX_MANIFEST_BYTES)
+      throw new Error(
+        `${file}: ${(stats.size / 1024 ** 2).toFixed(1)} MiB, larger than any run.json this tool writes (at most ${MAX_MANIFEST_BYTES / 1024 ** 2} MiB)`,
+      );
+    return readFileSync(descriptor, 'utf8');
+  } finally {
+    closeSync(descriptor);
   }
 }

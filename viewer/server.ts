@@ -14,9 +14,49 @@ import { listRuns } from './run-list.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+/**
+ * Sent with every answer. The page's own policy for scripts and styles is in the page (a meta tag
+ * SvelteKit writes from `kit.csp`, so that an exported site carries it too); this adds what only a
+ * header can say: no framing.
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'content-security-policy': "frame-ancestors 'none'; base-uri 'self'; object-src 'none'; form-action 'self'",
+};
+
+/** Names this server answers to: the loopback address it listens on. A page elsewhere that rebinds its name to 127.0.0.1 is refused. */
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** Whether a Host header names this machine's loopback address (any port: the server may sit behind a port forward). */
+export function isLocalHost(host: string | undefined): boolean {
+  if (!host) return false;
+  const name = /^(\[[^\]]*\]|[^:]*)(?::\d+)?$/.exec(host.trim().toLowerCase())?.[1];
+  return name !== undefined && LOCAL_HOSTS.has(name);
+}
+
+/**
+ * A Range header the static file server can answer: one `bytes=a-b` range with a ≤ b, `a-` or `-n`.
+ * Anything else is dropped (the whole file is sent, as RFC 9110 allows): sirv's own parsing ends the
+ * process on `bytes=5-2`.
+ */
+export function staticRange(header: string | undefined): string | undefined {
+  const match = header ? /^bytes=(\d*)-(\d*)$/.exec(header.trim()) : null;
+  if (!match || (match[1] === '' && match[2] === '')) return undefined;
+  if (match[1] !== '' && match[2] !== '' && Number(match[2]) < Number(match[1])) return undefined;
+  return header!.trim();
+}
+
 export function createViewerServer(options: { site: string; runs: string }) {
   const site = sirv(options.site, { dev: false, etag: true, single: false });
   return createServer((request: IncomingMessage, response: ServerResponse) => {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.setHeader(name, value);
+    if (!isLocalHost(request.headers.host)) {
+      response.statusCode = 421;
+      response.setHeader('content-type', 'text/plain; charset=utf-8');
+      response.end(`this viewer answers on 127.0.0.1 and localhost only, not on ${JSON.stringify(request.headers.host ?? '')}`);
+      return;
+    }
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (path === `/runs/${RUN_INDEX_FILE}`) {
       response.setHeader('content-type', 'application/json');
@@ -30,6 +70,8 @@ export function createViewerServer(options: { site: string; runs: string }) {
       sendRunFile(options.runs, path.slice('/runs'.length), request, response).catch(() => response.destroy());
       return;
     }
+    const range = staticRange(request.headers.range);
+    if (range === undefined) delete request.headers.range;
     site(request, response, () => {
       response.statusCode = 404;
       response.end('not found');

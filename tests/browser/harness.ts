@@ -45,11 +45,15 @@ export async function startSession(served: { origin: string; close: () => void }
 /** Uncaught errors of the pages `openPage` opened, until `takePageErrors` reads them. */
 const pageErrors: string[] = [];
 
-/** Opens a page; an uncaught error in it fails the test (at once while it loads, later through `takePageErrors`). */
+/** Opens a page; an uncaught error in it, or anything its Content-Security-Policy refuses, fails the test (at once while it loads, later through `takePageErrors`). */
 export async function openPage(browser: Browser, url: string): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
   const start = pageErrors.length;
   page.on('pageerror', (error) => pageErrors.push(`${url}: ${error.message}`));
+  // What the page's Content-Security-Policy refuses (a script, a style, a request) fails the test too.
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) pageErrors.push(`${url}: ${message.text()}`);
+  });
   await page.goto(url);
   expect(pageErrors.slice(start)).toEqual([]);
   return page;

@@ -1,0 +1,115 @@
+/**
+ * The view server against a hostile or broken runs folder (issue 18): it never serves outside the
+ * folder, one bad run costs that run only, and it answers only for the address it serves.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_MANIFEST_BYTES } from '../viewer/run-list.js';
+import { createViewerServer } from '../viewer/server.js';
+
+/** A GET with any headers (fetch forbids setting Host), its status, headers and body; rejects after 5 s. */
+function get(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      { host: '127.0.0.1', port, path, headers: { host: `127.0.0.1:${port}`, ...headers }, timeout: 5000 },
+      (response) => {
+        let body = '';
+        response.setEncoding('latin1');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, body }));
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error(`${path}: no answer within 5 s`)));
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+describe('the view server on a hostile runs folder', () => {
+  // Under the system's temporary folder, not the project's: links to / and a FIFO are no place for
+  // tools that walk the project (formatters, linters) to wander into.
+  const folder = mkdtempSync(join(tmpdir(), 'nv-hostile-server-'));
+  const site = join(folder, 'site');
+  const runs = join(folder, 'runs');
+  mkdirSync(site, { recursive: true });
+  // sirv lists the site's files when it is created.
+  writeFileSync(join(site, 'index.html'), '<!doctype html><title>viewer</title><p>the viewer</p>');
+  const server = createViewerServer({ site, runs });
+  let port = 0;
+
+  beforeAll(async () => {
+    mkdirSync(join(runs, 'good'), { recursive: true });
+    writeFileSync(join(folder, 'secret.txt'), 'outside the runs folder');
+    writeFileSync(join(runs, 'good', 'run.json'), '{}');
+    // A link to the folder above the runs, one to the root, one inside a run to a file outside, a dangling one.
+    symlinkSync(folder, join(runs, 'outlink'));
+    symlinkSync('/', join(runs, 'rootlink'));
+    symlinkSync(join(folder, 'secret.txt'), join(runs, 'good', 'leak.arrows'));
+    symlinkSync(join(folder, 'nothing-here'), join(runs, 'dangling'));
+    // run.json as a FIFO: reading it blocks until a writer comes, which none will.
+    mkdirSync(join(runs, 'fifo'));
+    execFileSync('mkfifo', [join(runs, 'fifo', 'run.json')]);
+    // A run.json far larger than any run writes.
+    mkdirSync(join(runs, 'huge'));
+    writeFileSync(join(runs, 'huge', 'run.json'), `{"pad":"${' '.repeat(MAX_MANIFEST_BYTES)}"}`);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => {
+    server.close();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('serves nothing outside the runs folder through a link', async () => {
+    for (const path of ['/runs/outlink/secret.txt', '/runs/rootlink/etc/passwd', '/runs/good/leak.arrows'])
+      expect((await get(port, path)).status, path).toBe(404);
+    expect((await get(port, '/runs/good/run.json')).body).toBe('{}');
+  });
+
+  it('lists every run, the broken ones as unreadable with the reason, and keeps answering', async () => {
+    const listed = await get(port, '/runs/index.json');
+    expect(listed.status).toBe(200);
+    const runsListed = JSON.parse(listed.body) as { name: string; status: string; problem?: string }[];
+    const byName = new Map(runsListed.map((run) => [run.name, run]));
+    expect(byName.get('fifo')).toMatchObject({ status: 'unreadable', problem: expect.stringContaining('not a regular file') });
+    expect(byName.get('huge')).toMatchObject({ status: 'unreadable', problem: expect.stringContaining('larger than') });
+    expect(byName.get('outlink')).toMatchObject({ status: 'unreadable', problem: 'outlink: a link out of the runs folder; not served' });
+    expect(byName.has('dangling')).toBe(false);
+    expect(byName.get('good')?.status).toBe('unreadable');
+    // The FIFO itself: refused at once, and the server goes on answering.
+    expect((await get(port, '/runs/fifo/run.json')).status).toBe(404);
+    expect((await get(port, '/')).status).toBe(200);
+  });
+
+  it('answers a backwards byte range on a page of the site without stopping', async () => {
+    const backwards = await get(port, '/index.html', { range: 'bytes=5-2' });
+    expect([200, 416]).toContain(backwards.status);
+    const beyond = await get(port, '/index.html', { range: 'bytes=9999-' });
+    expect([200, 416]).toContain(beyond.status);
+    expect((await get(port, '/index.html')).body).toContain('the viewer');
+  });
+
+  it('answers only for the address it serves, with the usual safety headers', async () => {
+    for (const host of ['evil.example', `evil.example:${port}`, `127.0.0.1.evil.example:${port}`])
+      expect((await get(port, '/runs/index.json', { host })).status, host).toBe(421);
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`]) {
+      const answer = await get(port, '/runs/good/run.json', { host });
+      expect(answer.status, host).toBe(200);
+    }
+    for (const path of ['/', '/runs/index.json', '/runs/good/run.json', '/runs/good/missing']) {
+      const answer = await get(port, path);
+      expect(answer.headers['x-content-type-options'], path).toBe('nosniff');
+      expect(answer.headers['content-security-policy'], path).toContain("frame-ancestors 'none'");
+      expect(answer.headers['referrer-policy'], path).toBe('no-referrer');
+    }
+  });
+});
