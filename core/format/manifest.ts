@@ -30,9 +30,19 @@ const count = z.int().check(z.minimum(0));
 const isCount = (value: unknown) => Number.isInteger(value) && (value as number) >= 0;
 const isReason = (value: unknown) => (SNAPSHOT_REASONS as readonly unknown[]).includes(value);
 
+/**
+ * A file of the run: a plain name inside the run folder. A name with a path separator, "." or "..",
+ * or a NUL would let a run.json point a reader (npm run check, the viewer) outside its folder.
+ */
+export function isRunFileName(value: unknown): value is string {
+  return typeof value === 'string' && /^[^/\\\0]+$/.test(value) && value !== '.' && value !== '..';
+}
+
+const fileName = z.custom<string>(isRunFileName, { error: 'expected a file name inside the run folder (no "/", "\\", ".." or NUL)' });
+
 const weightFileSchema = z.object({
   layer: z.int().check(z.minimum(1)),
-  file: z.string(),
+  file: fileName,
   // The two lists run.json holds a value per snapshot in (thousands in a long run) are checked in one
   // pass each: a schema per element costs the viewer's first paint ~1 µs each.
   /** Steps of the snapshots in this file, in order. */
@@ -46,7 +56,7 @@ const weightFileSchema = z.object({
 
 const linkFileSchema = z.object({
   layer: z.int().check(z.minimum(1)),
-  file: z.string(),
+  file: fileName,
   /** Steps of the link frames in this file, in order. */
   steps: z.custom<number[]>((value) => Array.isArray(value) && value.every(isCount), {
     error: 'expected a list of whole numbers ≥ 0',
@@ -55,7 +65,7 @@ const linkFileSchema = z.object({
 
 const chunkSchema = z.object({
   index: count,
-  file: z.string(),
+  file: fileName,
   firstStep: count,
   /** Steps whole in the file as of this manifest; more may follow while `complete` is false. */
   stepCount: count,
@@ -131,7 +141,7 @@ export const manifestSchema = z.object({
   /** Int8 link frames that keep drawn links at most `maxAge` steps old; null when none are recorded (`linkAge` 0, older runs). */
   linkFrames: z.nullable(linkFramesSchema),
   chunks: z.array(chunkSchema),
-  probes: z.nullable(z.object({ file: z.string(), count })),
+  probes: z.nullable(z.object({ file: fileName, count })),
   finalEval: z.nullable(evalSchema),
   /** First step whose loss was NaN or infinite, if training diverged. */
   divergedAtStep: z.nullable(count),
