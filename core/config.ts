@@ -158,10 +158,21 @@ function withoutDefault(schema: z.ZodMiniType): z.ZodMiniType {
   return schema;
 }
 
+/** What was given, as JSON cut short: two levels deep, ten items a level, 120 characters (a file may nest thousands deep). */
 function formatGiven(value: unknown): string {
   if (value === undefined) return 'nothing';
+  const text = preview(value, 2);
+  return text.length > 120 ? `${text.slice(0, 119)}…` : text;
+}
+
+function preview(value: unknown, depth: number): string {
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
-  return JSON.stringify(value) ?? String(value);
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? String(value);
+  if (depth === 0) return Array.isArray(value) ? '[…]' : '{…}';
+  const items: [string | undefined, unknown][] = Array.isArray(value) ? value.map((item) => [undefined, item]) : Object.entries(value);
+  const shown = items.slice(0, 10).map(([key, item]) => `${key === undefined ? '' : `${JSON.stringify(key)}:`}${preview(item, depth - 1)}`);
+  if (items.length > 10) shown.push('…');
+  return Array.isArray(value) ? `[${shown.join(',')}]` : `{${shown.join(',')}}`;
 }
 
 function expectation(issue: z.core.$ZodIssue, field: string): string {

@@ -31,7 +31,7 @@ import { BudgetError } from '../core/snapshots.js';
 import { readConfigFile } from './config-file.js';
 import { recordRun, type RecordResult } from './record.js';
 import { reproduceCommand } from './reproduce-command.js';
-import { defaultRunName, RunFolderError } from './run-folder.js';
+import { checkRunName, defaultRunName, RunFolderError } from './run-folder.js';
 
 export const EXIT = { ok: 0, error: 1, usage: 2, diverged: 3, interrupted: 130, terminated: 143 } as const;
 
@@ -204,6 +204,16 @@ export async function main(argv: string[]): Promise<number> {
     throw error;
   }
   const name = options.name ?? defaultRunName(config.dataset);
+  // A name that would leave --out is a usage error, like any other bad flag.
+  try {
+    checkRunName(name);
+  } catch (error) {
+    if (error instanceof RunFolderError) {
+      console.error(`error: ${error.message}`);
+      return EXIT.usage;
+    }
+    throw error;
+  }
   const stopSignal: { stop: boolean; reason?: string } = { stop: false };
   let exitForSignal: number = EXIT.interrupted;
   const onSignal = (signal: NodeJS.Signals) => {

@@ -61,6 +61,31 @@ describe('config validation', () => {
   });
 });
 
+describe('a config nested thousands deep', () => {
+  it('is a config error that shows what was given cut short, not a stack overflow', () => {
+    let deep: unknown = 1;
+    for (let level = 0; level < 5000; level++) deep = { a: deep };
+    let wide: unknown = [];
+    for (let level = 0; level < 5000; level++) wide = [wide];
+    expect(() => resolveConfig({ layers: deep }, 'deep.json')).toThrow(ConfigError);
+    expect(() => resolveConfig({ layers: deep }, 'deep.json')).toThrow(
+      'deep.json: field "layers" (--layers): got {"a":{"a":{…}}}, expected a value of type array',
+    );
+    expect(() => resolveConfig({ layers: wide }, 'deep.json')).toThrow('got [[[…]]], expected a value of type number');
+    const long = Array.from({ length: 50 }, (_, index) => `layer-${index}`);
+    const message = (() => {
+      try {
+        resolveConfig({ optimizer: long });
+      } catch (error) {
+        return (error as ConfigError).problems.join('\n');
+      }
+      return '';
+    })();
+    expect(message).toContain('got ["layer-0","layer-1",');
+    expect(message).toContain(',…]');
+  });
+});
+
 describe('the CLI on bad input', () => {
   it('exits 2 naming the flag, before anything is written', async () => {
     const out = tempDir('badflags');
@@ -77,6 +102,9 @@ describe('the CLI on bad input', () => {
     const notJson = await runRecorder(['--out', out, '--diagnostics', '{stalled}']);
     expect(notJson.code).toBe(2);
     expect(notJson.stderr).toContain('error: --diagnostics: got {stalled}, expected JSON (');
+    const escaping = await runRecorder(['--out', out, '--name', '../x']);
+    expect(escaping.code).toBe(2);
+    expect(escaping.stderr).toContain('error: --name "../x" is not a safe run name');
     const linkAge = await runRecorder(['--out', out, '--link-age', 'fresh']);
     expect(linkAge.code).toBe(2);
     expect(linkAge.stderr).toContain('error: flags: field "linkAge" (--link-age): got "fresh", expected a value of type number');
