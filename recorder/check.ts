@@ -5,6 +5,9 @@
  * valid run.json, or no step readable).
  */
 import { Command, CommanderError } from 'commander';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { FILE_NAMES } from '../core/format/columns.js';
 import { effectiveStatus } from '../core/format/run-status.js';
 import { openRunFolder } from './open-run.js';
 
@@ -58,7 +61,7 @@ export async function checkRun(directory: string, now = Date.now()): Promise<Che
   } catch (error) {
     problems.push(messageOf(error));
   }
-  const status = effectiveStatus(run.manifest, now).status;
+  const status = effectiveStatus(run.manifest, now, modifiedAt(join(directory, FILE_NAMES.manifest))).status;
   const exit =
     steps === 0 && run.manifest.stepCount > 0 ? CHECK_EXIT.unreadable : problems.length > 0 ? CHECK_EXIT.damaged : CHECK_EXIT.whole;
   return { directory, steps, status, problems, exit };
@@ -90,3 +93,12 @@ async function main(): Promise<number> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = await main();
+
+/** When a file was last written, or undefined when it cannot be seen. */
+function modifiedAt(file: string): number | undefined {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}

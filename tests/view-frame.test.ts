@@ -276,7 +276,17 @@ describe('following a live run', () => {
     expect(effectiveStatus({ status: 'recording', updatedAt }, at(5))).toEqual({ status: 'recording', stopped: false });
     expect(effectiveStatus({ status: 'recording', updatedAt }, at(31))).toEqual({ status: 'interrupted', stopped: true });
     expect(effectiveStatus({ status: 'complete', updatedAt }, at(3600))).toEqual({ status: 'complete', stopped: false });
-    expect(effectiveStatus({ status: 'recording', updatedAt: 'not a date' }, at(3600))).toEqual({ status: 'recording', stopped: false });
+    // A time that cannot be trusted — not a date, or far in the future — is not a heartbeat: the run
+    // is not shown as recording forever (the viewer following it says interrupted after 30 s too).
+    expect(effectiveStatus({ status: 'recording', updatedAt: 'not a date' }, at(3600))).toEqual({ status: 'interrupted', stopped: true });
+    expect(effectiveStatus({ status: 'recording', updatedAt }, at(-3600))).toEqual({ status: 'interrupted', stopped: true });
+    expect(effectiveStatus({ status: 'recording', updatedAt }, at(-5))).toEqual({ status: 'recording', stopped: false });
+    // The file's modification time, where the reader sees it, decides, as it does for the viewer.
+    expect(effectiveStatus({ status: 'recording', updatedAt: 'not a date' }, at(3600), at(3590))).toEqual({
+      status: 'recording',
+      stopped: false,
+    });
+    expect(effectiveStatus({ status: 'recording', updatedAt }, at(5), at(-40))).toEqual({ status: 'interrupted', stopped: true });
   });
 });
 

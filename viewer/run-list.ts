@@ -61,14 +61,18 @@ export function readRunSummary(runsDirectory: string, name: string): RunSummary 
   const file = join(runsDirectory, name, FILE_NAMES.manifest);
   try {
     // The folder name is what links open, even if run.json was copied from another run.
-    return { ...summarizeRun(parseManifest(file, JSON.parse(readManifestText(file)))), name };
+    const { text, modifiedAt } = readManifest(file);
+    return { ...summarizeRun(parseManifest(file, JSON.parse(text)), Date.now(), modifiedAt), name };
   } catch (error) {
     return unreadableRun(name, error instanceof Error ? error.message : String(error));
   }
 }
 
-/** run.json's text: opened without blocking (a FIFO answers at once), a regular file of at most MAX_MANIFEST_BYTES. */
-function readManifestText(file: string): string {
+/**
+ * run.json's text and when it was last written: opened without blocking (a FIFO answers at once), a
+ * regular file of at most MAX_MANIFEST_BYTES.
+ */
+function readManifest(file: string): { text: string; modifiedAt: number } {
   const descriptor = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const stats = fstatSync(descriptor);
@@ -77,7 +81,7 @@ function readManifestText(file: string): string {
       throw new Error(
         `${file}: ${(stats.size / 1024 ** 2).toFixed(1)} MiB, larger than any run.json this tool writes (at most ${MAX_MANIFEST_BYTES / 1024 ** 2} MiB)`,
       );
-    return readFileSync(descriptor, 'utf8');
+    return { text: readFileSync(descriptor, 'utf8'), modifiedAt: stats.mtimeMs };
   } finally {
     closeSync(descriptor);
   }

@@ -24,11 +24,14 @@ export interface RunSummary {
   problem?: string;
 }
 
-/** @param now for a `recording` run whose recorder stopped without finishing, shown as interrupted */
-export function summarizeRun(manifest: RunManifest, now = Date.now()): RunSummary {
+/**
+ * @param now for a `recording` run whose recorder stopped without finishing, shown as interrupted
+ * @param lastWrite run.json's modification time, where the lister can see it (effectiveStatus)
+ */
+export function summarizeRun(manifest: RunManifest, now = Date.now(), lastWrite?: number): RunSummary {
   return {
     name: manifest.name,
-    status: effectiveStatus(manifest, now).status,
+    status: effectiveStatus(manifest, now, lastWrite).status,
     stepCount: manifest.stepCount,
     plannedSteps: manifest.plannedSteps,
     dataset: manifest.dataset.name,

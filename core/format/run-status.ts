@@ -16,10 +16,17 @@ export interface EffectiveStatus {
   stopped: boolean;
 }
 
-export function effectiveStatus(manifest: Pick<RunManifest, 'status' | 'updatedAt'>, now: number): EffectiveStatus {
+/**
+ * @param lastWrite when run.json was last written, by the reader's clock (the file's modification
+ *   time, where the reader can see it): judged like the viewer following a run judges it, by how long
+ *   ago the file last changed. Without it, run.json's own `updatedAt`: not a date, or further than
+ *   STALE_AFTER_MS from now either way (a clock far off, a hand-edited file), and the recorder cannot
+ *   be heard — the run is shown as interrupted, not as recording forever.
+ */
+export function effectiveStatus(manifest: Pick<RunManifest, 'status' | 'updatedAt'>, now: number, lastWrite?: number): EffectiveStatus {
   if (manifest.status !== 'recording') return { status: manifest.status, stopped: false };
-  const updated = Date.parse(manifest.updatedAt);
-  if (Number.isFinite(updated) && now - updated > STALE_AFTER_MS) return { status: 'interrupted', stopped: true };
+  const heard = lastWrite ?? Date.parse(manifest.updatedAt);
+  if (!Number.isFinite(heard) || Math.abs(now - heard) > STALE_AFTER_MS) return { status: 'interrupted', stopped: true };
   return { status: 'recording', stopped: false };
 }
 
