@@ -85,6 +85,9 @@ describe('the view server on a hostile runs folder', () => {
     expect(byName.get('outlink')).toMatchObject({ status: 'unreadable', problem: 'outlink: a link out of the runs folder; not served' });
     expect(byName.has('dangling')).toBe(false);
     expect(byName.get('good')?.status).toBe('unreadable');
+    // Problems name files within the runs folder, never the machine's paths.
+    expect(byName.get('good')?.problem).toMatch(/^good\/run\.json: /);
+    expect(listed.body).not.toContain(folder);
     // The FIFO itself: refused at once, and the server goes on answering.
     expect((await get(port, '/runs/fifo/run.json')).status).toBe(404);
     expect((await get(port, '/')).status).toBe(200);

@@ -288,7 +288,8 @@ export function exportSite(options: ExportOptions): ExportResult {
     writeFileSync(join(out, '.nojekyll'), '');
     mkdirSync(outRuns, { recursive: true });
     for (const name of options.runs) copyRun(realpathSync(join(options.runsDirectory, name)), join(outRuns, name));
-    runs = listRuns(outRuns);
+    // The copy's files are as new as the copy: a recording run is judged by its run.json's own time.
+    runs = listRuns(outRuns, { heartbeat: 'manifest' });
     writeFileSync(join(outRuns, RUN_INDEX_FILE), `${JSON.stringify(runs, null, 2)}\n`);
   } catch (error) {
     throw new Error(`writing the site to ${out} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });

@@ -24,8 +24,14 @@ import { summarizeRun, unreadableRun, type RunSummary } from '../core/format/run
 /** A run.json larger than this is refused unread: a 100,000-step run writes a few MiB. */
 export const MAX_MANIFEST_BYTES = 16 * 1024 ** 2;
 
-/** Every run folder in `runsDirectory` (names starting with '.' are skipped), newest first. */
-export function listRuns(runsDirectory: string): RunSummary[] {
+/**
+ * Every run folder in `runsDirectory` (names starting with '.' are skipped), newest first. Messages
+ * name files relative to the folder (`<run>/run.json`), so a list that is published carries no paths
+ * of the machine. `heartbeat`: a recording run is judged by when its run.json last changed (`file`,
+ * for a server following live runs) or by the time stamp inside it (`manifest`, for an exported copy,
+ * whose files are as new as the copy).
+ */
+export function listRuns(runsDirectory: string, { heartbeat = 'file' }: { heartbeat?: 'file' | 'manifest' } = {}): RunSummary[] {
   if (!existsSync(runsDirectory)) return [];
   const root = realpathSync(runsDirectory);
   const summaries: RunSummary[] = [];
@@ -34,7 +40,9 @@ export function listRuns(runsDirectory: string): RunSummary[] {
     const entry = runEntry(root, join(runsDirectory, name));
     if (entry === 'skip') continue;
     summaries.push(
-      entry === 'outside' ? unreadableRun(name, `${name}: a link out of the runs folder; not served`) : readRunSummary(runsDirectory, name),
+      entry === 'outside'
+        ? unreadableRun(name, `${name}: a link out of the runs folder; not served`)
+        : readRunSummary(runsDirectory, name, heartbeat),
     );
   }
   return summaries.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt) || a.name.localeCompare(b.name));
@@ -57,29 +65,37 @@ export function isUnder(root: string, path: string): boolean {
 }
 
 /** One run's summary; a run.json that cannot be read gives an `unreadable` summary saying why. */
-export function readRunSummary(runsDirectory: string, name: string): RunSummary {
+export function readRunSummary(runsDirectory: string, name: string, heartbeat: 'file' | 'manifest' = 'file'): RunSummary {
   const file = join(runsDirectory, name, FILE_NAMES.manifest);
+  const label = `${name}/${FILE_NAMES.manifest}`;
   try {
+    const { text, modifiedAt } = readManifest(file, label);
     // The folder name is what links open, even if run.json was copied from another run.
-    const { text, modifiedAt } = readManifest(file);
-    return { ...summarizeRun(parseManifest(file, JSON.parse(text)), Date.now(), modifiedAt), name };
+    return { ...summarizeRun(parseManifest(label, JSON.parse(text)), Date.now(), heartbeat === 'file' ? modifiedAt : undefined), name };
   } catch (error) {
-    return unreadableRun(name, error instanceof Error ? error.message : String(error));
+    return unreadableRun(name, error instanceof SyntaxError ? `${label}: not valid JSON (${error.message})` : messageOf(error, label));
   }
+}
+
+/** An error's message, a file system error's as its code (its message holds the machine's path). */
+function messageOf(error: unknown, label: string): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code === 'string') return `${label}: cannot be read (${code})`;
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**
  * run.json's text and when it was last written: opened without blocking (a FIFO answers at once), a
  * regular file of at most MAX_MANIFEST_BYTES.
  */
-function readManifest(file: string): { text: string; modifiedAt: number } {
+function readManifest(file: string, label: string): { text: string; modifiedAt: number } {
   const descriptor = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const stats = fstatSync(descriptor);
-    if (!stats.isFile()) throw new Error(`${file}: not a regular file`);
+    if (!stats.isFile()) throw new Error(`${label}: not a regular file`);
     if (stats.size > MAX_MANIFEST_BYTES)
       throw new Error(
-        `${file}: ${(stats.size / 1024 ** 2).toFixed(1)} MiB, larger than any run.json this tool writes (at most ${MAX_MANIFEST_BYTES / 1024 ** 2} MiB)`,
+        `${label}: ${(stats.size / 1024 ** 2).toFixed(1)} MiB, larger than any run.json this tool writes (at most ${MAX_MANIFEST_BYTES / 1024 ** 2} MiB)`,
       );
     return { text: readFileSync(descriptor, 'utf8'), modifiedAt: stats.mtimeMs };
   } finally {
