@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CHECK_EXIT, checkRun } from '../recorder/check.js';
 import { openRunFolder } from '../recorder/open-run.js';
 import { runRecorder, tempDir } from './helpers.js';
 
@@ -38,6 +39,22 @@ describe('a disk that fills up while recording', () => {
     // The space reserve that made room for the last run.json, and any temporary file, are gone.
     expect(readdirSync(join(out, 'full')).filter((file) => file.endsWith('.tmp'))).toEqual([]);
   }, 60_000);
+
+  it.each([1_000_000, 2_000_000, 3_500_000])(
+    'lists only steps on disk when the write that fills a %d-byte disk comes back short: npm run check calls the run whole',
+    async (limit) => {
+      const out = tempDir('short-write');
+      const result = await runRecorder(['--out', out, '--name', 'short', '--quiet'], { NV_TEST_DISK_LIMIT_BYTES: String(limit) });
+      expect(result.code).toBe(1);
+      const check = await checkRun(join(out, 'short'));
+      expect(check.problems).toEqual([]);
+      expect(check.exit).toBe(CHECK_EXIT.whole);
+      const manifest = JSON.parse(readFileSync(join(out, 'short', 'run.json'), 'utf8'));
+      expect(check.steps).toBe(manifest.stepCount);
+      expect(manifest.status).toBe('failed');
+    },
+    60_000,
+  );
 
   it('fails at once, naming the file, when the disk is full from the first data file', async () => {
     const out = tempDir('full-at-start');
@@ -71,7 +88,8 @@ describe('run names that are unsafe as file names', () => {
     async (name) => {
       const out = tempDir('unsafe-name');
       const result = await runRecorder(['--out', out, '--name', name, '--quiet', '--max-steps', '1']);
-      expect(result.code).toBe(1);
+      // A bad flag like any other (docs/reliability.md): exit 2.
+      expect(result.code).toBe(2);
       expect(result.stderr).toContain(
         `error: --name ${JSON.stringify(name)} is not a safe run name: use 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit`,
       );

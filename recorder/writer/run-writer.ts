@@ -6,7 +6,7 @@
  * MANIFEST_INTERVAL_MS between them, and only ever after the bytes it lists, so at any moment it
  * describes files that hold at least what it says.
  */
-import { closeSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   columnNameOf,
@@ -68,8 +68,8 @@ export const SPACE_RESERVE_BYTES = 256 * 1024;
 export const SPACE_RESERVE_FILE = 'space-reserve.tmp';
 
 /**
- * Tests only: fail writes with ENOSPC once the run has written this many bytes, to exercise a full
- * disk without one (tests/faults.test.ts).
+ * Tests only: a disk that holds this many bytes of the run (tests/faults.test.ts). As on a real disk,
+ * the write that crosses it comes back short, and the next fails with ENOSPC.
  */
 const DISK_LIMIT = Number(process.env.NV_TEST_DISK_LIMIT_BYTES ?? Infinity);
 
@@ -79,6 +79,8 @@ interface OpenStream {
   path: string;
   /** Link frame files' bytes are counted apart: they are an allowance of their own, beside the budget. */
   counted: 'links' | 'other';
+  /** Bytes of whole messages in the file: what an append that fails is cut back to. */
+  size: number;
 }
 
 /** A layer's weight snapshots or link frames, waiting to be written as one record batch. */
@@ -166,22 +168,58 @@ export class RunWriter {
   writeWholeFile(file: string, columns: readonly ColumnSpec[], values: BatchValues, rows: number): void {
     const bytes = encodeStream(columns, values, rows);
     const path = join(this.#directory, file);
-    this.#io(path, bytes.length, () => writeFileSync(path, bytes));
+    try {
+      this.#io(path, bytes.length, () => writeFileSync(path, bytes));
+    } catch (error) {
+      // Not listed in run.json until written: a part of it on a full disk is only in the way.
+      rmSync(path, { force: true });
+      throw error;
+    }
     this.#bytesWritten += bytes.length;
   }
 
   #open(file: string, columns: readonly ColumnSpec[], counted: OpenStream['counted'] = 'other'): OpenStream {
     const path = join(this.#directory, file);
     const fd = this.#io(path, 0, () => openSync(path, 'wx'));
-    const stream = { fd, columns, path, counted };
+    const stream = { fd, columns, path, counted, size: 0 };
     this.#append(stream, encodeSchemaMessage(columns));
     return stream;
   }
 
+  /**
+   * Appends one whole message, or nothing: a write that comes back short (a disk filling up) is
+   * continued until every byte is written or a write fails; then the file is cut back to its whole
+   * messages, so that no record batch is half on disk and run.json lists only steps the file holds.
+   */
   #append(stream: OpenStream, bytes: Uint8Array): void {
-    this.#io(stream.path, bytes.length, () => writeSync(stream.fd, bytes));
+    try {
+      this.#io(stream.path, 0, () => {
+        for (let offset = 0; offset < bytes.length;) offset += this.#writeSome(stream.fd, bytes, offset);
+      });
+    } catch (error) {
+      try {
+        ftruncateSync(stream.fd, stream.size);
+      } catch {
+        // The reader still stops at the last whole message; run.json does not list the cut one.
+      }
+      throw error;
+    }
+    stream.size += bytes.length;
     this.#bytesWritten += bytes.length;
     if (stream.counted === 'links') this.#linkBytesWritten += bytes.length;
+  }
+
+  /** One write from `offset`; how many bytes it took (fewer than asked on a filling disk). */
+  #writeSome(fd: number, bytes: Uint8Array, offset: number): number {
+    let length = bytes.length - offset;
+    if (Number.isFinite(DISK_LIMIT)) {
+      const room = DISK_LIMIT - this.#bytesWritten - offset;
+      if (room <= 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      length = Math.min(length, room);
+    }
+    const written = writeSync(fd, bytes, offset, length);
+    if (written === 0) throw Object.assign(new Error('EIO: a write took no bytes'), { code: 'EIO' });
+    return written;
   }
 
   #close(stream: OpenStream): void {
