@@ -1,7 +1,9 @@
 /** Run names and run folders: nothing a user recorded is replaced without --force. */
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FILE_NAMES } from '../core/format/columns.js';
+import { parseManifest } from '../core/format/manifest.js';
+import { effectiveStatus, STALE_AFTER_MS } from '../core/format/run-status.js';
 
 /** Letters, digits, '.', '_' and '-', starting with a letter or digit; at most 100 characters. */
 export const RUN_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
@@ -30,7 +32,7 @@ export function defaultRunName(dataset: string, now = new Date()): string {
 
 /**
  * Creates `out/name` for a new run. An existing folder is an error unless `force`, and even with
- * `force` only a run folder (one holding run.json) or an empty folder is removed.
+ * `force` only an empty folder or a run this tool wrote is removed (replaceRefusal).
  */
 export function createRunFolder(out: string, name: string, force: boolean): string {
   checkRunName(name);
@@ -41,9 +43,8 @@ export function createRunFolder(out: string, name: string, force: boolean): stri
     if (!force) {
       throw new RunFolderError(`run "${name}" already exists in ${directory}; choose another --name, or pass --force to replace it`);
     }
-    if (entries.length > 0 && !entries.includes(FILE_NAMES.manifest)) {
-      throw new RunFolderError(`${directory} is not a run folder (no ${FILE_NAMES.manifest}); refusing to delete it even with --force`);
-    }
+    const refusal = entries.length > 0 ? replaceRefusal(directory, entries) : undefined;
+    if (refusal) throw new RunFolderError(`${refusal}; refusing to delete it even with --force`);
     rmSync(directory, { recursive: true, force: true });
   }
   try {
@@ -61,4 +62,31 @@ export function createRunFolder(out: string, name: string, force: boolean): stri
     throw new RunFolderError(`cannot create the run folder ${directory}: ${reason}${code ? ` (${code})` : ''}; choose another --out`);
   }
   return directory;
+}
+
+/** The files a recorder writes in a run folder, and nothing else: what `--force` may delete. */
+const RUN_FILE =
+  /^(run\.json|probes\.arrows|(steps|weights-layer\d+|links-layer\d+)-\d{4,}\.arrows|space-reserve\.tmp|run\.json\.\d+\.tmp)$/;
+
+/**
+ * Why `--force` may not delete an existing, non-empty folder, or undefined when it may: a run this
+ * tool wrote (a valid run.json), holding nothing but the files a recorder writes (not a user's file,
+ * not a run recorded inside it), and not being recorded now (its run.json unchanged for
+ * STALE_AFTER_MS, as the viewer judges a live run).
+ */
+export function replaceRefusal(directory: string, entries: readonly string[], now = Date.now()): string | undefined {
+  const manifestFile = join(directory, FILE_NAMES.manifest);
+  if (!entries.includes(FILE_NAMES.manifest)) return `${directory} is not a run folder (no ${FILE_NAMES.manifest})`;
+  let manifest;
+  try {
+    manifest = parseManifest(manifestFile, JSON.parse(readFileSync(manifestFile, 'utf8')));
+  } catch (error) {
+    return `${directory} is not a run this tool wrote (${error instanceof Error ? error.message : String(error)})`;
+  }
+  const foreign = entries.filter((entry) => !RUN_FILE.test(entry) || !lstatSync(join(directory, entry)).isFile());
+  if (foreign.length > 0)
+    return `${directory} holds ${foreign.length === 1 ? 'an entry' : 'entries'} a recorder does not write (${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', …' : ''})`;
+  if (effectiveStatus(manifest, now, statSync(manifestFile).mtimeMs).status === 'recording')
+    return `run "${manifest.name}" in ${directory} is being recorded (its run.json changed in the last ${STALE_AFTER_MS / 1000} s): stop that recorder first`;
+  return undefined;
 }

@@ -15,6 +15,8 @@ import {
   guardedOutMessage,
   missingRunMessage,
   nonEmptyOutMessage,
+  notOurSiteMessage,
+  SITE_MARKER,
   normalizeBase,
   type ExportOptions,
 } from '../viewer/export.js';
@@ -136,13 +138,22 @@ describe('exportSite', () => {
     expect(existsSync(out)).toBe(false);
   });
 
-  it('refuses a non-empty folder without force, and replaces its contents with force', () => {
+  it('refuses a non-empty folder without force, and with force replaces only a site it exported', () => {
     const out = join(home, 'used');
     mkdirSync(join(out, '.git'), { recursive: true });
-    writeFileSync(join(out, 'old.txt'), 'an earlier site');
     writeFileSync(join(out, '.git', 'HEAD'), 'ref: refs/heads/gh-pages\n');
+    // A Pages checkout holding only its .git is as good as empty.
+    exportSite(options({ out, runs: ['a'] }));
+    expect(existsSync(join(out, SITE_MARKER))).toBe(true);
+    writeFileSync(join(out, 'old.txt'), 'left from the earlier site');
     expect(refusal(options({ out }))).toEqual([nonEmptyOutMessage(out)]);
-    expect(readFileSync(join(out, 'old.txt'), 'utf8')).toBe('an earlier site');
+    expect(readFileSync(join(out, 'old.txt'), 'utf8')).toBe('left from the earlier site');
+    // A folder of files this tool did not write (a home folder, a project's docs): refused even with force.
+    const theirs = join(home, 'theirs');
+    mkdirSync(join(theirs, 'notes'), { recursive: true });
+    writeFileSync(join(theirs, 'notes', 'thesis.tex'), 'years of work');
+    expect(refusal(options({ out: theirs, force: true }))).toEqual([notOurSiteMessage(theirs)]);
+    expect(readFileSync(join(theirs, 'notes', 'thesis.tex'), 'utf8')).toBe('years of work');
     const result = exportSite(options({ out, runs: ['b'], force: true }));
     expect(existsSync(join(out, 'old.txt'))).toBe(false);
     expect(readdirSync(join(out, 'runs')).sort()).toEqual(['b', RUN_INDEX_FILE]);

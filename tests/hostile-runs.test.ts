@@ -1,13 +1,14 @@
 /**
  * A hostile run.json against the tools that read runs (issue 18): names that leave the run folder are
  * refused before anything is opened, by the format itself, so `npm run check`, the viewer and the
- * export all keep to the folder.
+ * export all keep to the folder. And what `record --force` may delete: only a run this tool wrote.
  */
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isRunFileName, parseManifest } from '../core/format/manifest.js';
 import { CHECK_EXIT, checkRun } from '../recorder/check.js';
+import { replaceRefusal } from '../recorder/run-folder.js';
 import { runRecorder, tempDir, TINY } from './helpers.js';
 
 describe('run files named in run.json', () => {
@@ -45,4 +46,60 @@ describe('run files named in run.json', () => {
       expect(result.problems.join('\n'), what).toMatch(/expected a file name inside the run folder/);
     }
   });
+});
+
+describe('record --force', () => {
+  const folder = tempDir('force');
+  const runs = join(folder, 'runs');
+
+  beforeAll(async () => {
+    const recorded = await runRecorder([...TINY, '--max-steps', '4', '--out', runs, '--name', 'mine']);
+    expect(recorded.code, recorded.stderr).toBe(0);
+  }, 60_000);
+
+  /** A copy of the recorded run under `name`, changed by `change`. */
+  const copy = (name: string, change: (directory: string) => void = () => {}) => {
+    const directory = join(runs, name);
+    cpSync(join(runs, 'mine'), directory, { recursive: true });
+    change(directory);
+    return directory;
+  };
+
+  it('replaces only a run this tool wrote, holding only its files, that nobody is recording', () => {
+    const refusal = (directory: string) => replaceRefusal(directory, readdirSync(directory));
+    expect(refusal(join(runs, 'mine'))).toBeUndefined();
+    const fake = join(runs, 'fake');
+    mkdirSync(fake);
+    writeFileSync(join(fake, 'run.json'), '{}');
+    writeFileSync(join(fake, 'thesis.tex'), 'years of work');
+    expect(refusal(fake)).toMatch(/is not a run this tool wrote \(.*field "schemaVersion"/);
+    const notes = copy('with-notes', (directory) => writeFileSync(join(directory, 'notes.txt'), 'mine'));
+    expect(refusal(notes)).toBe(`${notes} holds an entry a recorder does not write (notes.txt)`);
+    const outer = copy('outer', (directory) => cpSync(join(runs, 'mine'), join(directory, 'inner'), { recursive: true }));
+    expect(refusal(outer)).toBe(`${outer} holds an entry a recorder does not write (inner)`);
+    const live = copy('live', (directory) => {
+      const file = join(directory, 'run.json');
+      writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), status: 'recording' }));
+    });
+    expect(refusal(live)).toMatch(
+      /^run "mine" in .* is being recorded \(its run\.json changed in the last 30 s\): stop that recorder first$/,
+    );
+    // A recorder that stopped long ago (killed): its run may be replaced.
+    const past = Date.now() / 1000 - 60;
+    utimesSync(join(live, 'run.json'), past, past);
+    expect(refusal(live)).toBeUndefined();
+  });
+
+  it('refuses from the command line, exit 1, leaving every file', async () => {
+    const fake = join(runs, 'cli-fake');
+    mkdirSync(fake);
+    writeFileSync(join(fake, 'run.json'), '{}');
+    writeFileSync(join(fake, 'thesis.tex'), 'years of work');
+    const result = await runRecorder([...TINY, '--max-steps', '2', '--out', runs, '--name', 'cli-fake', '--force']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`error: ${fake} is not a run this tool wrote (`);
+    expect(result.stderr).toContain('refusing to delete it even with --force');
+    expect(readFileSync(join(fake, 'thesis.tex'), 'utf8')).toBe('years of work');
+    expect(readdirSync(fake).sort()).toEqual(['run.json', 'thesis.tex']);
+  }, 60_000);
 });

@@ -113,7 +113,14 @@ export function missingRunMessage(name: string, runsDirectory: string, available
 }
 
 export function nonEmptyOutMessage(out: string): string {
-  return `--out ${out} is not empty: choose an empty or new folder, or pass --force to replace its contents`;
+  return `--out ${out} is not empty: choose an empty or new folder, or pass --force to replace a site this tool exported there`;
+}
+
+/** Left in every exported site: `--force` replaces a folder only when it holds one (a site this tool wrote). */
+export const SITE_MARKER = '.neural-vision-site';
+
+export function notOurSiteMessage(out: string): string {
+  return `--out ${out} holds files this tool did not write (no ${SITE_MARKER} from an earlier export); refusing to replace them even with --force: choose an empty or new folder`;
 }
 
 type Place = 'is' | 'is inside' | 'holds';
@@ -186,7 +193,10 @@ function checkRun(name: string, runsDirectory: string, realRuns: string): { summ
   return { summary: readRunSummary(runsDirectory, name) };
 }
 
-/** What is wrong with `out`, if anything: a folder it must not be, be inside or hold, or contents that need `force`. */
+/**
+ * What is wrong with `out`, if anything: a folder it must not be, be inside or hold, or contents that
+ * need `force` — which replaces only a site this tool exported (SITE_MARKER), never a folder of other files.
+ */
 function checkOut(out: string, force: boolean, guarded: { what: string; folder: string; places: Place[] }[]): string | undefined {
   const realOut = realPath(out);
   for (const { what, folder, places } of guarded) {
@@ -196,7 +206,11 @@ function checkOut(out: string, force: boolean, guarded: { what: string; folder: 
   }
   if (!existsSync(realOut)) return undefined;
   if (!statSync(realOut).isDirectory()) return `--out ${out} exists and is not a folder: expected a folder to write the site to`;
-  if (!force && readdirSync(realOut).length > 0) return nonEmptyOutMessage(out);
+  // A Pages branch checked out there keeps its .git; anything else is what --force would replace.
+  const contents = replaceable(realOut);
+  if (contents.length === 0) return undefined;
+  if (!force) return nonEmptyOutMessage(out);
+  if (!contents.includes(SITE_MARKER)) return notOurSiteMessage(out);
   return undefined;
 }
 
@@ -286,6 +300,7 @@ export function exportSite(options: ExportOptions): ExportResult {
     cpSync(site, out, { recursive: true });
     // GitHub Pages runs Jekyll unless told not to, and Jekyll drops folders starting with '_' (`_app`).
     writeFileSync(join(out, '.nojekyll'), '');
+    writeFileSync(join(out, SITE_MARKER), `${JSON.stringify({ writtenBy: 'npm run export', at: new Date().toISOString() })}\n`);
     mkdirSync(outRuns, { recursive: true });
     for (const name of options.runs) copyRun(realpathSync(join(options.runsDirectory, name)), join(outRuns, name));
     // The copy's files are as new as the copy: a recording run is judged by its run.json's own time.
@@ -323,7 +338,7 @@ function buildProgram(): Command {
     .argument('<run...>', 'names of run folders in --runs')
     .requiredOption('--out <dir>', 'folder to write the site to; must be empty or new unless --force')
     .option('--base <path>', 'URL path the site will be served under, e.g. /my-repo for a GitHub Pages project site', '/')
-    .option('--force', 'replace the contents of a non-empty --out folder (never the runs folder or the project)', false)
+    .option('--force', 'replace a site exported there before (never other files, the runs folder or the project)', false)
     .option('--runs <dir>', 'folder of runs', 'runs')
     .option('--site <dir>', 'built viewer (npm run build)', join(ROOT, 'build'))
     .addHelpText(
