@@ -1,6 +1,6 @@
 /** Run names and run folders: nothing a user recorded is replaced without --force. */
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { FILE_NAMES } from '../core/format/columns.js';
 import { parseManifest } from '../core/format/manifest.js';
 import { effectiveStatus, STALE_AFTER_MS } from '../core/format/run-status.js';
@@ -48,7 +48,7 @@ export function createRunFolder(out: string, name: string, force: boolean): stri
     rmSync(directory, { recursive: true, force: true });
   }
   try {
-    mkdirSync(join(directory), { recursive: true });
+    makeFolders(directory);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const reason =
@@ -58,7 +58,9 @@ export function createRunFolder(out: string, name: string, force: boolean): stri
           ? 'permission denied'
           : code === 'EROFS'
             ? 'read-only file system'
-            : (error as Error).message;
+            : code === 'ENOENT'
+              ? 'this place does not allow creating folders'
+              : (error as Error).message;
     throw new RunFolderError(`cannot create the run folder ${directory}: ${reason}${code ? ` (${code})` : ''}; choose another --out`);
   }
   return directory;
@@ -89,4 +91,20 @@ export function replaceRefusal(directory: string, entries: readonly string[], no
   if (effectiveStatus(manifest, now, statSync(manifestFile).mtimeMs).status === 'recording')
     return `run "${manifest.name}" in ${directory} is being recorded (its run.json changed in the last ${STALE_AFTER_MS / 1000} s): stop that recorder first`;
   return undefined;
+}
+
+/**
+ * `mkdir -p`, one folder at a time from the nearest one that exists. Node's recursive mkdir spins for
+ * ever where a parent exists but refuses new folders with ENOENT (`/proc`); here that error surfaces.
+ */
+export function makeFolders(directory: string): void {
+  const missing: string[] = [];
+  let at = resolve(directory);
+  while (!existsSync(at)) {
+    missing.unshift(at);
+    const parent = dirname(at);
+    if (parent === at) break;
+    at = parent;
+  }
+  for (const folder of missing) mkdirSync(folder);
 }

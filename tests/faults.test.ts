@@ -82,6 +82,16 @@ describe('an output location that cannot hold a run folder', () => {
   }, 60_000);
 });
 
+describe('a place that refuses new folders', () => {
+  it("is named at once (/proc: Node's recursive mkdir spun there for ever)", async () => {
+    const result = await runRecorder(['--out', '/proc/neural-vision', '--name', 'x', '--quiet', '--max-steps', '1']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      'error: cannot create the run folder /proc/neural-vision/x: this place does not allow creating folders (ENOENT); choose another --out',
+    );
+  }, 30_000);
+});
+
 describe('run names that are unsafe as file names', () => {
   it.each(['../escape', '/abs', 'a/b', '.hidden', '<script>', 'x'.repeat(101), ''])(
     'refuses --name %j before writing anything',
