@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FINDING_KINDS, type Finding, type FindingKind } from '../core/diagnostics/finding.js';
 import { FINDING_VIEWS, findingTarget } from '../core/view/findings.js';
 import { bucketEdges, bucketStyle, EDGE_BUCKETS, edgeDensity } from '../core/view/edges.js';
+import { MAX_DRAWN_NEURONS, MAX_INPUT_VALUES, tooLargeToDraw } from '../core/view/limits.js';
 import { layoutNetwork } from '../core/view/layout.js';
 import { DomainTracker, EMPTY_DOMAIN, extendDomain, legendStops, LOG_DECADES, normalize } from '../core/view/normalize.js';
 import { DEFAULT_VIEW_STATE, formatViewState, parseViewState, type ViewState } from '../core/view/url-state.js';
@@ -174,5 +175,18 @@ describe('findings in the picture', () => {
     expect(findingTarget(finding('stalled', null)).view).toBeUndefined();
     // Every kind is decided, on purpose.
     for (const kind of FINDING_KINDS) expect(kind in FINDING_VIEWS).toBe(true);
+  });
+});
+
+describe('what the viewer can draw', () => {
+  it('refuses layers larger than it can lay out, naming the layer and the bound', () => {
+    expect(tooLargeToDraw([{ size: 784 }, { size: 512 }, { size: 10 }])).toBeUndefined();
+    expect(tooLargeToDraw([{ size: MAX_INPUT_VALUES }, { size: MAX_DRAWN_NEURONS }])).toBeUndefined();
+    expect(tooLargeToDraw([{ size: 784 }, { size: 128 }, { size: 1e9 }])).toBe(
+      'layer 2 has 1,000,000,000 neurons; the viewer draws layers of up to 16,384 neurons',
+    );
+    expect(tooLargeToDraw([{ size: MAX_INPUT_VALUES + 1 }, { size: 10 }])).toBe(
+      'its input has 1,048,577 values; the viewer draws inputs of up to 1,048,576 values',
+    );
   });
 });

@@ -47,6 +47,12 @@ beforeAll(async () => {
     stoppedFile,
     JSON.stringify({ ...JSON.parse(readFileSync(stoppedFile, 'utf8')), status: 'interrupted', plannedSteps: 100 }),
   );
+  // A run.json that passes the format's checks with a layer of a billion neurons.
+  cpSync(join(runs, 'tiny'), join(runs, 'giant'), { recursive: true });
+  const giantFile = join(runs, 'giant', 'run.json');
+  const giant = JSON.parse(readFileSync(giantFile, 'utf8'));
+  giant.layers[1].size = 1e9;
+  writeFileSync(giantFile, JSON.stringify(giant));
   mkdirSync(join(runs, 'broken'));
   writeFileSync(join(runs, 'broken', 'run.json'), '{"schemaVersion": 99}');
   session = await startSession(await serveRuns(runs));
@@ -259,5 +265,12 @@ describe('the viewer', () => {
     const missing = await open('/?run=nothing-here');
     await missing.getByRole('alert').filter({ hasText: 'runs/nothing-here/run.json: cannot be read (does the run exist?)' }).waitFor();
     await missing.close();
+    // Larger than the viewer can draw: said at once, instead of a page frozen laying it out.
+    const giant = await open('/?run=giant');
+    await giant
+      .getByRole('alert')
+      .filter({ hasText: 'runs/giant/run.json: layer 1 has 1,000,000,000 neurons; the viewer draws layers of up to 16,384 neurons' })
+      .waitFor({ timeout: 10_000 });
+    await giant.close();
   });
 });

@@ -18,6 +18,7 @@ import { int8Extremes } from '$core/format/int8';
 import type { LinkFrame } from '$core/view/links';
 import { DomainTracker } from '$core/view/normalize';
 import { followState, type FollowState } from '$core/view/live';
+import { tooLargeToDraw } from '$core/view/limits';
 
 /**
  * Bytes of the first chunk fetched first to paint from: its schema and first batch, the run's first
@@ -79,8 +80,14 @@ export class RunLoader {
       // The first chunk's name is fixed by the format: while run.json is read and checked, fetch the
       // chunk's first record batch (Range requests) to paint from, then the whole chunk.
       const prefix = fetchFirstBatch(runUrl, FILE_NAMES.steps(0), FIRST_PAINT_BYTES).catch(() => undefined);
-      this.#reader = await openRun(this.#source);
-      this.manifest = this.#reader.manifest;
+      const reader = await openRun(this.#source);
+      const tooLarge = tooLargeToDraw(reader.manifest.layers);
+      if (tooLarge) {
+        this.error = `${this.where(FILE_NAMES.manifest)}: ${tooLarge}`;
+        return;
+      }
+      this.#reader = reader;
+      this.manifest = reader.manifest;
       const head = await prefix;
       if (head?.partial && this.manifest.chunks.length > 0) this.#showPrefix(head.bytes, head.wholeFile);
       await this.#readChunks();
