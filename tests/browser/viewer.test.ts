@@ -53,6 +53,9 @@ beforeAll(async () => {
   const giant = JSON.parse(readFileSync(giantFile, 'utf8'));
   giant.layers[1].size = 1e9;
   writeFileSync(giantFile, JSON.stringify(giant));
+  // A run whose layer 1 weight file is garbage (this small run keeps every step's weights: no link files).
+  cpSync(join(runs, 'tiny'), join(runs, 'nolayer1'), { recursive: true });
+  writeFileSync(join(runs, 'nolayer1', 'weights-layer1-0000.arrows'), 'not an arrow file '.repeat(100));
   mkdirSync(join(runs, 'broken'));
   writeFileSync(join(runs, 'broken', 'run.json'), '{"schemaVersion": 99}');
   session = await startSession(await serveRuns(runs));
@@ -156,6 +159,20 @@ describe('the viewer', () => {
     // The default budget keeps every step of this small run.
     await page.getByRole('img', { name: 'Incoming weights of neuron 1.4 at step 7', exact: true }).waitFor();
     await page.getByRole('img', { name: 'Gradients of the incoming weights of neuron 1.4 at step 7' }).waitFor();
+    await page.close();
+  });
+
+  it('says in the inspector why a first-layer neuron’s incoming weights cannot be shown', async () => {
+    const page = await open('/?run=nolayer1&step=7&neuron=1.4');
+    const missing = page.getByTestId('incoming-missing');
+    await missing.waitFor();
+    const text = await missing.innerText();
+    expect(text).toContain('No incoming weights kept at or before step 7');
+    expect(text).toContain('/nolayer1/weights-layer1-0000.arrows: not an Arrow IPC stream');
+    // The run's own list of problems names the files too, and keeps them once every chunk is read.
+    await page.locator('[data-testid="run-header"][data-loading="false"]').waitFor();
+    await page.getByRole('alert').filter({ hasText: 'weights-layer1-0000.arrows' }).waitFor();
+    expect(await page.getByText('loading incoming weights…').count()).toBe(0);
     await page.close();
   });
 

@@ -270,6 +270,11 @@ export class RunData implements FrameSource {
     void this.loader.loadLayerOne();
   }
 
+  /** Whether layer 1's files have been read since `wantLayerOne`, and the problems of those that could not be. */
+  get layerOne(): { read: boolean; problems: string[] } {
+    return this.loader.layerOne;
+  }
+
   /**
    * Layer 1's incoming weights of one neuron and their gradients ∂L/∂W, from what `snapshotAt(1, step)`
    * draws, each in the input's shape; undefined until `wantLayerOne` has them read.

@@ -44,6 +44,8 @@ export class RunLoader {
   snapshots = $state.raw<Map<number, Snapshot[]>>(new Map());
   /** Int8 link frames per dense layer (layer 1's once `loadLayerOne` read them), in step order. */
   links = $state.raw<Map<number, LinkFrame[]>>(new Map());
+  /** Whether layer 1's files have been read (`loadLayerOne`), and what went wrong reading them. */
+  layerOne = $state<{ read: boolean; problems: string[] }>({ read: false, problems: [] });
   /** Domains of every kept W and ∂L/∂W read so far (snapshots and link frames), per layer from 2: the links' global, log and layer scales. */
   readonly edgeDomains: Record<EdgeMatrix, DomainTracker> = { weight: new DomainTracker(), weightGrad: new DomainTracker() };
   #source: RunSource | undefined;
@@ -54,6 +56,8 @@ export class RunLoader {
   /** Set once layer 1's files are asked for: from then on every chunk's are read with the others. */
   #layerOne: Promise<void> | undefined;
   #stopped = false;
+  /** Problems reported by `report`, kept when the chunks are read again. */
+  readonly #reported = new Set<string>();
   /** The first chunk as far as the first-paint prefix held it, until the chunk is read whole. */
   #partialPrefix: StepChunk | undefined;
   readonly #onChunk: (chunk: StepChunk) => StepChunk;
@@ -185,7 +189,8 @@ export class RunLoader {
       if (entries[index]!.complete || reader.manifest.status !== 'recording') problems.push(...chunk.problems);
       if (chunk.rows < entries[index]!.stepCount || chunk.rows === 0) break;
     }
-    this.problems = problems;
+    // Problems reported meanwhile (layer 1's files, the probes) stay: they are not the chunks' to clear.
+    this.problems = [...new Set([...problems, ...this.#reported])];
   }
 
   /**
@@ -200,6 +205,7 @@ export class RunLoader {
       }
       this.#merge();
       for (const problem of problems) this.report(problem);
+      this.layerOne = { read: true, problems };
     })();
     return this.#layerOne;
   }
@@ -243,10 +249,10 @@ export class RunLoader {
               precision: 'float32' as const,
             })),
           );
-          if (decoded.problems.length > 0 && complete) problems.push(...decoded.problems);
+          if (complete) for (const problem of decoded.problems) this.#layerProblem(layer, problem, problems);
         }
       } catch (error) {
-        problems.push(messageOf(error));
+        this.#layerProblem(layer, messageOf(error), problems);
       }
       try {
         const decoded = await this.#reader!.readLinks(chunkIndex, layer);
@@ -271,11 +277,19 @@ export class RunLoader {
             return frame;
           });
           links.set(layer, frames);
-          if (decoded.problems.length > 0 && complete) problems.push(...decoded.problems);
+          if (complete) for (const problem of decoded.problems) this.#layerProblem(layer, problem, problems);
         }
       } catch (error) {
-        problems.push(messageOf(error));
+        this.#layerProblem(layer, messageOf(error), problems);
       }
+    }
+  }
+
+  /** A layer's file that cannot be read: a problem of the run, and of layer 1's views when it is layer 1's. */
+  #layerProblem(layer: number, message: string, problems: string[]): void {
+    problems.push(message);
+    if (layer === 1 && this.layerOne.read && !this.layerOne.problems.includes(message)) {
+      this.layerOne = { read: true, problems: [...this.layerOne.problems, message] };
     }
   }
 
@@ -294,6 +308,7 @@ export class RunLoader {
 
   /** Adds a problem found later (a chunk read again, the probes file), once. */
   report(message: string): void {
+    this.#reported.add(message);
     if (!this.problems.includes(message)) this.problems = [...this.problems, message];
   }
 }
