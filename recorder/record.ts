@@ -15,7 +15,7 @@ import { selectEngine, type EngineInfo, type EngineName } from './engine.js';
 import { compressSamples, kernelVersion } from './kernel/first-layer.js';
 import { RecordingMlp } from './recording-model.js';
 import { BufferPool } from './readback.js';
-import { createRunFolder } from './run-folder.js';
+import { createRunFolder, removeUnstartedRun } from './run-folder.js';
 import { WriterClient } from './writer/client.js';
 import type { LinkGrads, SnapshotGrads } from './writer/protocol.js';
 
@@ -198,7 +198,11 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
       if (progress.evalLoss !== undefined)
         options.onEval?.({ step: progress.step, loss: progress.evalLoss, accuracy: progress.evalAccuracy! });
     },
-  );
+  ).catch((error: unknown) => {
+    // Not even run.json could be written: leave no empty run folder behind.
+    if (!removeUnstartedRun(directory)) throw error;
+    throw new Error(`${error instanceof Error ? error.message : String(error)}; nothing was recorded, the run folder is removed`);
+  });
   options.onStart?.({ directory, plannedSteps, engine, dataset });
 
   const model = new RecordingMlp({

@@ -1,5 +1,5 @@
 /** Run names and run folders: nothing a user recorded is replaced without --force. */
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { FILE_NAMES } from '../core/format/columns.js';
 import { parseManifest } from '../core/format/manifest.js';
@@ -91,6 +91,24 @@ export function replaceRefusal(directory: string, entries: readonly string[], no
   if (effectiveStatus(manifest, now, statSync(manifestFile).mtimeMs).status === 'recording')
     return `run "${manifest.name}" in ${directory} is being recorded (its run.json changed in the last ${STALE_AFTER_MS / 1000} s): stop that recorder first`;
   return undefined;
+}
+
+/**
+ * Removes a run folder whose writer could not start (a disk full from the first byte), when it has no
+ * run.json: the recorder's own leftovers, then the folder if nothing else is in it. A run.json, even a
+ * failed one, is kept: it says what happened. Returns whether the folder was removed.
+ */
+export function removeUnstartedRun(directory: string): boolean {
+  try {
+    const entries = readdirSync(directory);
+    if (entries.includes(FILE_NAMES.manifest)) return false;
+    for (const entry of entries) if (RUN_FILE.test(entry)) rmSync(join(directory, entry), { force: true });
+    rmdirSync(directory);
+    return true;
+  } catch {
+    // Something else is in it, or it went away: leave it as it is.
+    return false;
+  }
 }
 
 /**

@@ -2,11 +2,13 @@
  * Faults of the place a run is written to: a disk that fills up while recording, and an output
  * location that cannot hold a run folder. The full disk is simulated (NV_TEST_DISK_LIMIT_BYTES makes
  * the run's writes fail with ENOSPC past a byte count) so that the test needs no root and no mount;
- * a real 3 MiB tmpfs gives the same outcome (docs/reliability.md).
+ * where this machine lets the tests mount a tmpfs (root), a real small file system is filled too.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { CHECK_EXIT, checkRun } from '../recorder/check.js';
 import { openRunFolder } from '../recorder/open-run.js';
 import { runRecorder, tempDir } from './helpers.js';
@@ -64,6 +66,53 @@ describe('a disk that fills up while recording', () => {
       `error: cannot write ${join(out, 'none', 'probes.arrows')}: no space left on the device (ENOSPC); the run is marked failed`,
     );
     expect(JSON.parse(readFileSync(join(out, 'none', 'run.json'), 'utf8')).status).toBe('failed');
+  }, 60_000);
+});
+
+/** A 4 MiB tmpfs in a scratch folder, or undefined where mounting is not allowed (not root). */
+function mountSmallDisk(): string | undefined {
+  const mount = mkdtempSync(join(tmpdir(), 'nv-small-disk-'));
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mount]).status === 0) return mount;
+  rmSync(mount, { recursive: true, force: true });
+  return undefined;
+}
+
+/** Fills the file system at `mount` until `free` bytes are left. */
+function fillUntil(mount: string, free: number): void {
+  const stats = statfsSync(mount);
+  writeFileSync(join(mount, 'filler'), new Uint8Array(Math.max(0, stats.bavail * stats.bsize - free)));
+}
+
+const smallDisk = mountSmallDisk();
+
+describe.skipIf(smallDisk === undefined)('a real 4 MiB tmpfs (mounted where the tests run as root)', () => {
+  afterAll(() => {
+    execFileSync('umount', [smallDisk!]);
+    rmSync(smallDisk!, { recursive: true, force: true });
+  });
+
+  it('full before the first byte: exits 1, names the file, and leaves no empty run folder', async () => {
+    fillUntil(smallDisk!, 8 * 1024);
+    const result = await runRecorder(['--out', smallDisk!, '--name', 'none', '--max-steps', '20', '--quiet']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `error: cannot write ${join(smallDisk!, 'none', 'space-reserve.tmp')}: no space left on the device (ENOSPC); nothing was recorded, the run folder is removed`,
+    );
+    expect(existsSync(join(smallDisk!, 'none'))).toBe(false);
+  }, 60_000);
+
+  it('filling while recording: exits 1, run.json lists only steps on disk, npm run check calls the run whole', async () => {
+    fillUntil(smallDisk!, 3 * 1024 * 1024);
+    const result = await runRecorder(['--out', smallDisk!, '--name', 'filled', '--max-steps', '400', '--quiet']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('no space left on the device (ENOSPC); the run is marked failed');
+    const check = await checkRun(join(smallDisk!, 'filled'));
+    expect(check.problems).toEqual([]);
+    expect(check.exit).toBe(CHECK_EXIT.whole);
+    const manifest = JSON.parse(readFileSync(join(smallDisk!, 'filled', 'run.json'), 'utf8'));
+    expect(manifest.status).toBe('failed');
+    expect(check.steps).toBe(manifest.stepCount);
+    expect(check.steps).toBeGreaterThan(0);
   }, 60_000);
 });
 
