@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHECK_EXIT, checkRun } from '../recorder/check.js';
 import { openRunFolder } from '../recorder/open-run.js';
 import { runRecorder, tempDir } from './helpers.js';
@@ -69,13 +69,21 @@ describe('a disk that fills up while recording', () => {
   }, 60_000);
 });
 
-/** A 4 MiB tmpfs in a scratch folder, or undefined where mounting is not allowed (not root). */
-function mountSmallDisk(): string | undefined {
-  const mount = mkdtempSync(join(tmpdir(), 'nv-small-disk-'));
-  if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mount]).status === 0) return mount;
+/** Mounts a tmpfs of `options` on a new scratch folder; undefined where mounting is not allowed (not root). */
+function mountTmpfs(options: string): string | undefined {
+  const mount = mkdtempSync(join(tmpdir(), 'nv-tmpfs-'));
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', mount]).status === 0) return mount;
   rmSync(mount, { recursive: true, force: true });
   return undefined;
 }
+
+function unmount(mount: string): void {
+  execFileSync('umount', [mount]);
+  rmSync(mount, { recursive: true, force: true });
+}
+
+/** Whether these tests may mount file systems: tried once, and undone at once. */
+const canMount = ((probe) => (probe === undefined ? false : (unmount(probe), true)))(mountTmpfs('size=64k'));
 
 /** Fills the file system at `mount` until `free` bytes are left. */
 function fillUntil(mount: string, free: number): void {
@@ -83,36 +91,53 @@ function fillUntil(mount: string, free: number): void {
   writeFileSync(join(mount, 'filler'), new Uint8Array(Math.max(0, stats.bavail * stats.bsize - free)));
 }
 
-const smallDisk = mountSmallDisk();
-
-describe.skipIf(smallDisk === undefined)('a real 4 MiB tmpfs (mounted where the tests run as root)', () => {
-  afterAll(() => {
-    execFileSync('umount', [smallDisk!]);
-    rmSync(smallDisk!, { recursive: true, force: true });
+describe.skipIf(!canMount)('a real 4 MiB tmpfs (mounted where the tests run as root)', () => {
+  let smallDisk: string;
+  beforeAll(() => {
+    smallDisk = mountTmpfs('size=4m')!;
   });
+  afterAll(() => unmount(smallDisk));
 
   it('full before the first byte: exits 1, names the file, and leaves no empty run folder', async () => {
-    fillUntil(smallDisk!, 8 * 1024);
-    const result = await runRecorder(['--out', smallDisk!, '--name', 'none', '--max-steps', '20', '--quiet']);
+    fillUntil(smallDisk, 8 * 1024);
+    const result = await runRecorder(['--out', smallDisk, '--name', 'none', '--max-steps', '20', '--quiet']);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(
-      `error: cannot write ${join(smallDisk!, 'none', 'space-reserve.tmp')}: no space left on the device (ENOSPC); nothing was recorded, the run folder is removed`,
+      `error: cannot write ${join(smallDisk, 'none', 'space-reserve.tmp')}: no space left on the device (ENOSPC); nothing was recorded, the run folder is removed`,
     );
-    expect(existsSync(join(smallDisk!, 'none'))).toBe(false);
+    expect(existsSync(join(smallDisk, 'none'))).toBe(false);
   }, 60_000);
 
   it('filling while recording: exits 1, run.json lists only steps on disk, npm run check calls the run whole', async () => {
-    fillUntil(smallDisk!, 3 * 1024 * 1024);
-    const result = await runRecorder(['--out', smallDisk!, '--name', 'filled', '--max-steps', '400', '--quiet']);
+    fillUntil(smallDisk, 3 * 1024 * 1024);
+    const result = await runRecorder(['--out', smallDisk, '--name', 'filled', '--max-steps', '400', '--quiet']);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('no space left on the device (ENOSPC); the run is marked failed');
-    const check = await checkRun(join(smallDisk!, 'filled'));
+    const check = await checkRun(join(smallDisk, 'filled'));
     expect(check.problems).toEqual([]);
     expect(check.exit).toBe(CHECK_EXIT.whole);
-    const manifest = JSON.parse(readFileSync(join(smallDisk!, 'filled', 'run.json'), 'utf8'));
+    const manifest = JSON.parse(readFileSync(join(smallDisk, 'filled', 'run.json'), 'utf8'));
     expect(manifest.status).toBe('failed');
     expect(check.steps).toBe(manifest.stepCount);
     expect(check.steps).toBeGreaterThan(0);
+  }, 60_000);
+});
+
+describe.skipIf(!canMount)('a read-only file system (mounted where the tests run as root)', () => {
+  it('is named as read-only, not as a missing folder, and nothing is written', async () => {
+    const mount = mountTmpfs('ro,size=1m')!;
+    try {
+      for (const out of [mount, join(mount, 'sub', 'deeper')]) {
+        const result = await runRecorder(['--out', out, '--name', 'r', '--max-steps', '5', '--quiet']);
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain(
+          `error: cannot create the run folder ${join(out, 'r')}: read-only file system (EROFS); choose another --out`,
+        );
+      }
+      expect(readdirSync(mount)).toEqual([]);
+    } finally {
+      unmount(mount);
+    }
   }, 60_000);
 });
 

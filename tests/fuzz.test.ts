@@ -95,6 +95,11 @@ describe('fuzzing', () => {
     expect(() => parseManifest('fuzz/run.json', JSON.parse(noLayers))).toThrowError(
       'fuzz/run.json: field "layers.0": Invalid input: expected object, received undefined; field "layers": expected the input layer and at least the output layer',
     );
+    // 60,000 wrong findings: a ManifestError, not the stack overflow zod's issue gathering ran into.
+    const wrongFindings = { ...(recorded.manifest as object), findings: Array.from({ length: 60_000 }, () => ({ kind: 'x' })) };
+    expect(() => parseManifest('fuzz/run.json', wrongFindings)).toThrowError(
+      'fuzz/run.json: document: too many wrong fields to list them (tens of thousands)',
+    );
     // The per-snapshot lists are checked in one pass each (for speed), and still name their field.
     const manifest = structuredClone(recorded.manifest) as { chunks: { weights: { steps: unknown[]; reasons: unknown[] }[] }[] };
     manifest.chunks[0]!.weights[0]!.steps.push(-1);

@@ -3,13 +3,14 @@
  * folder, one bad run costs that run only, and it answers only for the address it serves.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_MANIFEST_BYTES } from '../viewer/run-list.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { listRuns, MAX_MANIFEST_BYTES } from '../viewer/run-list.js';
+import { ROOT } from './helpers.js';
 import { createViewerServer } from '../viewer/server.js';
 
 /** A GET with any headers (fetch forbids setting Host), its status, headers and body; rejects after 5 s. */
@@ -114,5 +115,36 @@ describe('the view server on a hostile runs folder', () => {
       expect(answer.headers['content-security-policy'], path).toContain("frame-ancestors 'none'");
       expect(answer.headers['referrer-policy'], path).toBe('no-referrer');
     }
+  });
+});
+
+describe('the run list, read again every second by a live page', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'nv-run-list-'));
+  const file = join(folder, 'a', 'run.json');
+  const fixture = JSON.parse(readFileSync(join(ROOT, 'tests', 'fixtures', 'v1-tiny', 'run.json'), 'utf8'));
+  afterAll(() => {
+    vi.useRealTimers();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('sees every change of a run.json, even one of the same size and time stamp, and judges the status anew', () => {
+    mkdirSync(join(folder, 'a'));
+    writeFileSync(file, JSON.stringify({ ...fixture, status: 'complete' }));
+    const mtime = new Date(Math.floor(Date.now() / 1000) * 1000 - 5000);
+    utimesSync(file, mtime, mtime);
+    expect(listRuns(folder).map((run) => [run.name, run.status])).toEqual([['a', 'complete']]);
+    // Same length, same modification time (as `cp -p` or rsync leave it): still read again.
+    writeFileSync(file, JSON.stringify({ ...fixture, status: 'failed', updatedAt: new Date().toISOString() }).padEnd(statSync(file).size));
+    utimesSync(file, mtime, mtime);
+    expect(listRuns(folder)[0]!.status).toBe('failed');
+    writeFileSync(
+      file,
+      JSON.stringify({ ...fixture, status: 'recording', updatedAt: new Date().toISOString() }).padEnd(statSync(file).size),
+    );
+    utimesSync(file, new Date(), new Date());
+    expect(listRuns(folder)[0]!.status).toBe('recording');
+    // The file no longer changes: 31 s later the same, unchanged run.json reads as interrupted.
+    vi.useFakeTimers({ now: Date.now() + 31_000, toFake: ['Date'] });
+    expect(listRuns(folder)[0]!.status).toBe('interrupted');
   });
 });

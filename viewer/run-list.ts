@@ -18,7 +18,8 @@ import {
 } from 'node:fs';
 import { join, sep } from 'node:path';
 import { FILE_NAMES } from '../core/format/columns.js';
-import { parseManifest } from '../core/format/manifest.js';
+import { parseManifest, type RunManifest } from '../core/format/manifest.js';
+import { effectiveStatus } from '../core/format/run-status.js';
 import { summarizeRun, unreadableRun, type RunSummary } from '../core/format/run-index.js';
 
 /** A run.json larger than this is refused unread: a 100,000-step run writes a few MiB. */
@@ -64,15 +65,38 @@ export function isUnder(root: string, path: string): boolean {
   return path.startsWith(root.endsWith(sep) ? root : root + sep);
 }
 
+/** A run's summary as its run.json gave it, and what judging its status needs. */
+type CachedSummary = { identity: string; summary: RunSummary; manifest: Pick<RunManifest, 'status' | 'updatedAt'> };
+
+/**
+ * Summaries of run.json files already read, by path, with the file's identity and size and time when
+ * read: a run list asked for every second reads again only the run.json files that changed. The status
+ * is judged again at each listing (a recording run whose file stopped changing becomes interrupted).
+ */
+const summaries = new Map<string, CachedSummary>();
+/** Beyond this many cached summaries the cache starts again (a runs folder holds far fewer runs). */
+const MAX_CACHED = 10_000;
+
+function remember(file: string, identity: string, manifest: RunManifest): CachedSummary {
+  if (summaries.size >= MAX_CACHED) summaries.clear();
+  const entry = { identity, summary: summarizeRun(manifest), manifest: { status: manifest.status, updatedAt: manifest.updatedAt } };
+  summaries.set(file, entry);
+  return entry;
+}
+
 /** One run's summary; a run.json that cannot be read gives an `unreadable` summary saying why. */
 export function readRunSummary(runsDirectory: string, name: string, heartbeat: 'file' | 'manifest' = 'file'): RunSummary {
   const file = join(runsDirectory, name, FILE_NAMES.manifest);
   const label = `${name}/${FILE_NAMES.manifest}`;
   try {
-    const { text, modifiedAt } = readManifest(file, label);
+    const cached = summaries.get(file);
+    const { text, identity, modifiedAt } = openManifest(file, label, cached?.identity);
+    const entry = text === undefined && cached ? cached : remember(file, identity, parseManifest(label, JSON.parse(text!)));
+    const { status } = effectiveStatus(entry.manifest, Date.now(), heartbeat === 'file' ? modifiedAt : undefined);
     // The folder name is what links open, even if run.json was copied from another run.
-    return { ...summarizeRun(parseManifest(label, JSON.parse(text)), Date.now(), heartbeat === 'file' ? modifiedAt : undefined), name };
+    return { ...entry.summary, status, name };
   } catch (error) {
+    summaries.delete(file);
     return unreadableRun(name, error instanceof SyntaxError ? `${label}: not valid JSON (${error.message})` : messageOf(error, label));
   }
 }
@@ -85,10 +109,11 @@ function messageOf(error: unknown, label: string): string {
 }
 
 /**
- * run.json's text and when it was last written: opened without blocking (a FIFO answers at once), a
- * regular file of at most MAX_MANIFEST_BYTES.
+ * Opens run.json without blocking (a FIFO answers at once) and checks that it is a regular file of at
+ * most MAX_MANIFEST_BYTES. `identity` changes whenever the file does; the text is read unless the
+ * identity is `known`.
  */
-function readManifest(file: string, label: string): { text: string; modifiedAt: number } {
+function openManifest(file: string, label: string, known?: string): { text?: string; identity: string; modifiedAt: number } {
   const descriptor = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const stats = fstatSync(descriptor);
@@ -97,7 +122,9 @@ function readManifest(file: string, label: string): { text: string; modifiedAt: 
       throw new Error(
         `${label}: ${(stats.size / 1024 ** 2).toFixed(1)} MiB, larger than any run.json this tool writes (at most ${MAX_MANIFEST_BYTES / 1024 ** 2} MiB)`,
       );
-    return { text: readFileSync(descriptor, 'utf8'), modifiedAt: stats.mtimeMs };
+    const identity = `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`;
+    const text = identity === known ? undefined : readFileSync(descriptor, 'utf8');
+    return { text, identity, modifiedAt: stats.mtimeMs };
   } finally {
     closeSync(descriptor);
   }

@@ -203,7 +203,14 @@ export function parseManifest(file: string, input: unknown): RunManifest {
   }
   // Each run.json is checked once: generating zod's compiled fast path would cost more than it saves
   // (several ms on the viewer's first paint).
-  const result = manifestSchema.safeParse(input, { jitless: true });
+  let result;
+  try {
+    result = manifestSchema.safeParse(input, { jitless: true });
+  } catch (error) {
+    // zod gathers each array's problems with push(...issues): tens of thousands of wrong items overflow the stack.
+    if (error instanceof RangeError) throw new ManifestError(file, ['document: too many wrong fields to list them (tens of thousands)']);
+    throw error;
+  }
   if (!result.success) {
     throw new ManifestError(
       file,
