@@ -94,6 +94,39 @@ describe('the viewer', () => {
     await page.close();
   });
 
+  it('moves N steps for N quick presses, counting from the step asked for, not the one drawn', async () => {
+    const page = await open('/?run=tiny&step=10');
+    await page.getByText('step 10 of 59').waitFor();
+    await page.locator('[data-testid="run-header"][data-loading="false"]').waitFor();
+    // Fifteen presses with no pause: most land before the frame of the one before is drawn.
+    for (let press = 0; press < 15; press++) await page.keyboard.press('ArrowRight', { delay: 0 });
+    await page.getByText('step 25 of 59').waitFor();
+    await page.waitForFunction(() => window.location.search.includes('step=25'));
+    for (let press = 0; press < 3; press++) await page.keyboard.press('Shift+ArrowLeft', { delay: 0 });
+    await page.getByText('step 0 of 59').waitFor();
+    await page.close();
+  });
+
+  it('plays and pauses with Space wherever focus is, a probe button or the play button, except in text', async () => {
+    const page = await open('/?run=tiny&step=3');
+    await page.getByText('step 3 of 59').waitFor();
+    const probes = page.getByRole('group', { name: 'Probe inputs' });
+    const probe = probes.getByRole('button').nth(2);
+    await probe.focus();
+    await page.keyboard.press('Space');
+    const pause = page.getByRole('button', { name: 'Pause (Space)' });
+    await pause.waitFor();
+    // The probe was not chosen by the key.
+    expect(page.url()).not.toContain('probe=');
+    await pause.focus();
+    await page.keyboard.press('Space');
+    await page.getByRole('button', { name: 'Play (Space)' }).waitFor();
+    // Still paused a moment later: one press, one toggle (not the key and then the button's click).
+    await page.waitForTimeout(300);
+    expect(await page.getByRole('button', { name: 'Play (Space)' }).count()).toBe(1);
+    await page.close();
+  });
+
   it('spans the timeline over the plan only while recording: a stopped run’s ends at its last step', async () => {
     const page = await open('/?run=stopped');
     await page.getByText('step 0 of 59').waitFor();

@@ -8,6 +8,29 @@ import type { ScaleMode } from '$core/view/normalize';
 import { VIEW_SPECS, VIEWS, type View } from '$core/format/quantities';
 import type { ViewState } from '$core/view/url-state';
 
+/** Input types where Space and letters are typed text (not the range, checkbox or button kinds). */
+const TEXT_INPUTS = new Set([
+  'text',
+  'search',
+  'email',
+  'url',
+  'tel',
+  'password',
+  'number',
+  'date',
+  'datetime-local',
+  'month',
+  'week',
+  'time',
+]);
+
+/** Whether keys typed at `target` are text: there Space and letters keep their meaning. */
+export function isTextField(target: EventTarget | null): boolean {
+  if (target instanceof HTMLTextAreaElement) return true;
+  if (target instanceof HTMLInputElement) return TEXT_INPUTS.has(target.type);
+  return target instanceof HTMLElement && target.isContentEditable;
+}
+
 /** Edges drawn per layer while the scrubber is held or playing (level of detail); all on release. */
 export const INTERACTIVE_EDGE_LIMIT = 4000;
 
@@ -44,18 +67,21 @@ export class ViewControls {
     this.#latest.request(step);
   }
 
-  /** ←/→ one step, Shift ten, Home, End (true: the key moved the step); a view's key (a, g, c) switches to it. */
-  handleKey(event: KeyboardEvent, shownStep: number, lastStep: number): boolean {
-    if (event.target instanceof HTMLInputElement && event.target.type !== 'range') return false;
-    if (event.target instanceof HTMLSelectElement) return false;
+  /**
+   * ←/→ one step, Shift ten, Home, End (true: the key moved the step); a view's key (a, g, c) switches
+   * to it. Steps move from `from`, the step last asked for (not the one drawn, which lags behind on a
+   * busy machine): N presses move N steps.
+   */
+  handleKey(event: KeyboardEvent, lastStep: number, from = Math.min(this.requested, lastStep)): boolean {
+    if (isTextField(event.target) || event.target instanceof HTMLSelectElement) return false;
     const view = VIEWS.find((name) => VIEW_SPECS[name].key === event.key);
     if (view && !event.ctrlKey && !event.metaKey && !event.altKey) {
       if (!this.unavailable.has(view)) this.view = view;
       return false;
     }
     const jump = event.shiftKey ? 10 : 1;
-    if (event.key === 'ArrowRight') this.request(Math.min(lastStep, shownStep + jump));
-    else if (event.key === 'ArrowLeft') this.request(Math.max(0, shownStep - jump));
+    if (event.key === 'ArrowRight') this.request(Math.min(lastStep, from + jump));
+    else if (event.key === 'ArrowLeft') this.request(Math.max(0, from - jump));
     else if (event.key === 'Home') this.request(0);
     else if (event.key === 'End') this.request(lastStep);
     else return false;
