@@ -284,6 +284,10 @@ export function exportSite(options: ExportOptions): ExportResult {
       warnings.push(
         `run ${JSON.stringify(summary.name)} is still recording (${summary.stepCount} of ${summary.plannedSteps} steps): exported as it is now; export again when it has finished`,
       );
+    } else if (summary.status === 'starting') {
+      warnings.push(
+        `run ${JSON.stringify(summary.name)} is starting (no run.json yet): exported as it is, and the viewer says it cannot be read`,
+      );
     } else if (summary.status === 'unreadable') {
       warnings.push(
         `run ${JSON.stringify(summary.name)}: ${summary.problem ?? 'run.json cannot be read'}; exported as it is, and the viewer says so`,

@@ -19,8 +19,8 @@ import {
 import { join, sep } from 'node:path';
 import { FILE_NAMES } from '../core/format/columns.js';
 import { parseManifest, type RunManifest } from '../core/format/manifest.js';
-import { effectiveStatus } from '../core/format/run-status.js';
-import { summarizeRun, unreadableRun, type RunSummary } from '../core/format/run-index.js';
+import { effectiveStatus, STALE_AFTER_MS } from '../core/format/run-status.js';
+import { startingRun, summarizeRun, unreadableRun, type RunSummary } from '../core/format/run-index.js';
 
 /** A run.json larger than this is refused unread: a 100,000-step run writes a few MiB. */
 export const MAX_MANIFEST_BYTES = 16 * 1024 ** 2;
@@ -97,7 +97,22 @@ export function readRunSummary(runsDirectory: string, name: string, heartbeat: '
     return { ...entry.summary, status, name };
   } catch (error) {
     summaries.delete(file);
+    const starting = (error as NodeJS.ErrnoException).code === 'ENOENT' && startedAt(join(runsDirectory, name));
+    if (starting) return startingRun(name, starting);
     return unreadableRun(name, error instanceof SyntaxError ? `${label}: not valid JSON (${error.message})` : messageOf(error, label));
+  }
+}
+
+/**
+ * When a run folder with no run.json was made, if that was less than STALE_AFTER_MS ago (its last
+ * change: the recorder writes its first files before run.json); undefined for an older one.
+ */
+function startedAt(folder: string): string | undefined {
+  try {
+    const changed = statSync(folder).mtimeMs;
+    return Math.abs(Date.now() - changed) <= STALE_AFTER_MS ? new Date(changed).toISOString() : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -9,7 +9,8 @@ export const RUN_INDEX_FILE = 'index.json';
 
 export interface RunSummary {
   name: string;
-  status: RunStatus | 'unreadable';
+  /** `starting`: a run folder whose recorder has not written run.json yet (made in the last 30 s). */
+  status: RunStatus | 'unreadable' | 'starting';
   stepCount: number;
   plannedSteps: number;
   dataset: string;
@@ -41,6 +42,12 @@ export function summarizeRun(manifest: RunManifest, now = Date.now(), lastWrite?
     findings: manifest.findings.map((finding) => finding.kind),
     updatedAt: manifest.updatedAt,
   };
+}
+
+/** A run folder made `since` (ISO time) whose run.json is not written yet: its recorder is starting. */
+export function startingRun(name: string, since: string): RunSummary {
+  const { problem: _problem, ...summary } = unreadableRun(name, '');
+  return { ...summary, status: 'starting', updatedAt: since };
 }
 
 export function unreadableRun(name: string, problem: string): RunSummary {

@@ -2,7 +2,7 @@
  * Two runs side by side with one cursor, and a run watched while it records, in Debian's Chromium
  * against the built viewer (`npm run build` first; the test command does).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -116,6 +116,25 @@ describe('a run that is recording', () => {
     expect(await loaded()).toBe(240);
     // Pinned to the newest step while live: the cursor ends on the last step.
     await page.getByText('step 239 of 239').waitFor();
+    await page.close();
+  }, 60_000);
+
+  it('opened before its run.json exists, waits and appears without a reload; the run list says starting', async () => {
+    // The recorder's first moment: its folder made, run.json not yet written.
+    mkdirSync(join(runs, 'early'));
+    const list = await open('/');
+    await list.getByRole('row', { name: /early starting/ }).waitFor();
+    const page = await open('/?run=early');
+    await page.getByTestId('run-loading').filter({ hasText: 'its run.json not yet' }).waitFor();
+    // Still waiting after two polls: not an error.
+    await page.waitForTimeout(2500);
+    expect(await page.getByRole('alert').count()).toBe(0);
+    const recorder = startRecorder([...TINY, '--out', runs, '--name', 'early', '--force', '--max-steps', '120', '--pace', '40']);
+    await page.getByTestId('live').and(page.locator('[data-state="recording"]')).waitFor({ timeout: 30_000 });
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="run-header"]')?.getAttribute('data-loaded-steps')) > 0);
+    expect((await recorder.done).code).toBe(0);
+    await page.getByText('step 119 of 119').waitFor({ timeout: 10_000 });
+    await list.close();
     await page.close();
   }, 60_000);
 });

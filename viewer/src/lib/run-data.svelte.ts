@@ -102,6 +102,16 @@ export class RunData implements FrameSource {
     return this.loader.load(runUrl);
   }
 
+  /** Whether the run is waited for: its folder is there, its run.json not yet. */
+  get starting(): boolean {
+    return this.loader.starting;
+  }
+
+  /** Stops waiting for the run and following it. */
+  stop(): void {
+    this.loader.stop();
+  }
+
   follow(interval?: number, now?: () => number): () => void {
     return this.loader.follow(interval, now);
   }

@@ -12,6 +12,7 @@
 import { FILE_NAMES } from '$core/format/columns';
 import { fetchFirstBatch, fetchRunSource } from '$core/format/fetch-source';
 import type { RunManifest } from '$core/format/manifest';
+import { RUN_INDEX_FILE, type RunSummary } from '$core/format/run-index';
 import { openRun, type RunReader, type RunSource, type StepChunk } from '$core/format/reader';
 import type { EdgeMatrix, Snapshot } from '$core/view/frame';
 import { int8Extremes } from '$core/format/int8';
@@ -38,6 +39,8 @@ export class RunLoader {
   /** Problems with parts of the run; what is readable is still shown. */
   problems = $state<string[]>([]);
   loading = $state(false);
+  /** The run's folder is there but its run.json not yet: its recorder is starting, and the run is waited for. */
+  starting = $state(false);
   /** For a run that is recording: whether it is still being written to. */
   live = $state<FollowState | undefined>(undefined);
   /** Kept weight snapshots per dense layer (layer 1's once `loadLayerOne` read them), in step order. */
@@ -84,7 +87,7 @@ export class RunLoader {
       // The first chunk's name is fixed by the format: while run.json is read and checked, fetch the
       // chunk's first record batch (Range requests) to paint from, then the whole chunk.
       const prefix = fetchFirstBatch(runUrl, FILE_NAMES.steps(0), FIRST_PAINT_BYTES).catch(() => undefined);
-      const reader = await openRun(this.#source);
+      const reader = await this.#openWhenStarted(runUrl);
       const tooLarge = tooLargeToDraw(reader.manifest.layers);
       if (tooLarge) {
         this.error = `${this.where(FILE_NAMES.manifest)}: ${tooLarge}`;
@@ -100,6 +103,30 @@ export class RunLoader {
     } finally {
       this.loading = false;
     }
+  }
+
+  /**
+   * Opens run.json; while the runs list says the run is `starting` (its folder made, run.json not
+   * written yet), tries again every FOLLOW_INTERVAL_MS instead of failing: a run opened in its first
+   * seconds appears by itself.
+   */
+  async #openWhenStarted(runUrl: string): Promise<RunReader> {
+    for (;;) {
+      try {
+        const reader = await openRun(this.#source!);
+        this.starting = false;
+        return reader;
+      } catch (error) {
+        if (this.#stopped || !(await listedAsStarting(runUrl))) throw error;
+        this.starting = true;
+        await new Promise((resolve) => setTimeout(resolve, FOLLOW_INTERVAL_MS));
+      }
+    }
+  }
+
+  /** Stops waiting for the run to start and following it (the view is closed). */
+  stop(): void {
+    this.#stopped = true;
   }
 
   /**
@@ -310,6 +337,20 @@ export class RunLoader {
   report(message: string): void {
     this.#reported.add(message);
     if (!this.problems.includes(message)) this.problems = [...this.problems, message];
+  }
+}
+
+/** Whether the runs list beside `runUrl` (`…/runs/<name>`) lists the run as starting. */
+async function listedAsStarting(runUrl: string): Promise<boolean> {
+  const slash = runUrl.lastIndexOf('/');
+  const name = decodeURIComponent(runUrl.slice(slash + 1));
+  try {
+    const response = await fetch(`${runUrl.slice(0, slash)}/${RUN_INDEX_FILE}`, { cache: 'no-store' });
+    if (!response.ok) return false;
+    const runs: unknown = await response.json();
+    return Array.isArray(runs) && runs.some((run: Partial<RunSummary> | null) => run?.name === name && run.status === 'starting');
+  } catch {
+    return false;
   }
 }
 
