@@ -7,6 +7,7 @@ import type { NullableValues } from '../format/decode.js';
 import type { StepChunk } from '../format/reader.js';
 import type { LayerScalarQuantity, NeuronQuantity } from '../format/quantities.js';
 import type { TypedColumns } from '../format/typed-columns.js';
+import { DISTRIBUTION_PERCENTILES, rowPercentiles } from './chart-series.js';
 
 /** Where a step's row is: its chunk and the row in it. */
 export function locateStep(chunks: readonly StepChunk[], step: number): { chunk: StepChunk; row: number } | undefined {
@@ -192,4 +193,71 @@ export function classHistory(
       history.set(chunk!.subarray(local * width + neuron * classes, local * width + (neuron + 1) * classes), block * classes);
   }
   return history;
+}
+
+/** A per-step scalar of the run (training loss, batch accuracy) over every loaded step. */
+export function scalarHistory(chunks: readonly StepChunk[], quantity: 'loss' | 'accuracy'): Float32Array {
+  const history = new Float32Array(loadedStepCount(chunks)).fill(Number.NaN);
+  let offset = 0;
+  for (const chunk of chunks) {
+    const values = chunk.values.get(quantity);
+    if (values) history.set(values.subarray(0, chunk.rows), offset);
+    offset += chunk.rows;
+  }
+  return history;
+}
+
+/** A held-out quantity over every loaded step: its value where the run evaluated, NaN between. */
+export function evalHistory(chunks: readonly StepChunk[], quantity: 'evalLoss' | 'evalAccuracy'): Float32Array {
+  const history = new Float32Array(loadedStepCount(chunks)).fill(Number.NaN);
+  let offset = 0;
+  for (const chunk of chunks) {
+    const evaluated = chunk.values.get(quantity);
+    for (let row = 0; evaluated && row < chunk.rows; row++) if (evaluated.valid[row]) history[offset + row] = evaluated.values[row]!;
+    offset += chunk.rows;
+  }
+  return history;
+}
+
+/** Each chunk's percentile bands, per layer and quantity: computed once per decoded chunk. */
+const chunkBands = new WeakMap<object, Map<string, Float32Array[]>>();
+
+/**
+ * The distribution over the neurons of dense layer `layer` of a per-neuron quantity, every loaded
+ * step: exact percentiles (DISTRIBUTION_PERCENTILES), one array per percentile over the steps.
+ */
+export function distributionHistory(chunks: readonly StepChunk[], layer: number, size: number, quantity: NeuronQuantity): Float32Array[] {
+  const bands = DISTRIBUTION_PERCENTILES.map(() => new Float32Array(loadedStepCount(chunks)).fill(Number.NaN));
+  let offset = 0;
+  for (const chunk of chunks) {
+    let cached = chunkBands.get(chunk.values);
+    if (!cached) chunkBands.set(chunk.values, (cached = new Map()));
+    const key = `${layer}:${quantity}:${chunk.rows}`;
+    let own = cached.get(key);
+    const values = chunk.values.get(quantity, layer);
+    if (!own && values) cached.set(key, (own = rowPercentiles(values, chunk.rows, size)));
+    own?.forEach((band, index) => bands[index]!.set(band, offset));
+    offset += chunk.rows;
+  }
+  return bands;
+}
+
+/** Each kept snapshot's weight percentiles, computed once. */
+const snapshotBands = new WeakMap<Float32Array, Float32Array[]>();
+
+/**
+ * The distribution of a layer's weights at each of its kept snapshots (exact float32 matrices, not
+ * the int8 link frames): the snapshots' steps, and one array per percentile over them.
+ */
+export function weightDistribution(snapshots: readonly { step: number; weight: Float32Array }[]): {
+  steps: Float64Array;
+  bands: Float32Array[];
+} {
+  const bands = DISTRIBUTION_PERCENTILES.map(() => new Float32Array(snapshots.length));
+  snapshots.forEach(({ weight }, index) => {
+    let own = snapshotBands.get(weight);
+    if (!own) snapshotBands.set(weight, (own = rowPercentiles(weight, 1, weight.length)));
+    own.forEach((band, percentile) => (bands[percentile]![index] = band[0]!));
+  });
+  return { steps: Float64Array.from(snapshots, (snapshot) => snapshot.step), bands };
 }

@@ -193,6 +193,26 @@ export class RunData implements FrameSource {
     return series.layerHistory(this.chunks, layer, quantity);
   }
 
+  /** Training loss or batch accuracy of every loaded step. */
+  scalarHistory(quantity: 'loss' | 'accuracy'): Float32Array {
+    return series.scalarHistory(this.chunks, quantity);
+  }
+
+  /** Held-out loss or accuracy where the run evaluated, NaN between. */
+  evalHistory(quantity: 'evalLoss' | 'evalAccuracy'): Float32Array {
+    return series.evalHistory(this.chunks, quantity);
+  }
+
+  /** Percentile bands of a per-neuron quantity over the layer's neurons, every loaded step. */
+  distributionHistory(layer: number, quantity: NeuronQuantity): Float32Array[] {
+    return series.distributionHistory(this.chunks, layer, this.#size(layer), quantity);
+  }
+
+  /** Percentile bands of the layer's weights at its kept snapshots (layer 1's once `wantLayerOne` has them read). */
+  weightDistribution(layer: number): { steps: Float64Array; bands: Float32Array[] } {
+    return series.weightDistribution(this.loader.snapshots.get(layer) ?? []);
+  }
+
   inactiveHistory(layer: number): Float32Array {
     return series.inactiveHistory(this.chunks, layer, this.#size(layer));
   }
