@@ -155,7 +155,14 @@ describe('the viewer', () => {
     await page.getByText(/^\s*Neuron 3\.3:\s+\|∂L\/∂z\| [-\d.e]+\s*$/).waitFor();
     // The inspector: its history over the run and the probes that drive it.
     await page.getByRole('heading', { name: 'Neuron 3.3' }).waitFor();
-    await page.locator('[data-testid="history-chart"] canvas').first().waitFor();
+    // Small multiples: each per-neuron quantity on its own axis.
+    const inspectorCharts = page.getByRole('region', { name: 'Neuron inspector' }).getByTestId('chart');
+    await inspectorCharts.locator('canvas').first().waitFor();
+    expect(await inspectorCharts.evaluateAll((charts) => charts.map((chart) => chart.getAttribute('data-title')))).toEqual([
+      'mean activation',
+      'fraction active',
+      '∂L/∂z',
+    ]);
     await page
       .getByText(/^probe \d+ \(\d\): /)
       .first()
