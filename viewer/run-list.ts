@@ -16,7 +16,7 @@ import {
   realpathSync,
   statSync,
 } from 'node:fs';
-import { join, sep } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { FILE_NAMES } from '../core/format/columns.js';
 import { parseManifest, type RunManifest } from '../core/format/manifest.js';
 import { effectiveStatus, STALE_AFTER_MS } from '../core/format/run-status.js';
@@ -79,7 +79,11 @@ const MAX_CACHED = 10_000;
 
 function remember(file: string, identity: string, manifest: RunManifest): CachedSummary {
   if (summaries.size >= MAX_CACHED) summaries.clear();
-  const entry = { identity, summary: summarizeRun(manifest), manifest: { status: manifest.status, updatedAt: manifest.updatedAt } };
+  const entry = {
+    identity,
+    summary: summarizeRun(manifest, Date.now(), undefined, folderBytes(dirname(file))),
+    manifest: { status: manifest.status, updatedAt: manifest.updatedAt },
+  };
   summaries.set(file, entry);
   return entry;
 }
@@ -113,6 +117,17 @@ function startedAt(folder: string): string | undefined {
     return Math.abs(Date.now() - changed) <= STALE_AFTER_MS ? new Date(changed).toISOString() : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** Bytes of the regular files in a run folder (its run files; links and sub-folders are not counted). */
+function folderBytes(folder: string): number | null {
+  try {
+    let bytes = 0;
+    for (const entry of readdirSync(folder, { withFileTypes: true })) if (entry.isFile()) bytes += statSync(join(folder, entry.name)).size;
+    return bytes;
+  } catch {
+    return null;
   }
 }
 

@@ -81,14 +81,37 @@ describe('comparing two runs', () => {
     await page.close();
   });
 
-  it('is reached from the run list by ticking two runs', async () => {
+  it('is reached from the run list by ticking two runs, A the first ticked whatever the table’s order', async () => {
     const page = await open('/');
-    await page.getByRole('checkbox', { name: 'Compare a' }).check();
     await page.getByRole('checkbox', { name: 'Compare wide' }).check();
+    await page.getByRole('checkbox', { name: 'Compare a' }).check();
     await page.getByTestId('compare-link').click();
-    await page.getByRole('heading', { name: 'A: a' }).waitFor();
-    await page.getByRole('heading', { name: 'B: wide' }).waitFor();
-    expect(new URL(page.url()).search).toBe('?compare=a,wide');
+    await page.getByRole('heading', { name: 'A: wide' }).waitFor();
+    await page.getByRole('heading', { name: 'B: a' }).waitFor();
+    expect(new URL(page.url()).search).toBe('?compare=wide,a');
+    await page.close();
+  });
+
+  it('sorts the runs table by any column, both ways, and filters it', async () => {
+    const page = await open('/');
+    await page.getByRole('link', { name: 'wide' }).waitFor();
+    const order = () => page.locator('tbody tr[data-run]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-run')));
+    const header = (label: string) => page.getByRole('columnheader', { name: label, exact: false });
+    // Seeds: a 1, b 2, wide 1 (the default); ties keep their order.
+    await header('Seed').getByRole('button').click();
+    expect(await header('Seed').getAttribute('aria-sort')).toBe('ascending');
+    const bySeed = await order();
+    expect(bySeed.indexOf('b')).toBeGreaterThan(bySeed.indexOf('a'));
+    expect(bySeed.indexOf('b')).toBeGreaterThan(bySeed.indexOf('wide'));
+    // The network by its number of weights: wide (784-24-8-10) above a and b (784-16-8-10) when descending.
+    await header('Network').getByRole('button').click();
+    await header('Network').getByRole('button').click();
+    expect(await header('Network').getAttribute('aria-sort')).toBe('descending');
+    expect((await order())[0]).toBe('wide');
+    await page.getByRole('searchbox', { name: 'Filter runs' }).fill('batch:64');
+    await expect.poll(order).toEqual(['wide']);
+    await page.getByRole('searchbox', { name: 'Filter runs' }).fill('');
+    await expect.poll(async () => (await order()).length).toBeGreaterThanOrEqual(3);
     await page.close();
   });
 });

@@ -61,8 +61,16 @@ describe('an exported site under a sub path on a plain static server', () => {
   it('lists the exported runs', async () => {
     const page = await open(`${BASE}/`);
     await page.getByRole('link', { name: 'first' }).waitFor();
-    expect(await page.getByRole('row', { name: /first complete 40 \/ 40 mnist-embedded 784-16-8-10 relu/ }).count()).toBe(1);
-    expect(await page.getByRole('row', { name: /second complete 25 \/ 25 mnist-embedded 784-16-8-10 relu/ }).count()).toBe(1);
+    expect(
+      await page
+        .getByRole('row', { name: new RegExp(`first complete [\\d: -]+ mnist-embedded 784-16-8-10 relu he sgd 0\\.1 32 \\d+ 40 `) })
+        .count(),
+    ).toBe(1);
+    expect(
+      await page
+        .getByRole('row', { name: new RegExp(`second complete [\\d: -]+ mnist-embedded 784-16-8-10 relu he sgd 0\\.1 32 \\d+ 25 `) })
+        .count(),
+    ).toBe(1);
     expect(await page.getByRole('row').count()).toBe(3);
     await page.close();
   });

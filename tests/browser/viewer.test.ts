@@ -73,7 +73,11 @@ describe('the viewer', () => {
   it('lists the runs, with unreadable ones marked', async () => {
     const page = await open('/');
     await page.getByRole('link', { name: 'tiny' }).waitFor();
-    expect(await page.getByRole('row', { name: /tiny complete 60 \/ 60 mnist-embedded 784-16-8-10 relu/ }).count()).toBe(1);
+    expect(
+      await page
+        .getByRole('row', { name: new RegExp(`tiny complete [\\d: -]+ mnist-embedded 784-16-8-10 relu he sgd 0\\.1 32 \\d+ 60 `) })
+        .count(),
+    ).toBe(1);
     expect(await page.getByRole('row', { name: /broken unreadable/ }).count()).toBe(1);
     await page.close();
   });
