@@ -204,7 +204,7 @@ describe('dead-neurons', () => {
     });
     expect(findings[0]!.explanation).toBe(
       '1 of 10 neurons in layer 1 (relu) died (inactive on every batch sample and every probe for 20+ steps in a row): ' +
-        'the first at step 3, 1 (≥ 10% of the layer) dead by step 3, median death step 3.',
+        'the first at step 3, median death step 3; 1 (≥ 10% of the layer) was dead by step 3.',
     );
     expect(findings[0]!.suggestion).toContain('--lr');
   });
@@ -228,10 +228,10 @@ describe('dead-neurons', () => {
     // The third death (step 6) is the threshold; it was reported once it had lasted 20 steps.
     expect(early).toMatchObject({ firstStep: 6, detectedAtStep: 25, neurons: [1, 4, 6, 9], neuronSteps: [1, 4, 6, 9] });
     expect(early!.explanation).toContain('4 of 10 neurons in layer 1 (relu) died');
-    expect(early!.explanation).toContain(': the first at step 1, 3 (≥ 30% of the layer) dead by step 6, median death step 5.');
+    expect(early!.explanation).toContain(': the first at step 1, median death step 5; 3 (≥ 30% of the layer) were dead by step 6.');
     const [later] = run(detector('relu', { minFraction: 0.3 }), 70, stepAt);
     expect(later).toMatchObject({ firstStep: 6, detectedAtStep: 25, neurons: [0, 1, 4, 6, 9], neuronSteps: [40, 1, 4, 6, 9] });
-    expect(later!.explanation).toContain(': the first at step 1, 3 (≥ 30% of the layer) dead by step 6, median death step 6.');
+    expect(later!.explanation).toContain(': the first at step 1, median death step 6; 3 (≥ 30% of the layer) were dead by step 6.');
   });
 
   it('says when an ended finding ended, and advises on initialisation only when most neurons were dead from step 0', () => {
@@ -243,7 +243,9 @@ describe('dead-neurons', () => {
     expect(mostlyLater[0]!.suggestion).toContain('--lr');
     const revived = run(detector('relu', { minFraction: 0.4 }), 50, (step) => stepOf(step, 2, [layer(step < 30 ? [0, 1, 2, 3] : [0]), {}]));
     expect(revived[0]).toMatchObject({ firstStep: 0, lastStep: 29, neuronSteps: [0, 0, 0, 0] });
-    expect(revived[0]!.explanation).toMatch(/median death step 0\. From step 30 fewer than 2 were dead\.$/);
+    expect(revived[0]!.explanation).toMatch(
+      /median death step 0; 4 \(≥ 40% of the layer\) were dead by step 0\. From step 30 fewer than 2 were dead\.$/,
+    );
     expect(revived[0]!.suggestion).toContain('--init he');
   });
 
@@ -287,7 +289,7 @@ describe('saturation', () => {
     expect(findings[0]).toMatchObject({ firstStep: 2, detectedAtStep: 21, neurons: [0, 3], neuronSteps: [2, 5] });
     expect(findings[0]!.explanation).toBe(
       '2 of 4 units in layer 1 (tanh) saturated (f′(z) below 5% of its maximum on ≥ 75% of the batch for 20+ steps in a row): ' +
-        'the first at step 2, 1 (≥ 25% of the layer) saturated by step 2, median onset step 3.5.',
+        'the first at step 2, median onset step 3.5; 1 (≥ 25% of the layer) was saturated by step 2.',
     );
   });
 

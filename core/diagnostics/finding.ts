@@ -30,9 +30,10 @@ export const findingSchema = z.object({
   kind: z.enum(FINDING_KINDS),
   /**
    * First step of the stretch in which the rule held. Dead or saturated neurons: the step from which
-   * at least `minFraction` of the layer's neurons were in the stretch that made them count, each
-   * counted from its own first step (`neuronSteps`) — where the network picture shows the problem;
-   * the earliest of them may have begun before it.
+   * at least `minFraction` of the layer's neurons were dead (saturated), each counted from its own
+   * first step, among those that counted when the finding was detected — where the network picture
+   * shows the problem. The earliest of them may have begun before it; neurons that die later or come
+   * back change `neurons` and `neuronSteps`, not this step.
    */
   firstStep: step,
   /** Last step the rule held; null while it still holds (in a finished run: up to its last step). */

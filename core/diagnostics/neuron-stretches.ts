@@ -36,8 +36,10 @@ export function medianStep(steps: readonly number[]): number {
 }
 
 /**
- * The numbers of a dead or saturated finding, exact: "the first at step 1, 13 (≥ 10% of the layer)
- * dead by step 9, median death step 22" (`state` "dead", `onset` "death").
+ * The numbers of a dead or saturated finding, exact: "the first at step 1, median death step 22; 13
+ * (≥ 10% of the layer) were dead by step 9" (`state` "dead", `onset` "death"). The first and the
+ * median are of the neurons listed now; the threshold step is when the finding began, and some of
+ * the neurons that made it may have come back since.
  */
 export function describeNeuronSteps(
   episode: Episode<NeuronEpisodeDetail>,
@@ -48,7 +50,7 @@ export function describeNeuronSteps(
   const { neuronSteps } = episode.detail;
   const first = neuronSteps.reduce((earliest, since) => Math.min(earliest, since), Infinity);
   const share = `≥ ${formatNumber(threshold.minFraction * 100)}% of the layer`;
-  return `the first at step ${first}, ${threshold.minCount} (${share}) ${state} by step ${episode.firstStep}, median ${onset} step ${medianStep(neuronSteps)}`;
+  return `the first at step ${first}, median ${onset} step ${medianStep(neuronSteps)}; ${threshold.minCount} (${share}) ${threshold.minCount === 1 ? 'was' : 'were'} ${state} by step ${episode.firstStep}`;
 }
 
 export class SustainedNeurons {
