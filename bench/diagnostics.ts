@@ -1,13 +1,18 @@
 /**
  * Cost of the training-problem detectors per recorded step, alone: `Diagnostics.observe` fed
  * synthetic statistics of the given network shape (values that keep every detector busy but
- * raise no finding). Compare with the recorder's per-step time from `npm run bench:record`.
+ * raise no finding), with the inactive flags they read computed each step as the writer does
+ * (`markInactive`: the batch pass of sigmoid and tanh). Compare with the recorder's per-step time
+ * from `npm run bench:record`.
  *
  *   npx tsx bench/diagnostics.ts [--layers 128,64 --batch-size 64 --probes 16 --steps 20000]
  */
 import { Command } from 'commander';
 import { Diagnostics } from '../core/diagnostics/diagnostics.js';
 import type { LayerStepStatistics, StepStatistics } from '../core/diagnostics/step-statistics.js';
+import { DEFAULT_DIAGNOSTICS } from '../core/diagnostics/thresholds.js';
+import { ACTIVATION_FUNCTIONS } from '../core/nn/activation.js';
+import { markInactive } from '../core/nn/inactive.js';
 import { createRandom } from '../core/random.js';
 
 const program = new Command('bench:diagnostics')
@@ -24,7 +29,7 @@ const steps = Number(options.steps);
 const random = createRandom(1);
 
 /** Activations uniform in ±0.5 around `shift` (the working range of tanh, and of sigmoid with shift 0.5), half the batch active. */
-function layerStatistics(neurons: number, hidden: boolean, shift: number): LayerStepStatistics {
+function layerStatistics(neurons: number, hidden: boolean, shift: number): LayerStepStatistics & { activation: Float32Array | undefined } {
   const values = (length: number, base: number) => Float32Array.from({ length }, () => base + random.next() - 0.5);
   return {
     weightNorm: 5,
@@ -34,6 +39,7 @@ function layerStatistics(neurons: number, hidden: boolean, shift: number): Layer
     fractionActive: new Float32Array(neurons).fill(0.5),
     gradPreActivation: values(neurons, 0),
     activation: hidden ? values(neurons * batch, shift) : undefined,
+    inactive: hidden ? new Uint8Array(neurons) : undefined,
     probeActivation: values(neurons * probes, shift),
   };
 }
@@ -43,7 +49,10 @@ function measure(activation: 'relu' | 'tanh' | 'sigmoid'): number {
   const layers = sizes.map((neurons, index) => layerStatistics(neurons, index < sizes.length - 1, shift));
   const diagnostics = new Diagnostics(activation);
   const started = performance.now();
+  const fn = ACTIVATION_FUNCTIONS[activation];
   for (let step = 0; step < steps; step++) {
+    for (const layer of layers)
+      if (layer.activation) markInactive(fn, layer.fractionActive, layer.activation, DEFAULT_DIAGNOSTICS.saturation, layer.inactive!);
     const statistics: StepStatistics = { step, loss: 0.5, probeLoss: new Float32Array(probes).fill(1), layers };
     diagnostics.observe(statistics);
   }

@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { linkColumns, probeColumns, stepColumns, weightColumns, type ColumnSpec } from '../core/format/columns.js';
 import { describeType } from '../core/format/ipc.js';
+import { DEFAULT_DIAGNOSTICS } from '../core/diagnostics/thresholds.js';
 import { SCHEMA_VERSION } from '../core/format/manifest.js';
 import { quantity, VIEW_SPECS, VIEWS } from '../core/format/quantities.js';
 import { ACTIVATION_FUNCTIONS, ACTIVATIONS } from '../core/nn/activation.js';
@@ -63,11 +64,14 @@ function activationsTable(): string {
   const rows = ACTIVATIONS.map((name) => {
     const fn = ACTIVATION_FUNCTIONS[name];
     const saturates = fn.saturationCentre === undefined ? '—' : `around f = ${fn.saturationCentre}`;
-    return `| \`${name}\` | ${fn.activeMeans} | ${fn.maxDerivative} | ${saturates} | ${fn.canDie ? 'yes' : 'no'} |`;
+    const inactive = fn.inactiveMeans(DEFAULT_DIAGNOSTICS.saturation);
+    return `| \`${name}\` | ${fn.activeMeans} | ${inactive} | ${fn.maxDerivative} | ${saturates} | ${fn.canDie ? 'yes' : 'no'} |`;
   });
-  return ['| activation | active on a sample when | largest f′ | saturates | can die |', '| --- | --- | --- | --- | --- |', ...rows].join(
-    '\n',
-  );
+  return [
+    '| activation | active on a sample when | inactive on a step’s batch when (default thresholds) | largest f′ | saturates | can die |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
 }
 
 export function generatedSection(): string {

@@ -14,6 +14,8 @@ import { describeSteps, NO_FINDINGS, summarizeFindings } from '../core/diagnosti
 import { DEFAULT_DIAGNOSTICS, diagnosticsSchema, type DiagnosticsInput } from '../core/diagnostics/thresholds.js';
 import { VanishingGradientDetector } from '../core/diagnostics/vanishing-gradient.js';
 import { parseManifest } from '../core/format/manifest.js';
+import { ACTIVATION_FUNCTIONS, type Activation } from '../core/nn/activation.js';
+import { markInactive } from '../core/nn/inactive.js';
 
 const thresholds = (input: DiagnosticsInput = {}) => diagnosticsSchema.parse(input);
 
@@ -39,8 +41,12 @@ function filled(length: number, value: number | number[], repeat = 1): Float32Ar
   return values;
 }
 
-/** One step of a network with the given layers (the last is the output layer); healthy values unless given. */
-function stepOf(step: number, loss: number, layers: LayerSpec[]): StepStatistics {
+/**
+ * One step of a network with the given layers (the last is the output layer); healthy values unless
+ * given. The hidden layers' inactive flags come from their f(z) and fraction active by `activation`'s
+ * rule, as the writer computes them.
+ */
+function stepOf(step: number, loss: number, layers: LayerSpec[], activation: Activation = 'relu'): StepStatistics {
   return {
     step,
     loss,
@@ -48,14 +54,20 @@ function stepOf(step: number, loss: number, layers: LayerSpec[]): StepStatistics
     layers: layers.map((spec, index): LayerStepStatistics => {
       const neurons = spec.neurons ?? 4;
       const hidden = index < layers.length - 1;
+      const fractionActive = filled(neurons, spec.fractionActive ?? 0.5);
+      const inactive = hidden ? new Uint8Array(neurons) : undefined;
+      if (inactive) {
+        const values = filled(neurons, spec.activation ?? 0.5, BATCH);
+        markInactive(ACTIVATION_FUNCTIONS[activation], fractionActive, values, DEFAULT_DIAGNOSTICS.saturation, inactive);
+      }
       return {
         weightNorm: spec.weightNorm ?? 1,
         gradNorm: spec.gradNorm ?? 1,
         updateRatio: 0.01,
         meanActivation: filled(neurons, spec.meanActivation ?? 0.5),
-        fractionActive: filled(neurons, spec.fractionActive ?? 0.5),
+        fractionActive,
         gradPreActivation: filled(neurons, 0.01),
-        activation: hidden ? filled(neurons, spec.activation ?? 0.5, BATCH) : undefined,
+        inactive,
         probeActivation: filled(neurons, spec.probeActivation ?? 0.5, PROBES),
       };
     }),
@@ -181,10 +193,60 @@ describe('dead-neurons', () => {
   it('reports neurons off on every sample and every probe for minSteps steps, dead since their first step', () => {
     const findings = run(detector(), 30, (step) => stepOf(step, 2, [layer(step >= 3 ? [2] : []), { fractionActive: 0 }]));
     expect(findings).toHaveLength(1);
-    expect(findings[0]).toMatchObject({ kind: 'dead-neurons', layer: 1, neurons: [2], firstStep: 3, detectedAtStep: 22, lastStep: null });
-    expect(findings[0]!.explanation).toContain('1 of 10 neurons in layer 1 (relu)');
-    expect(findings[0]!.explanation).toContain('dead since step 3');
+    expect(findings[0]).toMatchObject({
+      kind: 'dead-neurons',
+      layer: 1,
+      neurons: [2],
+      neuronSteps: [3],
+      firstStep: 3,
+      detectedAtStep: 22,
+      lastStep: null,
+    });
+    expect(findings[0]!.explanation).toBe(
+      '1 of 10 neurons in layer 1 (relu) died (inactive on every batch sample and every probe for 20+ steps in a row): ' +
+        'the first at step 3, median death step 3; 1 (≥ 10% of the layer) was dead by step 3.',
+    );
     expect(findings[0]!.suggestion).toContain('--lr');
+  });
+
+  it('gives each neuron its own death step, and starts where the threshold count was reached, not at the first death', () => {
+    // Neurons 1, 4, 6 and 9 die at steps 1, 4, 6 and 9 and stay dead; neuron 2 is dead from 2 to 11
+    // only (too short); neuron 0 dies at 40. minFraction 0.3 of 10 neurons: 3 must be dead.
+    const deaths = new Map([
+      [1, 1],
+      [4, 4],
+      [6, 6],
+      [9, 9],
+      [0, 40],
+    ]);
+    const deadAt = (step: number) => [
+      ...[...deaths].filter(([, died]) => step >= died).map(([neuron]) => neuron),
+      ...(step >= 2 && step < 12 ? [2] : []),
+    ];
+    const stepAt = (step: number) => stepOf(step, 2, [layer(deadAt(step)), {}]);
+    const [early] = run(detector('relu', { minFraction: 0.3 }), 30, stepAt);
+    // The third death (step 6) is the threshold; it was reported once it had lasted 20 steps.
+    expect(early).toMatchObject({ firstStep: 6, detectedAtStep: 25, neurons: [1, 4, 6, 9], neuronSteps: [1, 4, 6, 9] });
+    expect(early!.explanation).toContain('4 of 10 neurons in layer 1 (relu) died');
+    expect(early!.explanation).toContain(': the first at step 1, median death step 5; 3 (≥ 30% of the layer) were dead by step 6.');
+    const [later] = run(detector('relu', { minFraction: 0.3 }), 70, stepAt);
+    expect(later).toMatchObject({ firstStep: 6, detectedAtStep: 25, neurons: [0, 1, 4, 6, 9], neuronSteps: [40, 1, 4, 6, 9] });
+    expect(later!.explanation).toContain(': the first at step 1, median death step 6; 3 (≥ 30% of the layer) were dead by step 6.');
+  });
+
+  it('says when an ended finding ended, and advises on initialisation only when most neurons were dead from step 0', () => {
+    // One neuron dead from step 0, two from step 5 and 7: the median death step is 5, training killed them.
+    const mostlyLater = run(detector(), 30, (step) =>
+      stepOf(step, 2, [layer([0, ...(step >= 5 ? [3] : []), ...(step >= 7 ? [8] : [])]), {}]),
+    );
+    expect(mostlyLater[0]).toMatchObject({ firstStep: 0, neuronSteps: [0, 5, 7] });
+    expect(mostlyLater[0]!.suggestion).toContain('--lr');
+    const revived = run(detector('relu', { minFraction: 0.4 }), 50, (step) => stepOf(step, 2, [layer(step < 30 ? [0, 1, 2, 3] : [0]), {}]));
+    expect(revived[0]).toMatchObject({ firstStep: 0, lastStep: 29, neuronSteps: [0, 0, 0, 0] });
+    expect(revived[0]!.explanation).toMatch(
+      /median death step 0; 4 \(≥ 40% of the layer\) were dead by step 0\. From step 30 fewer than 2 were dead\.$/,
+    );
+    expect(revived[0]!.suggestion).toContain('--init he');
   });
 
   it('does not count a neuron one probe still reaches, a short run, or a layer under minFraction', () => {
@@ -197,6 +259,7 @@ describe('dead-neurons', () => {
   it('says "from step 0" neurons need another initialisation, and ends when they revive', () => {
     const zeros = run(detector(), 25, (step) => stepOf(step, 2.3, [layer([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]), {}]));
     expect(zeros[0]).toMatchObject({ firstStep: 0, detectedAtStep: 19, neurons: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] });
+    expect(zeros[0]!.neuronSteps).toEqual(new Array(10).fill(0));
     expect(zeros[0]!.suggestion).toContain('--init he');
     const revived = run(detector(), 50, (step) => stepOf(step, 2, [layer(step < 30 ? [4] : []), {}]));
     expect(revived.map(span)).toEqual([[0, 19, 29]]);
@@ -212,24 +275,35 @@ describe('saturation', () => {
   const detector = (activation: 'tanh' | 'sigmoid' | 'relu') => new SaturationDetector(activation, DEFAULT_DIAGNOSTICS.saturation);
 
   it('reports tanh and sigmoid units pinned at their bounds, whichever bound', () => {
-    const tanh = run(detector('tanh'), 20, (step) => stepOf(step, 2, [{ activation: [0.99, -0.99, 0.2, 0.99] }, {}]));
+    const tanh = run(detector('tanh'), 20, (step) => stepOf(step, 2, [{ activation: [0.99, -0.99, 0.2, 0.99] }, {}], 'tanh'));
     expect(tanh).toHaveLength(1);
     expect(tanh[0]).toMatchObject({ kind: 'saturation', layer: 1, neurons: [0, 1, 3], quantity: 'activation', firstStep: 0 });
-    const sigmoid = run(detector('sigmoid'), 20, (step) => stepOf(step, 2, [{ activation: [0.995, 0.005, 0.5, 0.5] }, {}]));
+    const sigmoid = run(detector('sigmoid'), 20, (step) => stepOf(step, 2, [{ activation: [0.995, 0.005, 0.5, 0.5] }, {}], 'sigmoid'));
     expect(sigmoid[0]!.neurons).toEqual([0, 1]);
+  });
+
+  it('gives each unit its own onset step and the numbers that decided it', () => {
+    // Unit 0 pinned from step 2, unit 3 from step 5; one unit (25% of 4) is the threshold.
+    const pinned = (step: number) => [step >= 2 ? 0.99 : 0.2, 0.2, 0.2, step >= 5 ? -0.99 : 0.2];
+    const findings = run(detector('tanh'), 30, (step) => stepOf(step, 2, [{ activation: pinned(step) }, {}], 'tanh'));
+    expect(findings[0]).toMatchObject({ firstStep: 2, detectedAtStep: 21, neurons: [0, 3], neuronSteps: [2, 5] });
+    expect(findings[0]!.explanation).toBe(
+      '2 of 4 units in layer 1 (tanh) saturated (f′(z) below 5% of its maximum on ≥ 75% of the batch for 20+ steps in a row): ' +
+        'the first at step 2, median onset step 3.5; 1 (≥ 25% of the layer) was saturated by step 2.',
+    );
   });
 
   it('uses the derivative threshold strictly: f′(z) of exactly 5% of its maximum is not saturated', () => {
     // tanh f′ = 1 − a²: a = √0.95 gives 0.05 up to rounding; just inside and outside it.
-    const inside = run(detector('tanh'), 20, (step) => stepOf(step, 2, [{ activation: 0.976 }, {}]));
+    const inside = run(detector('tanh'), 20, (step) => stepOf(step, 2, [{ activation: 0.976 }, {}], 'tanh'));
     expect(inside).toHaveLength(1);
-    expect(run(detector('tanh'), 20, (step) => stepOf(step, 2, [{ activation: 0.974 }, {}]))).toEqual([]);
+    expect(run(detector('tanh'), 20, (step) => stepOf(step, 2, [{ activation: 0.974 }, {}], 'tanh'))).toEqual([]);
   });
 
   it('ignores ReLU networks, short runs and units in their working range', () => {
     expect(run(detector('relu'), 40, (step) => stepOf(step, 2, [{ activation: 50 }, {}]))).toEqual([]);
-    expect(run(detector('tanh'), 19, (step) => stepOf(step, 2, [{ activation: 0.999 }, {}]))).toEqual([]);
-    expect(run(detector('tanh'), 40, (step) => stepOf(step, 2, [{ activation: 0.6 }, {}]))).toEqual([]);
+    expect(run(detector('tanh'), 19, (step) => stepOf(step, 2, [{ activation: 0.999 }, {}], 'tanh'))).toEqual([]);
+    expect(run(detector('tanh'), 40, (step) => stepOf(step, 2, [{ activation: 0.6 }, {}], 'tanh'))).toEqual([]);
   });
 });
 
@@ -329,6 +403,7 @@ describe('Diagnostics', () => {
         detectedAtStep: 74,
         layer: null,
         neurons: null,
+        neuronSteps: null,
         quantity: 'loss',
         explanation: 'Flat.',
         suggestion: 'Fix it.',
@@ -389,6 +464,25 @@ describe('thresholds and the run format', () => {
     expect(parsed.config.preset).toBeNull();
     expect(() => parseManifest('bad/run.json', { ...manifest, findings: [{ kind: 'gremlins' }] })).toThrowError(
       /field "findings\.0\.kind"/,
+    );
+    // A finding recorded before neuronSteps existed reads with null; one whose steps do not pair with its neurons is refused.
+    const dead = {
+      kind: 'dead-neurons',
+      firstStep: 1,
+      lastStep: null,
+      detectedAtStep: 21,
+      layer: 1,
+      neurons: [0, 2],
+      quantity: 'fractionActive',
+      explanation: 'Dead.',
+      suggestion: 'Fix it.',
+    };
+    expect(parseManifest('old/run.json', { ...manifest, findings: [dead] }).findings[0]!.neuronSteps).toBeNull();
+    expect(parseManifest('new/run.json', { ...manifest, findings: [{ ...dead, neuronSteps: [1, 4] }] }).findings[0]!.neuronSteps).toEqual([
+      1, 4,
+    ]);
+    expect(() => parseManifest('bad/run.json', { ...manifest, findings: [{ ...dead, neuronSteps: [1] }] })).toThrowError(
+      'bad/run.json: field "findings.0.neuronSteps": 1 steps for 2 neurons',
     );
   });
 });

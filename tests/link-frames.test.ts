@@ -188,7 +188,7 @@ describe('a run recorded with link frames', () => {
     );
 
   it('lists a link frame at every 2nd step its layer’s snapshot does not hold, and every step is at most 1 step old', () => {
-    expect(manifest.schemaVersion).toBe(3);
+    expect(manifest.schemaVersion).toBe(4);
     expect(manifest.config.linkAge).toBe(0.02);
     expect(manifest.weightStrides).toEqual([198, 3, 1]);
     expect(manifest.linkFrames).toMatchObject({ maxAge: 1, strides: [2, 2, 0] });

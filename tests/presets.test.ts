@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { NO_FINDINGS } from '../core/diagnostics/summary.js';
 import { parseManifest, type RunManifest } from '../core/format/manifest.js';
 import { PRESET_NAMES, PRESETS, unknownPresetMessage, type PresetName } from '../core/presets.js';
+import { openRunFolder } from '../recorder/open-run.js';
 import { runRecorder, startRecorder, tempDir, waitFor } from './helpers.js';
 
 /** Steps each preset needs to show its findings reliably (the presets themselves run longer, to watch). */
@@ -135,5 +136,91 @@ describe('lesson presets', () => {
     const finished = await recorder.done;
     expect(finished.code).toBe(0);
     expect(manifestOf(join(out, 'live')).findings.map((finding) => finding.kind)).toEqual(['dead-neurons', 'dead-neurons', 'stalled']);
+  }, 60_000);
+});
+
+/** Per step, per neuron of dense layer `layer`: dead by the detector's rule (fraction active 0, every probe f(z) ≤ 0), from the step files. */
+async function deadByStep(directory: string, layer: number): Promise<Uint8Array[]> {
+  const run = await openRunFolder(directory);
+  const neurons = run.manifest.layers[layer]!.size;
+  const probes = run.manifest.probes?.count ?? 0;
+  const steps: Uint8Array[] = [];
+  for (let index = 0; index < run.manifest.chunks.length; index++) {
+    const chunk = await run.readSteps(index);
+    expect(chunk.problems).toEqual([]);
+    const active = chunk.values.get('fractionActive', layer)!;
+    const probeActivation = chunk.values.get('probeActivation', layer)!;
+    for (let row = 0; row < chunk.rows; row++) {
+      steps.push(
+        Uint8Array.from({ length: neurons }, (_, neuron) => {
+          if (active[row * neurons + neuron] !== 0) return 0;
+          for (let probe = 0; probe < probes; probe++) if (probeActivation[(row * probes + probe) * neurons + neuron]! > 0) return 0;
+          return 1;
+        }),
+      );
+    }
+  }
+  return steps;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+describe('dead-neuron findings of the dying-relu preset, recomputed from its step files', () => {
+  it('give each dead neuron its death step, start where the threshold count was reached, and say the median', async () => {
+    const out = tempDir('preset-dying-steps');
+    const result = await runRecorder(['--preset', 'dying-relu', '--out', out, '--name', 'dying', '--quiet']);
+    expect(result.code, result.stderr).toBe(0);
+    const directory = join(out, 'dying');
+    const manifest = manifestOf(directory);
+    const { minSteps, minFraction } = manifest.config.diagnostics.deadNeurons;
+    let layersWithFindings = 0;
+    for (let layer = 1; layer < manifest.layers.length - 1; layer++) {
+      const dead = await deadByStep(directory, layer);
+      expect(dead).toHaveLength(manifest.stepCount);
+      const neurons = manifest.layers[layer]!.size;
+      const minCount = Math.max(1, Math.ceil(minFraction * neurons));
+      // Each neuron's current unbroken stretch, step by step; the first step with minCount neurons in a stretch of minSteps,
+      // and the step from which those neurons (each from its own first step) were minCount.
+      const since = new Array<number>(neurons).fill(-1);
+      let detected: { step: number; threshold: number } | undefined;
+      const counting = (step: number) => since.flatMap((first, neuron) => (first >= 0 && step - first + 1 >= minSteps ? [neuron] : []));
+      dead.forEach((flags, step) => {
+        flags.forEach((flag, neuron) => (since[neuron] = flag ? (since[neuron]! >= 0 ? since[neuron]! : step) : -1));
+        const now = counting(step);
+        if (!detected && now.length >= minCount) {
+          const starts = now.map((neuron) => since[neuron]!).sort((a, b) => a - b);
+          detected = { step, threshold: starts[minCount - 1]! };
+        }
+      });
+      const findings = manifest.findings.filter((finding) => finding.kind === 'dead-neurons' && finding.layer === layer);
+      if (!detected) {
+        expect(findings).toEqual([]);
+        continue;
+      }
+      layersWithFindings++;
+      // The dying-relu layers die for good: one finding, still open at the end.
+      expect(findings).toHaveLength(1);
+      const finding = findings[0]!;
+      const deadAtEnd = counting(manifest.stepCount - 1);
+      expect(finding.lastStep).toBeNull();
+      expect(finding.neurons).toEqual(deadAtEnd);
+      // Each neuron's death step: the first step of its final unbroken stretch of fraction active 0 and probes off.
+      expect(finding.neuronSteps).toEqual(deadAtEnd.map((neuron) => since[neuron]));
+      expect(finding.firstStep).toBe(detected.threshold);
+      expect(finding.detectedAtStep).toBe(detected.step);
+      expect(finding.detectedAtStep).toBe(finding.firstStep + minSteps - 1);
+      expect(finding.explanation).toContain(
+        `: the first at step ${Math.min(...finding.neuronSteps!)}, median death step ${median(finding.neuronSteps!)}; ` +
+          `${minCount} (≥ 10% of the layer) were dead by step ${finding.firstStep}.`,
+      );
+      expect(finding.explanation).toMatch(
+        new RegExp(`^${finding.neurons!.length} of ${neurons} neurons in layer ${layer} \\(relu\\) died`),
+      );
+    }
+    expect(layersWithFindings).toBe(2);
   }, 60_000);
 });

@@ -156,6 +156,7 @@ describe('findings in the picture', () => {
     detectedAtStep: 31,
     layer: neurons ? 2 : null,
     neurons,
+    neuronSteps: null,
     quantity: 'gradNorm',
     explanation: 'what was seen',
     suggestion: 'what fixes it',

@@ -176,7 +176,7 @@ describe('a run of the first format (tests/fixtures/v1-tiny)', () => {
   it('is refused with a clear message from a format this version does not know', () => {
     const manifest = { schemaVersion: 7 };
     expect(() => parseManifest('x/run.json', manifest)).toThrow(
-      'x/run.json: unknown schemaVersion 7; this version of Neural Vision reads schemaVersion 1, 2 and 3',
+      'x/run.json: unknown schemaVersion 7; this version of Neural Vision reads schemaVersion 1, 2, 3 and 4',
     );
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Every detector of training problems, fed one step at a time by the recorder (the writer thread)
- * as it records: cheap (O(neurons × (batch or probes)) per step at most), bounded memory, and a
- * pure `findings()` at any moment. Rules and thresholds: the detectors' files, docs/diagnostics.md.
+ * as it records: cheap (O(neurons × probes) per step at most; the pass over the batch that sigmoid
+ * and tanh need is the writer's, once, for `fractionInactive` and the detectors), bounded memory,
+ * and a pure `findings()` at any moment. Rules and thresholds: the detectors' files, docs/diagnostics.md.
  */
 import type { Activation } from '../nn/activation.js';
 import { DeadNeuronsDetector } from './dead-neurons.js';

@@ -78,6 +78,7 @@ export class ExplodingGradientDetector implements Detector {
           detectedAtStep: episode.detectedAtStep,
           layer,
           neurons: null,
+          neuronSteps: null,
           quantity: layer === null ? 'loss' : 'gradNorm',
           explanation: `${what} ${growth}, from step ${episode.firstStep}${episode.lastStep === null ? '' : ` to ${episode.lastStep}`}.`,
           suggestion: 'The updates overshoot and feed on themselves: lower the learning rate (--lr) by 10×, or use --optimizer adam.',

@@ -28,16 +28,32 @@ const step = z.int().check(z.minimum(0));
 
 export const findingSchema = z.object({
   kind: z.enum(FINDING_KINDS),
-  /** First step of the stretch in which the rule held (for dead neurons: the earliest "dead since" step). */
+  /**
+   * First step of the stretch in which the rule held. Dead or saturated neurons: the step from which
+   * at least `minFraction` of the layer's neurons were dead (saturated), each counted from its own
+   * first step, among those that counted when the finding was detected — where the network picture
+   * shows the problem. The earliest of them may have begun before it; neurons that die later or come
+   * back change `neurons` and `neuronSteps`, not this step.
+   */
   firstStep: step,
   /** Last step the rule held; null while it still holds (in a finished run: up to its last step). */
   lastStep: z.nullable(step),
-  /** Step at which the stretch was long enough to report: firstStep + the rule's minimum length − 1, or later. */
+  /**
+   * Step at which the detector could first report it, ≥ firstStep: firstStep + the rule's minimum
+   * length − 1, or later (dead or saturated neurons: exactly that, when the threshold-th neuron's
+   * stretch reached `minSteps`).
+   */
   detectedAtStep: step,
   /** Dense layer (1 = first hidden layer, as in `layerK.*` columns); null for the loss. */
   layer: z.nullable(z.int().check(z.minimum(1))),
   /** Neuron indices within the layer, ascending; null where the finding is about a whole layer or the loss. */
   neurons: z.nullable(z.array(step)),
+  /**
+   * Dead or saturated neurons: per neuron of `neurons`, in the same order, the first step of its
+   * unbroken stretch as of the latest step the finding held (a dead neuron's death step). Null for
+   * the other kinds, and in runs recorded before schemaVersion 4 (absent there).
+   */
+  neuronSteps: z._default(z.nullable(z.array(step)), null),
   quantity: z.enum(FINDING_QUANTITIES),
   /** One line: what was seen, with the numbers that decided it. */
   explanation: z.string(),

@@ -116,6 +116,7 @@ export class NanInfDetector implements Detector {
         detectedAtStep: episode.detectedAtStep,
         layer: first!.layer,
         neurons: first!.neurons,
+        neuronSteps: null,
         quantity: first!.quantity,
         explanation: `${formatNumber(first!.value)} first appeared at step ${episode.firstStep} in ${describePlace(first!)}${also}.`,
         suggestion:

@@ -1,24 +1,23 @@
 /**
- * Saturation: a sigmoid or tanh hidden unit whose local derivative f′(z) is below
+ * Saturation: a sigmoid or tanh hidden unit inactive by its rule — f′(z) below
  * `derivativeFraction` of its maximum (sigmoid 0.25, tanh 1) on at least `sampleFraction` of the
- * batch, for `minSteps` steps in a row. With the default 5%: sigmoid outputs beyond
- * 0.013…0.987, tanh beyond ±0.975 (|z| > 4.4 and 2.2). Such a unit passes almost no gradient back,
- * whichever bound it sits at. A layer has a finding while at least `minFraction` of its units are
- * saturated. Cost: one pass over the batch's f(z), O(batch × neurons), for sigmoid and tanh only.
+ * batch (core/nn/inactive.ts, computed once per step by the writer) — for `minSteps` steps in a
+ * row. With the default 5%: sigmoid outputs beyond 0.013…0.987, tanh beyond ±0.975 (|z| > 4.4 and
+ * 2.2). Such a unit passes almost no gradient back, whichever bound it sits at. A layer has a
+ * finding while at least `minFraction` of its units are saturated; it starts at the step from which
+ * that many were, each counted from its own onset, and lists each one's onset step.
  */
 import { ACTIVATION_FUNCTIONS, type Activation } from '../nn/activation.js';
 import type { Finding } from './finding.js';
-import { SustainedNeurons } from './neuron-stretches.js';
+import { describeNeuronSteps, SustainedNeurons } from './neuron-stretches.js';
 import type { Detector, StepStatistics } from './step-statistics.js';
 import type { DiagnosticsConfig } from './thresholds.js';
-import { countOf } from './wording.js';
+import { countOf, formatNumber } from './wording.js';
 
 export class SaturationDetector implements Detector {
   readonly #activation: Activation;
   readonly #thresholds: DiagnosticsConfig['saturation'];
   #layers: SustainedNeurons[] | undefined;
-  /** Per neuron, saturated samples of the current step (reused). */
-  #saturatedSamples = new Int32Array(0);
 
   constructor(activation: Activation, thresholds: DiagnosticsConfig['saturation']) {
     this.#activation = activation;
@@ -26,53 +25,42 @@ export class SaturationDetector implements Detector {
   }
 
   observe({ step, layers }: StepStatistics): void {
-    const { maxDerivative, saturationCentre: center } = ACTIVATION_FUNCTIONS[this.#activation];
-    if (center === undefined) return;
-    // f′(z) is max − (a − centre)² for both (sigmoid ¼ − (a − ½)², tanh 1 − a²), so f′ < limit ⇔ |a − centre| > √(max − limit).
-    const derivativeLimit = this.#thresholds.derivativeFraction * maxDerivative;
-    const distance = Math.sqrt(maxDerivative - derivativeLimit);
+    if (ACTIVATION_FUNCTIONS[this.#activation].inactiveRule !== 'saturated') return;
     const hidden = layers.slice(0, -1);
     this.#layers ??= hidden.map(
-      (layer) => new SustainedNeurons(layer.meanActivation.length, this.#thresholds.minSteps, this.#thresholds.minFraction),
+      (layer) => new SustainedNeurons(layer.fractionActive.length, this.#thresholds.minSteps, this.#thresholds.minFraction),
     );
-    hidden.forEach(({ activation }, index) => {
+    hidden.forEach(({ inactive }, index) => {
       const tracker = this.#layers![index]!;
-      const neurons = tracker.neuronCount;
-      if (!activation || activation.length === 0) return;
-      const samples = activation.length / neurons;
-      if (this.#saturatedSamples.length < neurons) this.#saturatedSamples = new Int32Array(neurons);
-      const counts = this.#saturatedSamples;
-      counts.fill(0, 0, neurons);
-      for (let sample = 0; sample < samples; sample++) {
-        const start = sample * neurons;
-        for (let neuron = 0; neuron < neurons; neuron++) {
-          if (Math.abs(activation[start + neuron]! - center) > distance) counts[neuron]!++;
-        }
-      }
-      const minSamples = this.#thresholds.sampleFraction * samples;
-      for (let neuron = 0; neuron < neurons; neuron++) tracker.mark(neuron, step, counts[neuron]! >= minSamples);
+      for (let neuron = 0; neuron < tracker.neuronCount; neuron++) tracker.mark(neuron, step, inactive![neuron] === 1);
       tracker.endStep(step);
     });
   }
 
   findings(): Finding[] {
-    const { derivativeFraction, sampleFraction, minSteps } = this.#thresholds;
+    const { derivativeFraction, sampleFraction, minSteps, minFraction } = this.#thresholds;
     return (this.#layers ?? []).flatMap((tracker, index) =>
-      tracker.episodes.map((episode): Finding => ({
-        kind: 'saturation',
-        firstStep: episode.firstStep,
-        lastStep: episode.lastStep,
-        detectedAtStep: episode.detectedAtStep,
-        layer: index + 1,
-        neurons: [...episode.detail.neurons],
-        quantity: 'activation',
-        explanation:
-          `${countOf(episode.detail.neurons.length, episode.detail.layerSize, 'unit')} in layer ${index + 1} (${this.#activation}) sat near ` +
-          `their bounds, f′(z) below ${derivativeFraction * 100}% of its maximum on ≥ ${sampleFraction * 100}% of the batch, ` +
-          `for at least ${minSteps} steps from step ${episode.firstStep}${episode.lastStep === null ? '' : ` to ${episode.lastStep}`}.`,
-        suggestion:
-          'Saturated units pass almost no gradient: scale the initial weights to the fan-in (--init xavier), lower --lr, or use --activation relu.',
-      })),
+      tracker.episodes.map((episode): Finding => {
+        const { neurons, neuronSteps, layerSize } = episode.detail;
+        const numbers = describeNeuronSteps(episode, { minCount: tracker.minCount, minFraction }, 'saturated', 'onset');
+        return {
+          kind: 'saturation',
+          firstStep: episode.firstStep,
+          lastStep: episode.lastStep,
+          detectedAtStep: episode.detectedAtStep,
+          layer: index + 1,
+          neurons: [...neurons],
+          neuronSteps: [...neuronSteps],
+          quantity: 'activation',
+          explanation:
+            `${countOf(neurons.length, layerSize, 'unit')} in layer ${index + 1} (${this.#activation}) saturated ` +
+            `(f′(z) below ${formatNumber(derivativeFraction * 100)}% of its maximum on ≥ ${formatNumber(sampleFraction * 100)}% ` +
+            `of the batch for ${minSteps}+ steps in a row): ${numbers}.` +
+            (episode.lastStep === null ? '' : ` From step ${episode.lastStep + 1} fewer than ${tracker.keepCount} were saturated.`),
+          suggestion:
+            'Saturated units pass almost no gradient: scale the initial weights to the fan-in (--init xavier), lower --lr, or use --activation relu.',
+        };
+      }),
     );
   }
 }

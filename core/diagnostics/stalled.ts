@@ -66,6 +66,7 @@ export class StalledDetector implements Detector {
         detectedAtStep: episode.detectedAtStep,
         layer: null,
         neurons: null,
+        neuronSteps: null,
         quantity: 'loss',
         explanation:
           `The loss stayed flat at ${formatNumber(loss)} nats${chance} (means of ${window}-step blocks within ${tolerance * 100}% of each other) ` +

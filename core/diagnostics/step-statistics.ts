@@ -17,8 +17,11 @@ export interface LayerStepStatistics {
   fractionActive: Float32Array;
   /** Per neuron, [neurons]: ∂L/∂z summed over the batch. */
   gradPreActivation: Float32Array;
-  /** f(z) for every batch sample, row-major [sample × neuron]; hidden layers only (undefined for the output). */
-  activation: Float32Array | undefined;
+  /**
+   * Per neuron, [neurons]: 1 where it is inactive on the batch by the activation function's rule
+   * (core/nn/inactive.ts), else 0; hidden layers only (undefined for the output).
+   */
+  inactive: Uint8Array | undefined;
   /** f(z) for every probe, row-major [probe × neuron]; empty without probes. */
   probeActivation: Float32Array;
 }

@@ -46,7 +46,10 @@ export const diagnosticsSchema = z.strictObject({
   ),
   saturation: z.prefault(
     z.strictObject({
-      /** A sigmoid/tanh unit is saturated on a sample when f′(z) is below this fraction of its maximum (0.25, 1). */
+      /**
+       * A sigmoid/tanh unit is saturated on a sample when f′(z) is below this fraction of its maximum (0.25, 1).
+       * With `sampleFraction`, also what "inactive" means for sigmoid and tanh in the recorded `layerK.fractionInactive`.
+       */
       derivativeFraction: z._default(fraction, 0.05),
       /** …on at least this fraction of the batch, … */
       sampleFraction: z._default(fraction, 0.75),

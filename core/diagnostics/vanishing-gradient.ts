@@ -64,6 +64,7 @@ export class VanishingGradientDetector implements Detector {
           detectedAtStep: episode.detectedAtStep,
           layer,
           neurons: null,
+          neuronSteps: null,
           quantity: 'gradNorm',
           explanation:
             `Layer ${layer}'s gradient norm ‖∂L/∂W‖ stayed below ${ratio} × layer ${layer + 1}'s (or near zero) for at least ${minSteps} steps ` +

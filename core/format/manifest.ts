@@ -9,18 +9,21 @@ import { ACTIVATIONS } from '../nn/activation.js';
 import { SNAPSHOT_REASONS, type RunShape, type SnapshotReason } from './columns.js';
 
 /**
- * 3: int8 link frames (`links-layerK-NNNN.arrows`, listed per chunk as `links`, planned in
+ * 4: steps record `layerK.fractionInactive` (inactive by each activation function's rule); dead and
+ * saturated neuron findings list each neuron's own first step (`neuronSteps`) and start where the
+ * threshold count was reached. 3: int8 link frames (`links-layerK-NNNN.arrows`, listed per chunk as `links`, planned in
  * `linkFrames`) keep every drawn link fresh; the config has `linkAge`. 2: layers say their kind and
  * the input layer its shape; steps record `classActivation`; the classes are the dataset's, any
- * number. 1: the first format (MNIST-shaped). Versions 1 and 2 are still read: their run.json is
- * upgraded as it is parsed (`upgradeManifest`), and their files lack what came later.
+ * number. 1: the first format (MNIST-shaped). Versions 1–3 are still read: their run.json is
+ * upgraded as it is parsed (`upgradeManifest`; findings get `neuronSteps: null`), and their files
+ * lack what came later.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 /** Classes a run can have: labels and predicted classes are uint8 columns. */
 export const MAX_CLASSES = 256;
 
 /** Versions this reader opens. */
-export const READABLE_SCHEMA_VERSIONS = [1, 2, 3] as const;
+export const READABLE_SCHEMA_VERSIONS = [1, 2, 3, 4] as const;
 
 export const RUN_STATUSES = ['recording', 'complete', 'interrupted', 'failed'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -104,7 +107,7 @@ const denseLayerSchema = z.object({
 
 export const manifestSchema = z.object({
   /** The format version this run was recorded in; older runs are upgraded as they are read. */
-  schemaVersion: z.union([z.literal(1), z.literal(2), z.literal(3)]),
+  schemaVersion: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]),
   name: z.string().check(z.minLength(1)),
   status: z.enum(RUN_STATUSES),
   /** Why the run stopped, for any status but complete; also set when training diverged. */
@@ -243,6 +246,11 @@ function shapeProblems(manifest: RunManifest): string[] {
       }),
     ),
   );
+  manifest.findings.forEach(({ neurons, neuronSteps }, index) => {
+    // Readers take neuronSteps[i] as the step of neurons[i].
+    if (neuronSteps !== null && neuronSteps.length !== (neurons?.length ?? 0))
+      problems.push(`field "findings.${index}.neuronSteps": ${neuronSteps.length} steps for ${neurons?.length ?? 0} neurons`);
+  });
   if (manifest.linkFrames && manifest.linkFrames.strides.length !== denseLayers)
     problems.push(`field "linkFrames.strides": ${manifest.linkFrames.strides.length} strides for ${denseLayers} dense layers`);
   const output = manifest.layers[manifest.layers.length - 1]!;

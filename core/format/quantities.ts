@@ -231,6 +231,18 @@ export const QUANTITIES = {
     signed: false,
     since: 1,
   },
+  fractionInactive: {
+    file: 'steps',
+    shape: 'layer',
+    type: 'float32',
+    label: 'fraction inactive',
+    symbol: 'inactive',
+    unit: 'fraction 0–1',
+    meaning:
+      'Fraction of the layer’s neurons inactive on the batch by its activation function’s rule: ReLU and leaky ReLU z ≤ 0 on every sample; sigmoid and tanh saturated, f′(z) below config.diagnostics.saturation.derivativeFraction of its maximum on at least sampleFraction of the samples; linear never (0). Hidden layers only: NaN for the output layer.',
+    signed: false,
+    since: 4,
+  },
   probeActivation: {
     file: 'steps',
     shape: 'probeNeuron',

@@ -12,7 +12,9 @@ import type { LayerStepStatistics } from '../../core/diagnostics/step-statistics
 import { columnNameOf, probeColumns } from '../../core/format/columns.js';
 import type { LayerQuantity } from '../../core/format/quantities.js';
 import { HEARTBEAT_MS } from '../../core/format/run-status.js';
+import { ACTIVATION_FUNCTIONS } from '../../core/nn/activation.js';
 import { neuronStats, softmaxRows } from '../../core/nn/batch-stats.js';
+import { markInactive } from '../../core/nn/inactive.js';
 import { selectEngine } from '../engine.js';
 import type { FinishMessage, FromWriter, LayerWeights, LinkGrads, SnapshotGrads, StepMessage, ToWriter, WriterInit } from './protocol.js';
 import { RunWriter } from './run-writer.js';
@@ -41,6 +43,9 @@ writer.beforeManifestWrite = () => {
 /** Labels of the current batch's samples, and which classes it holds (reused every step). */
 const batchLabels = new Uint8Array(manifest.config.batchSize);
 const classValid = new Uint8Array(layerSizes[denseCount]!);
+/** Per hidden layer, which neurons are inactive on the step's batch (reused every step; the detectors read them). */
+const inactiveNeurons = layerSizes.slice(1, -1).map((neurons) => new Uint8Array(neurons));
+const hiddenActivation = ACTIVATION_FUNCTIONS[manifest.config.activation];
 
 /** Time spent in recordStep. */
 let busyMs = 0;
@@ -176,13 +181,18 @@ function recordStep(message: StepMessage): void {
     cell('weightNorm')[0] = weightNorm;
     cell('gradNorm')[0] = gradNorm;
     cell('updateRatio')[0] = updateRatio;
+    // Once per step, for the column and the detectors: O(neurons) for ReLU, one pass over f(z) for sigmoid and tanh.
+    const inactive = activation ? inactiveNeurons[index]! : undefined;
+    cell('fractionInactive')[0] = inactive
+      ? markInactive(hiddenActivation, stats.fractionActive, activation!, manifest.config.diagnostics.saturation, inactive) / neurons
+      : Number.NaN;
     // f(z) of the probes; softmax probabilities for the output layer.
     const probeActivation = activation ? probeRows(message.activation[index]!, neurons) : probeOutput.probabilities;
     if (probeCount > 0) {
       cell('probeActivation').set(probeActivation);
       cell('probeGradPreActivation').set(probeRows(message.gradPreActivation[index]!, neurons));
     }
-    layerStatistics.push({ weightNorm, gradNorm, updateRatio, ...stats, activation, probeActivation });
+    layerStatistics.push({ weightNorm, gradNorm, updateRatio, ...stats, inactive, probeActivation });
   }
   diagnostics.observe({ step, loss: message.loss, probeLoss: probeOutput.loss, layers: layerStatistics });
   if (probeCount > 0) {

@@ -260,8 +260,12 @@ describe('the viewer', () => {
   it('shows the stored findings: bookmarks that jump and select, a panel, marked neurons', async () => {
     const page = await open('/?run=lesson&step=50');
     const panel = page.getByTestId('findings');
-    await panel.getByRole('button', { name: /^dead neurons — layer 1, \d+ neurons, from step 1 to the end$/ }).waitFor();
-    await panel.getByText(/were inactive on every batch sample and every probe for at least 20 steps: dead since step 1\./).waitFor();
+    await panel.getByRole('button', { name: /^dead neurons — layer 1, \d+ neurons, from step 2 to the end$/ }).waitFor();
+    await panel
+      .getByText(
+        /died \(inactive on every batch sample and every probe for 20\+ steps in a row\): the first at step 2, median death step \d+; 13 \(≥ 10% of the layer\) were dead by step 2\./,
+      )
+      .waitFor();
     // Marks in the findings' colour on the network at a step where the neurons are dead.
     await page.getByText(/^step 50 of /).waitFor();
     const finding = rgb(FINDING_COLOR);
@@ -282,8 +286,8 @@ describe('the viewer', () => {
     const dead = manifest.findings.find(
       (finding: { kind: string; layer: number }) => finding.kind === 'dead-neurons' && finding.layer === 1,
     );
-    await page.getByRole('button', { name: /^dead neurons, layer 1, \d+ neurons at step 1$/ }).click();
-    await page.getByText('step 1 of 59').waitFor();
+    await page.getByRole('button', { name: /^dead neurons, layer 1, \d+ neurons at step 2$/ }).click();
+    await page.getByText('step 2 of 59').waitFor();
     await page.getByRole('heading', { name: `Neuron 1.${dead.neurons[0]}` }).waitFor();
     await page.waitForFunction((neuron) => window.location.search.includes(`neuron=1.${neuron}`), dead.neurons[0]);
     await page.close();

@@ -122,7 +122,7 @@ const CASES: (CorpusCase & { apply: Damage })[] = [
   {
     name: 'manifest-unknown-version',
     damage: 'run.json from a future format',
-    message: '<run>/run.json: unknown schemaVersion 99; this version of Neural Vision reads schemaVersion 1, 2 and 3',
+    message: '<run>/run.json: unknown schemaVersion 99; this version of Neural Vision reads schemaVersion 1, 2, 3 and 4',
     readable: false,
     apply: (directory) => editManifest(directory, (manifest) => (manifest.schemaVersion = 99)),
   },
