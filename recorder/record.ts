@@ -171,6 +171,7 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
     chunks: [],
     probes: probeIndices.length > 0 ? { file: FILE_NAMES.probes, count: probeIndices.length } : null,
     finalEval: null,
+    finalTrain: null,
     divergedAtStep: null,
     findings: [],
   };

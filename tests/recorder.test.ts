@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../core/config.js';
 import { weightColumns } from '../core/format/columns.js';
 import { columnWidth } from '../core/format/columns.js';
+import { FINAL_TRAIN_STEPS } from '../core/format/manifest.js';
 import { initialLayers } from '../core/nn/init.js';
 import { createTrace, forwardSample, nonZeroIndices } from '../core/nn/mlp.js';
 import { loadDataset } from '../datasets/index.js';
@@ -49,6 +50,17 @@ describe('a recorded run', () => {
     expect(run.manifest.chunks.every((chunk) => chunk.complete)).toBe(true);
     expect(run.manifest.chunks.reduce((sum, chunk) => sum + chunk.stepCount, 0)).toBe(steps);
     expect(run.manifest.finalEval?.accuracy).toBeGreaterThan(0.5);
+    // The final training loss and accuracy: means over the last FINAL_TRAIN_STEPS recorded steps.
+    const recorded: Record<'loss' | 'accuracy', number[]> = { loss: [], accuracy: [] };
+    for (let chunk = 0; chunk < run.manifest.chunks.length; chunk++) {
+      const data = await run.readSteps(chunk);
+      for (const quantity of ['loss', 'accuracy'] as const) recorded[quantity].push(...data.values.get(quantity)!);
+    }
+    const tail = (quantity: 'loss' | 'accuracy') => recorded[quantity].slice(-FINAL_TRAIN_STEPS);
+    const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+    expect(run.manifest.finalTrain?.steps).toBe(FINAL_TRAIN_STEPS);
+    expect(run.manifest.finalTrain?.loss).toBeCloseTo(mean(tail('loss')), 6);
+    expect(run.manifest.finalTrain?.accuracy).toBeCloseTo(mean(tail('accuracy')), 6);
   });
 
   it('reads back step rows that are consistent with the data and each other', async () => {

@@ -19,6 +19,8 @@ import { SNAPSHOT_REASONS, type RunShape, type SnapshotReason } from './columns.
  * lack what came later.
  */
 export const SCHEMA_VERSION = 4;
+/** Steps the final training loss and accuracy are averaged over (`finalTrain`). */
+export const FINAL_TRAIN_STEPS = 50;
 /** Classes a run can have: labels and predicted classes are uint8 columns. */
 export const MAX_CLASSES = 256;
 
@@ -146,6 +148,12 @@ export const manifestSchema = z.object({
   chunks: z.array(chunkSchema),
   probes: z.nullable(z.object({ file: fileName, count })),
   finalEval: z.nullable(evalSchema),
+  /**
+   * Training loss and batch accuracy at the end of what was recorded: their means over the last
+   * FINAL_TRAIN_STEPS steps (a single batch is noisy), kept current while recording; null in runs
+   * recorded before it (schemaVersion < 4) and before the first step.
+   */
+  finalTrain: z._default(z.nullable(z.object({ steps: count, loss: z.nullable(z.number()), accuracy: z.number() })), null),
   /** First step whose loss was NaN or infinite, if training diverged. */
   divergedAtStep: z.nullable(count),
   /**

@@ -58,7 +58,10 @@ export function summarizeRun(manifest: RunManifest, now = Date.now(), lastWrite?
     learningRate: config.learningRate,
     batchSize: config.batchSize,
     seed: config.seed,
-    finalTrain: null,
+    finalTrain:
+      manifest.finalTrain && manifest.finalTrain.loss !== null
+        ? { loss: manifest.finalTrain.loss, accuracy: manifest.finalTrain.accuracy }
+        : null,
     finalEval: manifest.finalEval,
     findings: manifest.findings.map((finding) => finding.kind),
     bytes,

@@ -11,6 +11,7 @@ import { Diagnostics } from '../../core/diagnostics/diagnostics.js';
 import type { LayerStepStatistics } from '../../core/diagnostics/step-statistics.js';
 import { columnNameOf, probeColumns } from '../../core/format/columns.js';
 import type { LayerQuantity } from '../../core/format/quantities.js';
+import { FINAL_TRAIN_STEPS } from '../../core/format/manifest.js';
 import { HEARTBEAT_MS } from '../../core/format/run-status.js';
 import { ACTIVATION_FUNCTIONS } from '../../core/nn/activation.js';
 import { neuronStats, softmaxRows } from '../../core/nn/batch-stats.js';
@@ -18,6 +19,7 @@ import { markInactive } from '../../core/nn/inactive.js';
 import { selectEngine } from '../engine.js';
 import type { FinishMessage, FromWriter, LayerWeights, LinkGrads, SnapshotGrads, StepMessage, ToWriter, WriterInit } from './protocol.js';
 import { RunWriter } from './run-writer.js';
+import { TrailingMean } from './trailing-mean.js';
 import { TfEvaluator } from './evaluator.js';
 
 const port = parentPort!;
@@ -36,8 +38,22 @@ const evaluator = new TfEvaluator(manifest.config.activation, layerSizes, init.t
 const probeCount = init.probes.labels.length;
 const diagnostics = new Diagnostics(manifest.config.activation, manifest.config.diagnostics);
 // Findings reach run.json whenever it is written; they may name steps up to a record batch ahead of stepCount.
+/** The last steps' training loss and batch accuracy, for run.json's `finalTrain`. */
+const trailingLoss = new TrailingMean(FINAL_TRAIN_STEPS);
+const trailingAccuracy = new TrailingMean(FINAL_TRAIN_STEPS);
+let stepsSeen = 0;
+
 writer.beforeManifestWrite = () => {
   manifest.findings = diagnostics.findings();
+  const loss = trailingLoss.mean;
+  manifest.finalTrain =
+    loss === undefined
+      ? null
+      : {
+          steps: Math.min(stepsSeen, FINAL_TRAIN_STEPS),
+          loss: Number.isFinite(loss) ? loss : null,
+          accuracy: trailingAccuracy.mean!,
+        };
 };
 
 /** Labels of the current batch's samples, and which classes it holds (reused every step). */
@@ -148,6 +164,9 @@ function recordStep(message: StepMessage): void {
   rows.quantityCell('epoch', row)[0] = epoch;
   rows.quantityCell('loss', row)[0] = message.loss;
   rows.quantityCell('accuracy', row)[0] = message.accuracy;
+  trailingLoss.add(message.loss);
+  trailingAccuracy.add(message.accuracy);
+  stepsSeen++;
   rows.quantityCell('batchIndices', row).set(batchIndices);
   rows.quantityCell('meanInput', row).set(message.meanInput);
   const classes = layerSizes[denseCount]!;
