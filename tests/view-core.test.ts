@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FINDING_KINDS, type Finding, type FindingKind } from '../core/diagnostics/finding.js';
-import { FINDING_VIEWS, findingTarget } from '../core/view/findings.js';
+import { FINDING_VIEWS, findingTarget, markedNeurons } from '../core/view/findings.js';
 import { bucketEdges, bucketStyle, EDGE_BUCKETS, edgeDensity } from '../core/view/edges.js';
 import { MAX_DRAWN_NEURONS, MAX_INPUT_VALUES, tooLargeToDraw } from '../core/view/limits.js';
 import { layoutNetwork } from '../core/view/layout.js';
@@ -176,6 +176,17 @@ describe('findings in the picture', () => {
     expect(findingTarget(finding('stalled', null)).view).toBeUndefined();
     // Every kind is decided, on purpose.
     for (const kind of FINDING_KINDS) expect(kind in FINDING_VIEWS).toBe(true);
+    // With each neuron's own death step: the one that died first.
+    expect(findingTarget({ ...finding('dead-neurons', [5, 9, 11]), neuronSteps: [20, 3, 12] }).neuron).toEqual({ layer: 2, index: 9 });
+  });
+
+  it('mark each dead neuron from its own death step, not all from the finding’s first', () => {
+    const dead = { ...finding('dead-neurons', [5, 9, 11]), neuronSteps: [20, 3, 12] };
+    expect([...markedNeurons([dead], 12).get(2)!].sort((a, b) => a - b)).toEqual([9, 11]);
+    expect([...markedNeurons([dead], 25).get(2)!].sort((a, b) => a - b)).toEqual([5, 9, 11]);
+    expect(markedNeurons([dead], 11).get(2)).toBeUndefined();
+    // Older runs' findings, without neuronSteps: every neuron from the first step.
+    expect([...markedNeurons([finding('dead-neurons', [5, 9])], 12).get(2)!]).toEqual([5, 9]);
   });
 });
 

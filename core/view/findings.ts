@@ -22,13 +22,18 @@ export function presentAt(finding: Finding, step: number): boolean {
   return step >= finding.firstStep && (finding.lastStep === null || step <= finding.lastStep);
 }
 
-/** Neurons the network marks at `step`, per dense layer: those of per-neuron findings present then. */
+/**
+ * Neurons the network marks at `step`, per dense layer: those of per-neuron findings present then,
+ * each from its own step (`neuronSteps`: when it died or saturated) where the finding gives one.
+ */
 export function markedNeurons(findings: readonly Finding[], step: number): Map<number, Set<number>> {
   const marked = new Map<number, Set<number>>();
   for (const finding of findings) {
     if (finding.layer === null || !finding.neurons || !presentAt(finding, step)) continue;
     const set = marked.get(finding.layer) ?? new Set<number>();
-    for (const neuron of finding.neurons) set.add(neuron);
+    finding.neurons.forEach((neuron, index) => {
+      if ((finding.neuronSteps?.[index] ?? finding.firstStep) <= step) set.add(neuron);
+    });
     marked.set(finding.layer, set);
   }
   return marked;
@@ -56,10 +61,13 @@ export function findingTarget(finding: Finding): {
   neuron: { layer: number; index: number } | undefined;
   view: { view: View; scale: ScaleMode } | undefined;
 } {
-  const neuron =
-    finding.layer !== null && finding.neurons && finding.neurons.length > 0
-      ? { layer: finding.layer, index: finding.neurons[0]! }
-      : undefined;
+  // The neuron that went first: dead or saturated longest at the finding's first step.
+  const neurons = finding.neurons ?? [];
+  const first = neurons.reduce(
+    (best, _, index) => ((finding.neuronSteps?.[index] ?? 0) < (finding.neuronSteps?.[best] ?? 0) ? index : best),
+    0,
+  );
+  const neuron = finding.layer !== null && neurons.length > 0 ? { layer: finding.layer, index: neurons[first]! } : undefined;
   return { step: finding.firstStep, neuron, view: FINDING_VIEWS[finding.kind] };
 }
 

@@ -7,6 +7,7 @@ import type { NullableValues } from '../format/decode.js';
 import type { StepChunk } from '../format/reader.js';
 import type { LayerScalarQuantity, NeuronQuantity } from '../format/quantities.js';
 import type { TypedColumns } from '../format/typed-columns.js';
+import type { InactiveRule } from '../nn/activation.js';
 import { DISTRIBUTION_PERCENTILES, rowPercentiles } from './chart-series.js';
 
 /** Where a step's row is: its chunk and the row in it. */
@@ -68,17 +69,26 @@ export function layerHistory(chunks: readonly StepChunk[], layer: number, quanti
   return history;
 }
 
-/** Fraction of a layer's neurons inactive on the whole batch (fraction active 0), per loaded step. */
-export function inactiveHistory(chunks: readonly StepChunk[], layer: number, size: number): Float32Array {
-  const history = new Float32Array(loadedStepCount(chunks));
+/**
+ * Fraction of a hidden layer's neurons inactive, per loaded step, by the activation's rule: the
+ * recorded `fractionInactive` (schemaVersion 4+); in older runs, for ReLU and leaky ReLU (rule
+ * `silent`: fraction active 0) computed from `fractionActive`, else NaN (saturation needs every
+ * sample's f(z), which older runs did not keep).
+ */
+export function inactiveHistory(chunks: readonly StepChunk[], layer: number, size: number, rule: InactiveRule): Float32Array {
+  const history = new Float32Array(loadedStepCount(chunks)).fill(Number.NaN);
   let offset = 0;
   for (const chunk of chunks) {
+    const recorded = chunk.values.get('fractionInactive', layer);
     const active = chunk.values.get('fractionActive', layer);
-    for (let row = 0; row < chunk.rows; row++) {
-      let inactive = 0;
-      for (let neuron = 0; neuron < size; neuron++) if (active?.[row * size + neuron] === 0) inactive++;
-      history[offset + row] = active ? inactive / size : Number.NaN;
-    }
+    if (recorded) history.set(recorded.subarray(0, chunk.rows), offset);
+    else if (active && rule === 'silent') {
+      for (let row = 0; row < chunk.rows; row++) {
+        let inactive = 0;
+        for (let neuron = 0; neuron < size; neuron++) if (active[row * size + neuron] === 0) inactive++;
+        history[offset + row] = inactive / size;
+      }
+    } else if (rule === 'never') history.fill(0, offset, offset + chunk.rows);
     offset += chunk.rows;
   }
   return history;

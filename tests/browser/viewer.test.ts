@@ -134,7 +134,7 @@ describe('the viewer', () => {
   it('spans the timeline over the plan only while recording: a stopped run’s ends at its last step', async () => {
     const page = await open('/?run=stopped');
     await page.getByText('step 0 of 59').waitFor();
-    expect(await page.locator('input[type=range]').getAttribute('max')).toBe('59');
+    expect(await page.getByRole('slider', { name: /Training step/ }).getAttribute('max')).toBe('59');
     await page.close();
   });
 

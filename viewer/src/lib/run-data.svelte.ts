@@ -16,6 +16,7 @@ import {
   type View,
 } from '$core/format/quantities';
 import type { StepChunk } from '$core/format/reader';
+import { ACTIVATION_FUNCTIONS } from '$core/nn/activation';
 import { classPreference, type ClassPreference } from '$core/view/class-selectivity';
 import type { EdgeMatrix, FrameSource, Snapshot } from '$core/view/frame';
 import { freshestAt, linkColumn, linkSnapshot, type LinkFrame } from '$core/view/links';
@@ -213,8 +214,21 @@ export class RunData implements FrameSource {
     return series.weightDistribution(this.loader.snapshots.get(layer) ?? []);
   }
 
+  /** Fraction of a hidden layer's neurons inactive by its activation's rule, every loaded step (NaN where not recorded). */
   inactiveHistory(layer: number): Float32Array {
-    return series.inactiveHistory(this.chunks, layer, this.#size(layer));
+    const activation = this.manifest?.config.activation;
+    return series.inactiveHistory(
+      this.chunks,
+      layer,
+      this.#size(layer),
+      activation ? ACTIVATION_FUNCTIONS[activation].inactiveRule : 'never',
+    );
+  }
+
+  /** What "inactive" means for this run's hidden activation, with its thresholds. */
+  get inactiveMeans(): string {
+    const config = this.manifest?.config;
+    return config ? ACTIVATION_FUNCTIONS[config.activation].inactiveMeans(config.diagnostics.saturation) : '';
   }
 
   /** Whether the run records mean activations by class (runs of format version 1 do not). */
