@@ -6,6 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatValue } from '../../core/view/chart-series.js';
 import { layoutNetwork } from '../../core/view/layout.js';
 import { openRunFolder } from '../../recorder/open-run.js';
 import { runRecorder, startRecorder, tempDir, TINY, waitFor } from '../helpers.js';
@@ -18,10 +19,12 @@ beforeAll(async () => {
   runs = tempDir('compare');
   const recorded = await Promise.all([
     runRecorder([...TINY, '--out', runs, '--name', 'a', '--max-steps', '40', '--seed', '1']),
-    runRecorder([...TINY, '--out', runs, '--name', 'b', '--max-steps', '40', '--seed', '2']),
+    // Two learning rates from one seed (their neurons correspond), and another seed (they do not).
+    runRecorder([...TINY, '--out', runs, '--name', 'b', '--max-steps', '40', '--seed', '1', '--lr', '0.05']),
+    runRecorder([...TINY, '--out', runs, '--name', 'seed2', '--max-steps', '40', '--seed', '2']),
     runRecorder([...TINY, '--out', runs, '--name', 'wide', '--max-steps', '40', '--layers', '24,8', '--batch-size', '64']),
   ]);
-  expect(recorded.map((run) => run.code)).toEqual([0, 0, 0]);
+  expect(recorded.map((run) => run.code)).toEqual([0, 0, 0, 0]);
   session = await startSession(await serveRuns(runs));
 }, 90_000);
 
@@ -30,6 +33,21 @@ afterAll(async () => {
 });
 
 const open = (path: string): Promise<Page> => openPage(session.browser, `${session.origin}${path}`);
+
+/** The rows of the "what differs" table: field, A, B. */
+function configRows(page: Page): Promise<string[][]> {
+  return page
+    .getByTestId('config-diff')
+    .locator('tbody tr')
+    .evaluateAll((rows) => rows.map((row) => Array.from(row.querySelectorAll('td, th'), (cell) => cell.textContent!.trim())));
+}
+
+/** A per-step scalar of a run at one step, read by the format reader. */
+async function recordedAt(run: string, step: number, quantity: 'loss' | 'accuracy'): Promise<number> {
+  const reader = await openRunFolder(join(runs, run));
+  const chunk = await reader.readSteps(0);
+  return chunk.values.get(quantity)![step - chunk.firstStep]!;
+}
 
 /** Mean activation of one neuron at one step, read from the run's files by the format reader. */
 async function meanActivation(run: string, step: number, layer: number, neuron: number): Promise<number> {
@@ -42,8 +60,11 @@ async function meanActivation(run: string, step: number, layer: number, neuron: 
 failOnPageErrors();
 
 describe('comparing two runs', () => {
-  it('draws both, moves both with one cursor, and shows A − B per neuron', async () => {
+  it('draws both, lists what differs, moves both with one cursor, and shows A − B per neuron from one seed', async () => {
     const page = await open('/?compare=a,b&step=10&neuron=2.3');
+    // Exactly the one setting that differs.
+    await page.getByTestId('config-diff').waitFor();
+    expect(await configRows(page)).toEqual([['learningRate', '0.1', '0.05']]);
     await page.getByTestId('compare-steps').filter({ hasText: 'A at step 10, B at step 10' }).waitFor();
     await page.locator('[data-testid="difference"] [data-testid="network"] canvas').waitFor();
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="network"] canvas').length === 3);
@@ -67,7 +88,26 @@ describe('comparing two runs', () => {
     expect(tooltip).toContain(`neuron 2.3\nA − B activation: ${expected.toPrecision(6)}`);
     // The inspector overlays both runs' histories of the selected neuron.
     await page.getByRole('heading', { name: 'Neuron 2.3, both runs' }).waitFor();
-    expect(await page.locator('.u-legend').getByText('B: mean activation').count()).toBe(1);
+    const inspector = page.getByRole('region', { name: 'Neuron inspector' });
+    expect(await inspector.locator('[data-testid="chart-readout"] [data-label="B mean activation"]').count()).toBe(1);
+    await page.close();
+  });
+
+  it('refuses a neuron-level difference for two seeds, saying why, and compares the layers’ distributions and curves instead', async () => {
+    const page = await open('/?compare=a,seed2&step=20');
+    await page.getByTestId('difference-unavailable').filter({ hasText: 'different seeds (1 and 2)' }).waitFor();
+    expect(await page.locator('[data-testid="difference"] [data-testid="network"]').count()).toBe(0);
+    expect(await configRows(page)).toEqual([['seed', '1', '2']]);
+    // Both runs on every chart, a colour each: the loss of A and of B at step 20 as recorded.
+    const loss = page.locator('[data-testid="chart"][data-title="Loss"]');
+    await expect.poll(() => loss.getByTestId('chart-readout').getAttribute('data-step')).toBe('20');
+    const value = (chart: typeof loss, label: string) =>
+      chart.locator(`[data-testid="chart-readout"] [data-label="${label}"] [data-testid="value"]`).innerText();
+    expect(await value(loss, 'A loss')).toBe(formatValue(await recordedAt('a', 20, 'loss')));
+    expect(await value(loss, 'B loss')).toBe(formatValue(await recordedAt('seed2', 20, 'loss')));
+    const layer2 = page.locator('[data-testid="chart"][data-title="Layer 2"]');
+    expect(await layer2.locator('[data-label="A median"]').count()).toBe(1);
+    expect(await layer2.locator('[data-label="B median"]').count()).toBe(1);
     await page.close();
   });
 
@@ -97,12 +137,14 @@ describe('comparing two runs', () => {
     await page.getByRole('link', { name: 'wide' }).waitFor();
     const order = () => page.locator('tbody tr[data-run]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-run')));
     const header = (label: string) => page.getByRole('columnheader', { name: label, exact: false });
-    // Seeds: a 1, b 2, wide 1 (the default); ties keep their order.
+    // Seeds: a, b and wide 1, seed2 2.
     await header('Seed').getByRole('button').click();
     expect(await header('Seed').getAttribute('aria-sort')).toBe('ascending');
     const bySeed = await order();
-    expect(bySeed.indexOf('b')).toBeGreaterThan(bySeed.indexOf('a'));
-    expect(bySeed.indexOf('b')).toBeGreaterThan(bySeed.indexOf('wide'));
+    for (const run of ['a', 'b', 'wide']) expect(bySeed.indexOf('seed2')).toBeGreaterThan(bySeed.indexOf(run));
+    await header('Seed').getByRole('button').click();
+    expect(await header('Seed').getAttribute('aria-sort')).toBe('descending');
+    expect((await order())[0]).toBe('seed2');
     // The network by its number of weights: wide (784-24-8-10) above a and b (784-16-8-10) when descending.
     await header('Network').getByRole('button').click();
     await header('Network').getByRole('button').click();
