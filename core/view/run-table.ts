@@ -59,7 +59,8 @@ const number = (key: string, label: string, value: (run: RunSummary) => number |
 export const RUN_COLUMNS: readonly RunColumn[] = [
   text('name', 'Run', (run) => run.name),
   text('status', 'Status', (run) => run.status),
-  { ...text('createdAt', 'Date', (run) => run.createdAt.slice(0, 16).replace('T', ' ')), sortValue: (run) => run.createdAt || null },
+  // Recorded when (UTC, to the minute).
+  { ...text('createdAt', 'Date', (run) => run.createdAt.slice(2, 16).replace('T', ' ')), sortValue: (run) => run.createdAt || null },
   text('dataset', 'Dataset', (run) => run.dataset),
   {
     ...text('layers', 'Network', (run) => run.layers.join('-')),
@@ -84,10 +85,10 @@ export const RUN_COLUMNS: readonly RunColumn[] = [
           : String(run.stepCount),
   },
   number('trainLoss', 'Train loss', (run) => run.finalTrain?.loss),
-  number('trainAccuracy', 'Train acc.', (run) => run.finalTrain?.accuracy, percent),
+  number('trainAccuracy', 'Train acc', (run) => run.finalTrain?.accuracy, percent),
   number('evalLoss', 'Held-out loss', (run) => run.finalEval?.loss),
-  number('evalAccuracy', 'Held-out acc.', (run) => run.finalEval?.accuracy, percent),
-  { ...number('findings', 'Findings', (run) => run.findings.length), text: (run) => findingsText(run.findings) },
+  number('evalAccuracy', 'Held-out acc', (run) => run.finalEval?.accuracy, percent),
+  { ...number('findings', 'Findings', (run) => run.findings.length), numeric: false, text: (run) => findingsText(run.findings) },
   number('bytes', 'Size', (run) => run.bytes, formatBytes),
 ];
 
