@@ -60,7 +60,12 @@ describe('RunData on a long run', () => {
     const reader = await openRun(fetchRunSource(runUrl));
     const first = await reader.readSteps(0);
     expect(run.scalar(5, 'loss')).toBe(first.values.get('loss')![5]);
+    // The batch's mean input (3 kB a step) is held for the chunks used last only: chunk 0's comes back when wanted.
+    expect(run.meanInput(5)).toBeUndefined();
+    run.wantInputRows(5);
+    await waitFor(() => run.inputRows.held.includes(0), 10_000, 'chunk 0 mean input read again');
     expect(run.meanInput(5)).toEqual(first.values.get('meanInput')!.subarray(5 * 784, 6 * 784));
+    expect(run.chunks[0]!.values.get('meanInput')).toBeUndefined();
     expect(run.neuronValues(5, 2, 'gradPreActivation')).toEqual(first.values.get('gradPreActivation', 2)!.subarray(5 * 64, 6 * 64));
     expect(run.neuronHistory(1, 7, 'meanActivation')).toHaveLength(STEPS);
 

@@ -70,6 +70,11 @@ export class RunData implements FrameSource {
   };
   readonly probeRows = new RowCache(['probeActivation', 'probeGradPreActivation'], this.#reread, (message) => this.loader.report(message));
   readonly classRows = new RowCache(['classActivation'], this.#reread, (message) => this.loader.report(message));
+  /**
+   * The batch's mean input and sample indices (3.4 kB of the default network's ~6 kB a step kept): only
+   * the picture's step needs them, so a long run holds them for the chunks used last.
+   */
+  readonly inputRows = new RowCache(['meanInput', 'batchIndices'], this.#reread, (message) => this.loader.report(message));
   /** Per chunk index, per dense layer (index 0 = layer 1): its class means in 16-step blocks (run-series.ts). */
   #classBlocks = $state.raw<(Float32Array | undefined)[][]>([]);
   readonly activations = new DomainTracker();
@@ -134,11 +139,14 @@ export class RunData implements FrameSource {
     const summaries = [...this.#classBlocks];
     summaries[chunk.index] = blocks;
     this.#classBlocks = summaries;
-    for (const cache of [this.probeRows, this.classRows]) {
+    for (const cache of [this.probeRows, this.classRows, this.inputRows]) {
       const rows = chunk.values.only(cache.quantities);
       if (!rows.empty) cache.put(chunk.index, rows);
     }
-    return { ...chunk, values: chunk.values.without([...this.probeRows.quantities, ...this.classRows.quantities]) };
+    return {
+      ...chunk,
+      values: chunk.values.without([...this.probeRows.quantities, ...this.classRows.quantities, ...this.inputRows.quantities]),
+    };
   }
 
   domainTracker(view: View): DomainTracker {
@@ -247,10 +255,23 @@ export class RunData implements FrameSource {
     return series.classHistory(blocks, this.#size(layer), this.classNames.length, neuron);
   }
 
+  /** The batch's mean input at `step`, once `wantInputRows` has its chunk's rows held. */
   meanInput(step: number): Float32Array | undefined {
     const found = series.locateStep(this.chunks, step);
     const size = this.#size(0);
-    return found?.chunk.values.get('meanInput')?.subarray(found.row * size, (found.row + 1) * size);
+    const rows = found && this.inputRows.get(found.chunk.index);
+    return rows?.get('meanInput')?.subarray(found!.row * size, (found!.row + 1) * size);
+  }
+
+  /**
+   * Asks for the mean input of the chunk holding `step` (from an effect). It reads the cache, so the
+   * effect runs again as chunks arrive and keeps the shown chunk's rows from being dropped.
+   */
+  wantInputRows(step: number): void {
+    const found = series.locateStep(this.chunks, step);
+    if (!found) return;
+    void this.inputRows.get(found.chunk.index);
+    this.inputRows.want([found.chunk]);
   }
 
   scalar(step: number, quantity: 'loss' | 'accuracy'): number | undefined {
