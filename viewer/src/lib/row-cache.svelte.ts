@@ -24,7 +24,8 @@ export class RowCache {
   #wanted: StepChunk[] = [];
   /** Chunks that could not be read again (their problem is reported once): not tried again until fresh rows arrive. */
   #unreadable = new Set<number>();
-  readonly #capacity: number;
+  /** Chunks held at most: a number, or asked each time (it may depend on the run's chunk size). */
+  readonly #capacity: number | (() => number);
   readonly #read: (index: number) => Promise<StepChunk>;
   readonly #onProblem: (message: string) => void;
   /** The quantities held here rather than in the chunks. */
@@ -34,7 +35,7 @@ export class RowCache {
     quantities: readonly QuantityOf<'steps'>[],
     read: (index: number) => Promise<StepChunk>,
     onProblem: (message: string) => void,
-    capacity = HOT_CHUNKS,
+    capacity: number | (() => number) = HOT_CHUNKS,
   ) {
     this.quantities = quantities;
     this.#read = read;
@@ -56,7 +57,8 @@ export class RowCache {
   put(index: number, rows: TypedColumns<'steps'>): void {
     const next = new Map(this.#rows).set(index, rows);
     this.#touch(index);
-    while (this.#order.length > this.#capacity) next.delete(this.#order.shift()!);
+    const capacity = typeof this.#capacity === 'number' ? this.#capacity : this.#capacity();
+    while (this.#order.length > capacity) next.delete(this.#order.shift()!);
     this.#rows = next;
     // Fresh rows (a growing chunk read again by the loader): the chunk is readable after all.
     this.#unreadable.delete(index);

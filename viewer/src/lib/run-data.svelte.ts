@@ -22,7 +22,7 @@ import type { EdgeMatrix, FrameSource, Snapshot } from '$core/view/frame';
 import { freshestAt, linkColumn, linkSnapshot, type LinkFrame } from '$core/view/links';
 import { DomainTracker } from '$core/view/normalize';
 import * as series from '$core/view/run-series';
-import { RowCache } from './row-cache.svelte';
+import { HOT_CHUNKS, RowCache } from './row-cache.svelte';
 import { messageOf, RunLoader } from './run-loader.svelte';
 
 export { FOLLOW_INTERVAL_MS } from './run-loader.svelte';
@@ -47,6 +47,9 @@ export interface ProbeSet {
   inputs: Float32Array;
   labels: Uint8Array;
 }
+
+/** Steps whose mean input is held (about 3 kB a step for MNIST): every step of most runs. */
+export const INPUT_STEPS = 4096;
 
 export class RunData implements FrameSource {
   readonly loader = new RunLoader((chunk) => this.#keep(chunk));
@@ -74,7 +77,13 @@ export class RunData implements FrameSource {
    * The batch's mean input and sample indices (3.4 kB of the default network's ~6 kB a step kept): only
    * the picture's step needs them, so a long run holds them for the chunks used last.
    */
-  readonly inputRows = new RowCache(['meanInput', 'batchIndices'], this.#reread, (message) => this.loader.report(message));
+  readonly inputRows = new RowCache(
+    ['meanInput', 'batchIndices'],
+    this.#reread,
+    (message) => this.loader.report(message),
+    // INPUT_STEPS steps' worth of chunks: a big network's chunks hold a dozen steps, and re-reading a whole chunk for its inputs is slow.
+    () => Math.max(HOT_CHUNKS, Math.ceil(INPUT_STEPS / (this.manifest?.chunkSteps ?? INPUT_STEPS))),
+  );
   /** Per chunk index, per dense layer (index 0 = layer 1): its class means in 16-step blocks (run-series.ts). */
   #classBlocks = $state.raw<(Float32Array | undefined)[][]>([]);
   readonly activations = new DomainTracker();
