@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { DISTRIBUTION_PERCENTILES, formatTick, formatValue, rowPercentiles, smoothEma } from '../core/view/chart-series.js';
+import {
+  decimate,
+  DISTRIBUTION_PERCENTILES,
+  formatTick,
+  formatValue,
+  lastAtOrBefore,
+  rowPercentiles,
+  smoothEma,
+  stepIndices,
+} from '../core/view/chart-series.js';
+import { summaryBlockSteps } from '../core/view/chunk-summary.js';
 
 describe('smoothing (TensorBoard’s debiased EMA)', () => {
   it('is the raw series at weight 0 and debiased from the first point', () => {
@@ -51,5 +61,59 @@ describe('distributions over time', () => {
     const bands = rowPercentiles(Float32Array.from([Number.NaN, Number.NaN]), 1, 2);
     expect(bands).toHaveLength(9);
     expect(bands.every((band) => Number.isNaN(band[0]))).toBe(true);
+  });
+});
+
+describe('what a chart draws of a long series', () => {
+  it('draws every point while there are at most two a pixel column, gaps as null', () => {
+    const drawn = decimate([0, 1, 2, 3], [[1, Number.NaN, -2, 4]], { first: 1, last: 3, columns: 2 });
+    expect(Array.from(drawn.xs)).toEqual([1, 2, 3]);
+    expect(drawn.series).toEqual([[null, -2, 4]]);
+    // On a log axis 0 and negative values are gaps too.
+    expect(decimate([0, 1], [[0, 5]], { first: 0, last: 1, columns: 4 }, (value) => value > 0).series).toEqual([[null, 5]]);
+  });
+
+  it('keeps each bucket’s least and greatest value in the order they came, so no spike is lost', () => {
+    const length = 100_000;
+    const values = Float32Array.from({ length }, (_, index) => Math.sin(index / 1000));
+    values[54_321] = 50; // one spike
+    values[12_345] = -50;
+    const drawn = decimate(stepIndices(length), [values], { first: 0, last: length - 1, columns: 700 });
+    expect(drawn.xs).toHaveLength(1400);
+    const points = drawn.series[0]!;
+    expect(Math.max(...points.map((value) => value ?? -Infinity))).toBe(50);
+    expect(Math.min(...points.map((value) => value ?? Infinity))).toBe(-50);
+    // Each bucket: its first and last x, and between them the extremes of the values it covers.
+    for (let bucket = 0; bucket < 700; bucket++) {
+      const from = drawn.xs[2 * bucket]!;
+      const to = drawn.xs[2 * bucket + 1]!;
+      const covered = Array.from(values.subarray(from, to + 1));
+      const pair = [points[2 * bucket]!, points[2 * bucket + 1]!];
+      expect([Math.min(...pair), Math.max(...pair)]).toEqual([Math.min(...covered), Math.max(...covered)]);
+      const firstExtreme = covered.findIndex((value) => value === Math.min(...covered) || value === Math.max(...covered));
+      expect(pair[0]).toBe(covered[firstExtreme]);
+      if (bucket > 0) expect(from).toBe(drawn.xs[2 * bucket - 1]! + 1);
+    }
+    // A bucket with nothing finite is a gap.
+    const gaps = decimate(stepIndices(10), [new Float32Array(10).fill(Number.NaN)], { first: 0, last: 9, columns: 2 });
+    expect(gaps.series[0]).toEqual([null, null, null, null]);
+  });
+
+  it('finds the last x at or before a step', () => {
+    expect([-1, 0, 4, 5, 99, 100].map((x) => lastAtOrBefore([0, 5, 10, 100], x))).toEqual([-1, 0, 0, 1, 2, 3]);
+    expect(lastAtOrBefore([], 3)).toBe(-1);
+  });
+});
+
+describe('how long a summary block of a neuron’s history is', () => {
+  it('is one step for the default run, and for long runs a divisor of the chunk size near steps ÷ blocks', () => {
+    expect(summaryBlockSteps(1563, 48)).toBe(1);
+    expect(summaryBlockSteps(10_000, 48)).toBe(4);
+    expect(summaryBlockSteps(100_000, 48)).toBe(48);
+    expect(summaryBlockSteps(1_000_000, 48)).toBe(48);
+    expect(summaryBlockSteps(704, 48, 64)).toBe(8);
+    // The class means: at least 16 steps, and never across a chunk's end.
+    expect(summaryBlockSteps(1563, 48, 2048, 16)).toBe(16);
+    expect(summaryBlockSteps(1563, 20, 2048, 16)).toBe(10);
   });
 });

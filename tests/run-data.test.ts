@@ -66,7 +66,11 @@ describe('RunData on a long run', () => {
     expect(run.meanInput(5)).toEqual(first.values.get('meanInput')!.subarray(5 * 784, 6 * 784));
     expect(run.chunks[0]!.values.get('meanInput')).toBeUndefined();
     expect(run.neuronValues(5, 2, 'gradPreActivation')).toEqual(first.values.get('gradPreActivation', 2)!.subarray(5 * 64, 6 * 64));
-    expect(run.neuronHistory(1, 7, 'meanActivation')).toHaveLength(STEPS);
+    // A run this short keeps every step of every neuron's history, exact.
+    const history = run.neuronHistory(1, 7, 'meanActivation');
+    expect(history.blockSteps).toBe(1);
+    expect(history.mean).toHaveLength(STEPS);
+    expect(history.mean[5]).toBe(first.values.get('meanActivation', 1)![5 * 128 + 7]);
 
     // Each probe's class and loss stay for every step; its per-neuron rows come back when a step needs them.
     const probes = reader.manifest.probes!.count;
@@ -127,6 +131,40 @@ describe('RunData on a long run', () => {
       ),
       5,
     );
+  });
+
+  it('holds a long run in a bounded page: neuron rows for the chunks used last, histories in blocks, bands every step', async () => {
+    // The limits of a 100,000-step run, scaled to this one: 64 blocks of history (8 steps each), rows of as few chunks as held at all.
+    const perStep = (128 + 64 + 10) * 3 * 4;
+    const run = new RunData({ historyBlocks: 64, neuronRowBytes: 4 * 48 * perStep });
+    await run.load(runUrl);
+    expect(run.problems).toEqual([]);
+    const reader = await openRun(fetchRunSource(runUrl));
+    const first = await reader.readSteps(0);
+    const recorded = first.values.get('gradPreActivation', 1)!;
+    const chunkCount = run.chunks.length;
+    expect(run.neuronRows.held).toEqual(Array.from({ length: HOT_CHUNKS }, (_, index) => chunkCount - HOT_CHUNKS + index));
+    // The picture's values at a step in a dropped chunk: not there until wanted, then exact.
+    expect(run.neuronValues(5, 1, 'gradPreActivation')).toBeUndefined();
+    run.wantNeuronRows(5);
+    await waitFor(() => run.neuronRows.held.includes(0), 10_000, 'chunk 0 neuron rows read again');
+    expect(run.neuronValues(5, 1, 'gradPreActivation')).toEqual(recorded.subarray(5 * 128, 6 * 128));
+    // A neuron's history: each step's 8-step block (steps 8…15 for step 10), mean, min and max of what was recorded.
+    const history = run.neuronHistory(1, 7, 'gradPreActivation');
+    expect(history.blockSteps).toBe(8);
+    expect(history.mean).toHaveLength(STEPS);
+    const block = Array.from({ length: 8 }, (_, row) => recorded[(8 + row) * 128 + 7]!);
+    expect(history.mean[10]).toBeCloseTo(block.reduce((total, value) => total + value, 0) / 8, 9);
+    expect(history.min[10]).toBe(Math.min(...block));
+    expect(history.max[15]).toBe(Math.max(...block));
+    expect(history.max[16]).not.toBe(history.max[15]);
+    // The distributions stay exact at every step, from rows no longer held.
+    const bands = run.distributionHistory(1, 'gradPreActivation');
+    const sorted = Array.from(recorded.subarray(30 * 128, 31 * 128)).sort((a, b) => a - b);
+    expect(bands[0]![30]).toBe(sorted[0]);
+    expect(bands[4]![30]).toBeCloseTo((sorted[63]! + sorted[64]!) / 2, 6);
+    expect(bands.at(-1)![30]).toBe(sorted[127]);
+    expect(run.classBlockSteps).toBe(16);
   });
 
   it('says which file holds fewer steps than when it was first read, when rows are read again from it', async () => {

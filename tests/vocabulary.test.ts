@@ -12,7 +12,8 @@ import { QUANTITIES, QUANTITY_NAMES, quantity, VIEW_SPECS, VIEWS } from '../core
 import { ACTIVATION_FUNCTIONS, ACTIVATIONS } from '../core/nn/activation.js';
 import { classPreference } from '../core/view/class-selectivity.js';
 import { TypedColumns } from '../core/format/typed-columns.js';
-import { CLASS_BLOCK_STEPS, chunksSpanning, classBlockMeans, classHistory, classMeansOver } from '../core/view/run-series.js';
+import { CLASS_BLOCK_STEPS, classBlockMeans } from '../core/view/chunk-summary.js';
+import { chunksSpanning, classHistory, classMeansOver } from '../core/view/run-series.js';
 import { openRunFolder } from '../recorder/open-run.js';
 import { ROOT } from './helpers.js';
 

@@ -3,12 +3,12 @@
  * values, a neuron's or a layer's history, the class means behind the class view. Pure: chunks in,
  * typed arrays out; the viewer's RunData keeps the chunks and asks.
  */
-import type { NullableValues } from '../format/decode.js';
 import type { StepChunk } from '../format/reader.js';
 import type { LayerScalarQuantity, NeuronQuantity } from '../format/quantities.js';
 import type { TypedColumns } from '../format/typed-columns.js';
 import type { InactiveRule } from '../nn/activation.js';
 import { DISTRIBUTION_PERCENTILES, rowPercentiles } from './chart-series.js';
+import type { SummaryOf } from './chunk-summary.js';
 
 /** Where a step's row is: its chunk and the row in it. */
 export function locateStep(chunks: readonly StepChunk[], step: number): { chunk: StepChunk; row: number } | undefined {
@@ -27,34 +27,18 @@ export function loadedStepCount(chunks: readonly StepChunk[]): number {
   return chunks.reduce((total, chunk) => total + chunk.rows, 0);
 }
 
-/** A per-neuron quantity of dense layer `layer` (of `size` neurons) at `step`, or undefined while not loaded or not recorded. */
+/**
+ * A per-neuron quantity of dense layer `layer` (of `size` neurons) at `step`, from the rows held of its
+ * chunk; undefined while not loaded or held, or not recorded.
+ */
 export function neuronValuesAt(
   chunks: readonly StepChunk[],
-  step: number,
-  layer: number,
-  size: number,
-  quantity: NeuronQuantity,
+  rowsOf: HeldRows,
+  at: { step: number; layer: number; size: number; quantity: NeuronQuantity },
 ): Float32Array | undefined {
-  const found = locateStep(chunks, step);
-  return found?.chunk.values.get(quantity, layer)?.subarray(found.row * size, (found.row + 1) * size);
-}
-
-/** One neuron's values of a per-neuron quantity over every loaded step (NaN where not recorded). */
-export function neuronHistory(
-  chunks: readonly StepChunk[],
-  layer: number,
-  size: number,
-  neuron: number,
-  quantity: NeuronQuantity,
-): Float32Array {
-  const history = new Float32Array(loadedStepCount(chunks));
-  let offset = 0;
-  for (const chunk of chunks) {
-    const values = chunk.values.get(quantity, layer);
-    for (let row = 0; row < chunk.rows; row++) history[offset + row] = values ? values[row * size + neuron]! : Number.NaN;
-    offset += chunk.rows;
-  }
-  return history;
+  const found = locateStep(chunks, at.step);
+  const values = found && rowsOf(found.chunk)?.get(at.quantity, at.layer);
+  return values?.subarray(found!.row * at.size, (found!.row + 1) * at.size);
 }
 
 /** A per-layer scalar (weight norm, gradient norm, update ratio) over every loaded step. */
@@ -72,23 +56,16 @@ export function layerHistory(chunks: readonly StepChunk[], layer: number, quanti
 /**
  * Fraction of a hidden layer's neurons inactive, per loaded step, by the activation's rule: the
  * recorded `fractionInactive` (schemaVersion 4+); in older runs, for ReLU and leaky ReLU (rule
- * `silent`: fraction active 0) computed from `fractionActive`, else NaN (saturation needs every
+ * `silent`: fraction active 0) as the chunk's summary computed it from `fractionActive`, else NaN (saturation needs every
  * sample's f(z), which older runs did not keep).
  */
-export function inactiveHistory(chunks: readonly StepChunk[], layer: number, size: number, rule: InactiveRule): Float32Array {
+export function inactiveHistory(chunks: readonly StepChunk[], summaryOf: SummaryOf, layer: number, rule: InactiveRule): Float32Array {
   const history = new Float32Array(loadedStepCount(chunks)).fill(Number.NaN);
   let offset = 0;
   for (const chunk of chunks) {
-    const recorded = chunk.values.get('fractionInactive', layer);
-    const active = chunk.values.get('fractionActive', layer);
+    const recorded = chunk.values.get('fractionInactive', layer) ?? summaryOf(chunk)?.inactive.get(layer);
     if (recorded) history.set(recorded.subarray(0, chunk.rows), offset);
-    else if (active && rule === 'silent') {
-      for (let row = 0; row < chunk.rows; row++) {
-        let inactive = 0;
-        for (let neuron = 0; neuron < size; neuron++) if (active[row * size + neuron] === 0) inactive++;
-        history[offset + row] = inactive / size;
-      }
-    } else if (rule === 'never') history.fill(0, offset, offset + chunk.rows);
+    else if (rule === 'never') history.fill(0, offset, offset + chunk.rows);
     offset += chunk.rows;
   }
   return history;
@@ -154,38 +131,10 @@ export function classMeansOver(
   return { means, valid, steps };
 }
 
-/** Steps per block of the class-means summary the viewer keeps of every chunk (a record batch's 16). */
-export const CLASS_BLOCK_STEPS = 16;
-
 /**
- * A chunk's mean activation by class of one layer, summarised per block of CLASS_BLOCK_STEPS steps:
- * [block × neuron × class], each the mean over the block's steps whose batch held the class, NaN
- * where none did. A sixteenth of the rows, kept for every chunk for the class × time picture.
- */
-export function classBlockMeans(recorded: NullableValues, rows: number, size: number, classes: number): Float32Array {
-  const width = size * classes;
-  const blocks = Math.ceil(rows / CLASS_BLOCK_STEPS);
-  const out = new Float32Array(blocks * width);
-  const sums = new Float64Array(width);
-  const counts = new Int32Array(width);
-  for (let block = 0; block < blocks; block++) {
-    sums.fill(0);
-    counts.fill(0);
-    for (let row = block * CLASS_BLOCK_STEPS; row < Math.min(rows, (block + 1) * CLASS_BLOCK_STEPS); row++) {
-      for (let item = 0; item < width; item++) {
-        if (!recorded.valid[row * width + item]) continue;
-        sums[item]! += recorded.values[row * width + item]!;
-        counts[item]!++;
-      }
-    }
-    for (let item = 0; item < width; item++) out[block * width + item] = counts[item]! > 0 ? sums[item]! / counts[item]! : Number.NaN;
-  }
-  return out;
-}
-
-/**
- * One neuron's mean activation by class over the run, [block × class] (blocks of CLASS_BLOCK_STEPS
- * steps, in order), from each chunk's block summary of its layer; undefined when a chunk has none.
+ * One neuron's mean activation by class over the run, [block × class] (blocks of the chunk
+ * summaries' `classBlockSteps`, in order), from each chunk's class blocks of its layer; undefined
+ * when a chunk has none.
  */
 export function classHistory(
   blocksByChunk: readonly (Float32Array | undefined)[],
@@ -227,29 +176,6 @@ export function evalHistory(chunks: readonly StepChunk[], quantity: 'evalLoss' |
     offset += chunk.rows;
   }
   return history;
-}
-
-/** Each chunk's percentile bands, per layer and quantity: computed once per decoded chunk. */
-const chunkBands = new WeakMap<object, Map<string, Float32Array[]>>();
-
-/**
- * The distribution over the neurons of dense layer `layer` of a per-neuron quantity, every loaded
- * step: exact percentiles (DISTRIBUTION_PERCENTILES), one array per percentile over the steps.
- */
-export function distributionHistory(chunks: readonly StepChunk[], layer: number, size: number, quantity: NeuronQuantity): Float32Array[] {
-  const bands = DISTRIBUTION_PERCENTILES.map(() => new Float32Array(loadedStepCount(chunks)).fill(Number.NaN));
-  let offset = 0;
-  for (const chunk of chunks) {
-    let cached = chunkBands.get(chunk.values);
-    if (!cached) chunkBands.set(chunk.values, (cached = new Map()));
-    const key = `${layer}:${quantity}:${chunk.rows}`;
-    let own = cached.get(key);
-    const values = chunk.values.get(quantity, layer);
-    if (!own && values) cached.set(key, (own = rowPercentiles(values, chunk.rows, size)));
-    own?.forEach((band, index) => bands[index]!.set(band, offset));
-    offset += chunk.rows;
-  }
-  return bands;
 }
 
 /** Each kept snapshot's weight percentiles, computed once. */

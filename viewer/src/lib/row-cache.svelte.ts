@@ -1,12 +1,14 @@
 /**
- * The large per-step rows of the step chunks used last: the probes' per-neuron values (26 of the
- * default network's 41 kB a step) and the mean activations by class (10 kB). A long run keeps every
+ * The large per-step rows of the step chunks used last: the per-neuron values, the probes' per-neuron
+ * values (26 of the default network's 41 kB a step), the mean activations by class (10 kB), the
+ * batch's mean input. A long run keeps every
  * step's statistics, and these rows only for the `capacity` chunks used last; a chunk whose rows
  * were dropped is read again when a view wants them.
  *
  * Reading is explicit: views read `get` in derivations (a pure read), and say what they will need
  * with `want` from an effect or an event, which marks the chunk used and starts a read if needed.
  */
+import { SvelteMap } from 'svelte/reactivity';
 import type { StepChunk } from '$core/format/reader';
 import type { QuantityOf } from '$core/format/quantities';
 import type { TypedColumns } from '$core/format/typed-columns';
@@ -15,8 +17,11 @@ import type { TypedColumns } from '$core/format/typed-columns';
 export const HOT_CHUNKS = 8;
 
 export class RowCache {
-  /** Probe rows per chunk index; replaced, never mutated, so that readers update. */
-  #rows = $state.raw(new Map<number, TypedColumns<'steps'>>());
+  /**
+   * Rows per chunk index. A reader of one chunk's rows updates when those change only, not when
+   * another chunk's arrive (a long run's load puts thousands); the rows themselves are never mutated.
+   */
+  readonly #rows = new SvelteMap<number, TypedColumns<'steps'>>();
   /** Chunk indices held, least recently wanted first (bookkeeping, not reactive). */
   #order: number[] = [];
   /** The chunk being read again, and those wanted next: one read at a time, the newest wish wins. */
@@ -55,11 +60,10 @@ export class RowCache {
 
   /** Holds a chunk's rows as the one used last; the chunk used longest ago beyond the capacity drops its rows. */
   put(index: number, rows: TypedColumns<'steps'>): void {
-    const next = new Map(this.#rows).set(index, rows);
+    this.#rows.set(index, rows);
     this.#touch(index);
     const capacity = typeof this.#capacity === 'number' ? this.#capacity : this.#capacity();
-    while (this.#order.length > capacity) next.delete(this.#order.shift()!);
-    this.#rows = next;
+    while (this.#order.length > capacity) this.#rows.delete(this.#order.shift()!);
     // Fresh rows (a growing chunk read again by the loader): the chunk is readable after all.
     this.#unreadable.delete(index);
   }

@@ -1,10 +1,12 @@
 /**
- * One run as the viewer holds it: a RunLoader streams (and follows) it; two RowCaches hold the
- * large rows of the chunks used last — the probes' per-neuron values and the mean activations by
- * class — while every chunk keeps its statistics and a 16-step summary of its class means; the
- * queries the views ask are answered from these (core/view/run-series.ts). Large decoded arrays live
- * in `$state.raw`; nothing here touches the DOM, and nothing here starts a read from a derivation:
- * views call `wantProbeRows` and `wantClassRows` from effects.
+ * One run as the viewer holds it: a RunLoader streams (and follows) it; RowCaches hold the large rows
+ * of the chunks used last — the per-neuron values, the probes' per-neuron values, the mean
+ * activations by class, the batch's mean input — while every chunk keeps its scalars and a summary
+ * (core/view/chunk-summary.ts: percentile bands every step, each neuron's history in blocks, class
+ * means in blocks), so that a 100,000-step run fits in a page. The queries the views ask are answered
+ * from these (core/view/run-series.ts). Large decoded arrays live in `$state.raw`; nothing here
+ * touches the DOM, and nothing here starts a read from a derivation: views call the `want*` methods
+ * from effects.
  */
 import {
   NEURON_QUANTITIES,
@@ -17,6 +19,18 @@ import {
 } from '$core/format/quantities';
 import type { StepChunk } from '$core/format/reader';
 import { ACTIVATION_FUNCTIONS } from '$core/nn/activation';
+import { DISTRIBUTION_PERCENTILES } from '$core/view/chart-series';
+import {
+  CLASS_BLOCK_STEPS,
+  distributionHistory,
+  HISTORY_BLOCKS,
+  neuronHistory,
+  summarizeChunk,
+  summaryBlockSteps,
+  StepSeries,
+  type ChunkSummary,
+  type NeuronHistory,
+} from '$core/view/chunk-summary';
 import { classPreference, type ClassPreference } from '$core/view/class-selectivity';
 import type { EdgeMatrix, FrameSource, Snapshot } from '$core/view/frame';
 import { freshestAt, linkColumn, linkSnapshot, type LinkFrame } from '$core/view/links';
@@ -49,7 +63,18 @@ export interface ProbeSet {
 }
 
 /** Steps whose mean input is held (about 3 kB a step for MNIST): every step of most runs. */
-export const INPUT_STEPS = 4096;
+export const INPUT_STEPS = 2048;
+
+/** Bytes of per-neuron rows held (the default network's 2.4 kB a step: 3,400 steps; 784-512-256-128-10's 11 kB: 750). */
+export const NEURON_ROW_BYTES = 8 * 1024 ** 2;
+
+/** What a test may shrink to see a long run's behaviour on a short one. */
+export interface RunDataLimits {
+  /** Blocks a neuron's history holds at most (core/view/chunk-summary.ts). */
+  historyBlocks?: number;
+  /** Bytes of per-neuron rows held. */
+  neuronRowBytes?: number;
+}
 
 export class RunData implements FrameSource {
   readonly loader = new RunLoader((chunk) => this.#keep(chunk));
@@ -71,7 +96,10 @@ export class RunData implements FrameSource {
     }
     return reading;
   };
-  readonly probeRows = new RowCache(['probeActivation', 'probeGradPreActivation'], this.#reread, (message) => this.loader.report(message));
+  // With each probe's loss, which no view shows yet: 6 MB over 100,000 steps.
+  readonly probeRows = new RowCache(['probeActivation', 'probeGradPreActivation', 'probeLoss'], this.#reread, (message) =>
+    this.loader.report(message),
+  );
   readonly classRows = new RowCache(['classActivation'], this.#reread, (message) => this.loader.report(message));
   /**
    * The batch's mean input and sample indices (3.4 kB of the default network's ~6 kB a step kept): only
@@ -84,8 +112,32 @@ export class RunData implements FrameSource {
     // INPUT_STEPS steps' worth of chunks: a big network's chunks hold a dozen steps, and re-reading a whole chunk for its inputs is slow.
     () => Math.max(HOT_CHUNKS, Math.ceil(INPUT_STEPS / (this.manifest?.chunkSteps ?? INPUT_STEPS))),
   );
-  /** Per chunk index, per dense layer (index 0 = layer 1): its class means in 16-step blocks (run-series.ts). */
-  #classBlocks = $state.raw<(Float32Array | undefined)[][]>([]);
+  /** Each neuron's mean activation, fraction active and ∂L/∂z, for the picture's step: NEURON_ROW_BYTES' worth of chunks. */
+  readonly neuronRows = new RowCache(
+    NEURON_QUANTITIES,
+    this.#reread,
+    (message) => this.loader.report(message),
+    () => {
+      const perStep = this.layerSizes.slice(1).reduce((total, size) => total + size, 0) * NEURON_QUANTITIES.length * 4;
+      return Math.max(HOT_CHUNKS, Math.floor(this.#limits.neuronRowBytes / Math.max(1, perStep * (this.manifest?.chunkSteps ?? 1))));
+    },
+  );
+  /**
+   * Per chunk index: what is kept of it for every step (core/view/chunk-summary.ts). Not reactive: a
+   * chunk is summarised before the loader hands it to the views, and readers follow `chunks`.
+   */
+  readonly #summaries: (ChunkSummary | undefined)[] = [];
+  readonly #summaryOf = (chunk: StepChunk) => this.#summaries[chunk.index];
+  /** Every step's percentile bands of each layer's per-neuron quantities. */
+  readonly #bands = new StepSeries();
+  readonly #limits: Required<RunDataLimits>;
+
+  constructor(limits: RunDataLimits = {}) {
+    this.#limits = {
+      historyBlocks: limits.historyBlocks ?? HISTORY_BLOCKS,
+      neuronRowBytes: limits.neuronRowBytes ?? NEURON_ROW_BYTES,
+    };
+  }
   readonly activations = new DomainTracker();
   readonly gradients = new DomainTracker();
   #probes: Promise<ProbeSet | undefined> | undefined;
@@ -131,31 +183,44 @@ export class RunData implements FrameSource {
     return this.loader.follow(interval, now);
   }
 
+  /** Steps per block of the neuron histories and of the class means, fixed when the first chunk arrives. */
+  #blocks: { blockSteps: number; classBlockSteps: number } | undefined;
+
   /**
-   * What is kept of a decoded chunk: its statistics here (their domains tracked), its large rows in
-   * the caches, and a 16-step summary of its class means for the class × time picture.
+   * What is kept of a decoded chunk: its scalars here (its values' domains tracked), its large rows in
+   * the caches, and its summary (core/view/chunk-summary.ts).
    */
   #keep(chunk: StepChunk): StepChunk {
-    const sizes = this.loader.manifest?.layers.map((layer) => layer.size) ?? [];
-    const classes = this.loader.manifest?.dataset.classNames.length ?? 0;
-    const blocks: (Float32Array | undefined)[] = [];
+    const manifest = this.loader.manifest;
+    const sizes = manifest?.layers.map((layer) => layer.size) ?? [];
     for (let layer = 1; layer < sizes.length; layer++) {
       this.activations.add(layer, chunk.values.get('meanActivation', layer) ?? []);
       this.gradients.add(layer, (chunk.values.get('gradPreActivation', layer) ?? new Float32Array(0)).map(Math.abs));
-      const byClass = chunk.values.get('classActivation', layer);
-      blocks.push(byClass && series.classBlockMeans(byClass, chunk.rows, sizes[layer]!, classes));
     }
-    const summaries = [...this.#classBlocks];
-    summaries[chunk.index] = blocks;
-    this.#classBlocks = summaries;
-    for (const cache of [this.probeRows, this.classRows, this.inputRows]) {
+    if (manifest) {
+      // From the plan: a recording run's blocks are as long at its first chunk as at its last.
+      const planned = Math.max(manifest.plannedSteps, manifest.stepCount);
+      this.#blocks ??= {
+        blockSteps: summaryBlockSteps(planned, manifest.chunkSteps, this.#limits.historyBlocks),
+        classBlockSteps: summaryBlockSteps(planned, manifest.chunkSteps, this.#limits.historyBlocks, CLASS_BLOCK_STEPS),
+      };
+      this.#summaries[chunk.index] = summarizeChunk(
+        chunk,
+        {
+          sizes,
+          classes: manifest.dataset.classNames.length,
+          ...this.#blocks,
+          inactiveRule: ACTIVATION_FUNCTIONS[manifest.config.activation].inactiveRule,
+        },
+        this.#bands,
+      );
+    }
+    const caches = [this.neuronRows, this.probeRows, this.classRows, this.inputRows];
+    for (const cache of caches) {
       const rows = chunk.values.only(cache.quantities);
       if (!rows.empty) cache.put(chunk.index, rows);
     }
-    return {
-      ...chunk,
-      values: chunk.values.without([...this.probeRows.quantities, ...this.classRows.quantities, ...this.inputRows.quantities]),
-    };
+    return { ...chunk, values: chunk.values.without(caches.flatMap((cache) => cache.quantities)) };
   }
 
   domainTracker(view: View): DomainTracker {
@@ -199,12 +264,33 @@ export class RunData implements FrameSource {
     return this.layerSizes[layer] ?? 0;
   }
 
+  /** A layer's per-neuron values at `step`, once its chunk's rows are held (`wantNeuronRows`). */
   neuronValues(step: number, layer: number, quantity: NeuronQuantity): Float32Array | undefined {
-    return series.neuronValuesAt(this.chunks, step, layer, this.#size(layer), quantity);
+    return series.neuronValuesAt(this.chunks, (chunk) => this.neuronRows.get(chunk.index), {
+      step,
+      layer,
+      size: this.#size(layer),
+      quantity,
+    });
   }
 
-  neuronHistory(layer: number, neuron: number, quantity: NeuronQuantity): Float32Array {
-    return series.neuronHistory(this.chunks, layer, this.#size(layer), neuron, quantity);
+  /**
+   * Asks for the per-neuron rows of the chunk holding `step` (from an effect). It reads the cache, so
+   * the effect runs again as chunks arrive and keeps the shown chunk's rows from being dropped.
+   */
+  wantNeuronRows(step: number): void {
+    const found = series.locateStep(this.chunks, step);
+    if (!found) return;
+    void this.neuronRows.get(found.chunk.index);
+    this.neuronRows.want([found.chunk]);
+  }
+
+  /**
+   * One neuron's history of a per-neuron quantity, a value per loaded step: exact for a run of up to
+   * HISTORY_BLOCKS planned steps, else each step's block mean, min and max (`blockSteps` steps a block).
+   */
+  neuronHistory(layer: number, neuron: number, quantity: NeuronQuantity): NeuronHistory {
+    return neuronHistory(this.chunks, this.#summaryOf, { layer, size: this.#size(layer), neuron, quantity });
   }
 
   layerHistory(layer: number, quantity: LayerScalarQuantity): Float32Array {
@@ -223,7 +309,7 @@ export class RunData implements FrameSource {
 
   /** Percentile bands of a per-neuron quantity over the layer's neurons, every loaded step. */
   distributionHistory(layer: number, quantity: NeuronQuantity): Float32Array[] {
-    return series.distributionHistory(this.chunks, layer, this.#size(layer), quantity);
+    return distributionHistory(this.#bands, this.loadedSteps, layer, quantity, DISTRIBUTION_PERCENTILES.length);
   }
 
   /** Percentile bands of the layer's weights at its kept snapshots (layer 1's once `wantLayerOne` has them read). */
@@ -236,8 +322,8 @@ export class RunData implements FrameSource {
     const activation = this.manifest?.config.activation;
     return series.inactiveHistory(
       this.chunks,
+      this.#summaryOf,
       layer,
-      this.#size(layer),
       activation ? ACTIVATION_FUNCTIONS[activation].inactiveRule : 'never',
     );
   }
@@ -258,9 +344,14 @@ export class RunData implements FrameSource {
     return means && classPreference(means.means, means.valid, this.#size(layer));
   }
 
-  /** One neuron's mean activation by class over the run, [block × class] in blocks of CLASS_BLOCK_STEPS steps. */
+  /** Steps per block of `classHistory`. */
+  get classBlockSteps(): number {
+    return this.#blocks?.classBlockSteps ?? CLASS_BLOCK_STEPS;
+  }
+
+  /** One neuron's mean activation by class over the run, [block × class] in blocks of `classBlockSteps` steps. */
   classHistory(layer: number, neuron: number): Float32Array | undefined {
-    const blocks = this.#classBlocks.slice(0, this.chunks.length).map((chunk) => chunk?.[layer - 1]);
+    const blocks = this.chunks.map((chunk) => this.#summaries[chunk.index]?.classBlocks[layer - 1]);
     return series.classHistory(blocks, this.#size(layer), this.classNames.length, neuron);
   }
 

@@ -30,6 +30,10 @@ export const FIRST_PAINT_BYTES = 64 * 1024;
 /** How often a recording run's run.json is read again. */
 export const FOLLOW_INTERVAL_MS = 1000;
 
+/** Chunks read are handed to the views at most every PUBLISH_MS, plus PUBLISH_MS_PER_STEP for each step loaded (1.25 s at 100,000). */
+const PUBLISH_MS = 250;
+const PUBLISH_MS_PER_STEP = 0.01;
+
 export class RunLoader {
   manifest = $state.raw<RunManifest | undefined>(undefined);
   /** Decoded step chunks in order, as `onChunk` returned them. */
@@ -184,19 +188,34 @@ export class RunLoader {
     };
   }
 
-  /** Reads the chunks that are new or hold more steps than the copy already loaded. */
+  /**
+   * Reads the chunks that are new or hold more steps than the copy already loaded. The first one is
+   * shown at once; the others are handed to the views every PUBLISH_MS and more (longer as the run
+   * grows: each hand-over recomputes the charts over every loaded step), and at the end.
+   */
   async #readChunks(): Promise<void> {
     const reader = this.#reader!;
     const entries = reader.manifest.chunks;
     const chunks = [...this.chunks];
     const problems: string[] = [];
+    let published = performance.now();
+    const publish = (force: boolean) => {
+      const steps = chunks.reduce((total, chunk) => total + (chunk?.rows ?? 0), 0);
+      if (!force && performance.now() - published < PUBLISH_MS + steps * PUBLISH_MS_PER_STEP) return;
+      this.chunks = chunks.slice();
+      this.#merge();
+      published = performance.now();
+    };
     for (let index = 0; index < entries.length; index++) {
       const loaded = chunks[index];
       // A partial prefix is read whole even when it holds the steps run.json lists: the file can hold
       // more (run.json is written after the bytes, and a killed recorder never writes it again).
       if (loaded && loaded !== this.#partialPrefix && loaded.rows >= entries[index]!.stepCount && loaded.problems.length === 0) {
         // A chunk whole from the first-paint prefix still needs its weight snapshots.
-        if (this.#chunkSnapshots[index] === undefined) await this.#loadSnapshots(index, problems);
+        if (this.#chunkSnapshots[index] === undefined) {
+          await this.#loadSnapshots(index, problems);
+          publish(index === 0);
+        }
         continue;
       }
       let decoded: StepChunk;
@@ -209,13 +228,15 @@ export class RunLoader {
       if (loaded === this.#partialPrefix) this.#partialPrefix = undefined;
       const chunk = this.#onChunk(decoded);
       chunks[index] = chunk;
-      this.chunks = chunks.slice();
       // Steps first, so the network paints at once; the chunk's snapshots (edges) follow.
+      if (this.chunks.length === 0 || index === 0) this.chunks = chunks.slice();
       await this.#loadSnapshots(index, problems);
+      publish(index === 0);
       // Problems of a chunk still being written are the recorder's next bytes, not damage.
       if (entries[index]!.complete || reader.manifest.status !== 'recording') problems.push(...chunk.problems);
       if (chunk.rows < entries[index]!.stepCount || chunk.rows === 0) break;
     }
+    publish(true);
     // Problems reported meanwhile (layer 1's files, the probes) stay: they are not the chunks' to clear.
     this.problems = [...new Set([...problems, ...this.#reported])];
   }
@@ -245,7 +266,6 @@ export class RunLoader {
       layers.filter((layer) => layer > 1 || this.#layerOne !== undefined),
       problems,
     );
-    this.#merge();
   }
 
   async #loadLayers(chunkIndex: number, layers: number[], problems: string[]): Promise<void> {
