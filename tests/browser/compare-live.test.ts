@@ -108,6 +108,11 @@ describe('comparing two runs', () => {
     const layer2 = page.locator('[data-testid="chart"][data-title="Layer 2"]');
     expect(await layer2.locator('[data-label="A median"]').count()).toBe(1);
     expect(await layer2.locator('[data-label="B median"]').count()).toBe(1);
+    // The weights too, each run at its own kept snapshots: at step 0 both kept theirs.
+    await page.getByLabel('Distribution of').selectOption('weight');
+    const weights = page.locator('[data-testid="chart"][data-title="Layer 2"]');
+    await weights.locator('[data-label="A median"] [data-testid="value"]').waitFor();
+    expect(await weights.locator('[data-label="B median"]').count()).toBe(1);
     await page.close();
   });
 
