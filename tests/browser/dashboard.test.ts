@@ -74,11 +74,15 @@ describe('the dashboard', () => {
     expect(await readoutValue(loss, 'loss').innerText()).toBe(formatValue(chunk.values.get('loss')![20]!));
     expect(await readoutValue(loss, 'held-out loss').innerText()).toBe(formatValue(chunk.values.get('evalLoss')!.values[20]!));
     const accuracy = chart(page, 'Accuracy');
+    await expect.poll(() => accuracy.getByTestId('chart-readout').getAttribute('data-step')).toBe('20');
     expect(await readoutValue(accuracy, 'held-out accuracy').innerText()).toBe(formatValue(chunk.values.get('evalAccuracy')!.values[20]!));
     const gradNorm = chart(page, 'Gradient norm per layer');
+    // A chart off screen follows the step once it settles (scrubbing redraws only the charts that are seen).
+    await expect.poll(() => gradNorm.getByTestId('chart-readout').getAttribute('data-step')).toBe('20');
     expect(await readoutValue(gradNorm, 'layer 2').innerText()).toBe(formatValue(chunk.values.get('gradNorm', 2)![20]!));
     // The distribution of layer 1's mean activations at step 20: its median, computed here from the 16 neurons.
     const row = Array.from(chunk.values.get('meanActivation', 1)!.subarray(20 * 16, 21 * 16)).sort((a, b) => a - b);
+    await expect.poll(() => chart(page, 'Layer 1').getByTestId('chart-readout').getAttribute('data-step')).toBe('20');
     expect(Number(await readoutValue(chart(page, 'Layer 1'), 'median').innerText())).toBeCloseTo((row[7]! + row[8]!) / 2, 5);
     // Under the pointer: the hovered step's values, in every chart (their cursors move together).
     const step = await hover(page, loss, 0.7);
