@@ -208,7 +208,8 @@ describe('the viewer', () => {
 
   it('says in the inspector why a first-layer neuron’s incoming weights cannot be shown', async () => {
     const page = await open('/?run=nolayer1&step=7&neuron=1.4');
-    const missing = page.getByTestId('incoming-missing');
+    // The deep-linked step is drawn once its chunk is in; until then the page shows the steps it has.
+    const missing = page.getByTestId('incoming-missing').filter({ hasText: 'step 7' });
     await missing.waitFor();
     const text = await missing.innerText();
     expect(text).toContain('No incoming weights kept at or before step 7');
