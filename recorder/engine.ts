@@ -101,6 +101,11 @@ export async function selectEngine(choice: EngineChoice): Promise<EngineInfo> {
     if (!(await tf.setBackend('cpu'))) throw new EngineError('--engine cpu: the cpu backend did not initialise');
     name = 'cpu';
   }
+  return engineInfo(name);
+}
+
+/** What runs on the engine `name` (already active): its versions, and for wasm whether SIMD and threads are on. */
+export function engineInfo(name: EngineName): EngineInfo {
   const versions: Record<string, string> = { node: process.versions.node };
   for (const dependency of ['@tensorflow/tfjs-core', `@tensorflow/tfjs-${name === 'node' ? 'node' : `backend-${name}`}`, 'apache-arrow']) {
     const version = packageVersion(dependency);

@@ -3,7 +3,7 @@
  * atomically by the recorder (temp file + rename) whenever a batch of steps is flushed.
  */
 import { z } from '../zod.js';
-import { configSchema } from '../config.js';
+import { configSchema, INITS, OPTIMIZERS } from '../config.js';
 import { findingSchema } from '../diagnostics/finding.js';
 import { ACTIVATIONS } from '../nn/activation.js';
 import { SNAPSHOT_REASONS, type RunShape, type SnapshotReason } from './columns.js';
@@ -107,6 +107,22 @@ const denseLayerSchema = z.object({
   activation: z.enum([...ACTIVATIONS, 'softmax']),
 });
 
+/** Ways a user's own model is recorded (docs/api.md). */
+export const SOURCE_MODES = ['fit', 'callbacks', 'step'] as const;
+
+const sourceSchema = z.object({
+  /** `fit`: the recorder's own fit; `callbacks`: the user's model.fit with the recorder's callbacks; `step`: the user's own loop. */
+  mode: z.enum(SOURCE_MODES),
+  /** The model's name. */
+  model: z.string(),
+  /** The optimizer's class and settings, e.g. "AdamOptimizer (learningRate 0.001, beta1 0.9, beta2 0.999, epsilon 1e-7)". */
+  optimizer: z.string(),
+  /** The loss the model was compiled with, or "user" when the user's own loop computes it. */
+  loss: z.string(),
+  /** Recorded columns this mode cannot know, each with why; the viewer shows them as unavailable. */
+  absent: z.array(z.object({ quantity: z.string(), reason: z.string() })),
+});
+
 export const manifestSchema = z.object({
   /** The format version this run was recorded in; older runs are upgraded as they are read. */
   schemaVersion: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]),
@@ -116,7 +132,18 @@ export const manifestSchema = z.object({
   message: z.optional(z.string()),
   createdAt: z.string(),
   updatedAt: z.string(),
-  config: z.extend(configSchema, { learningRate: z.number() }),
+  /**
+   * How the run was configured. For a run of a user's own model (`source`), `init` is "model" (the
+   * model's own weights) and `optimizer` "other" when the model's optimizer is none of the three the
+   * built-in trainer has (`source.optimizer` names it).
+   */
+  config: z.extend(configSchema, {
+    learningRate: z.number(),
+    init: z.enum([...INITS, 'model']),
+    optimizer: z.enum([...OPTIMIZERS, 'other']),
+  }),
+  /** Who trained the network when it was not the built-in trainer: a user's own TensorFlow.js model (recorder/library/). */
+  source: z.optional(sourceSchema),
   /** Layer 0 is the input; the last layer is the softmax output. */
   layers: z.tuple([inputLayerSchema], denseLayerSchema).check(z.minLength(2, 'expected the input layer and at least the output layer')),
   dataset: z.object({

@@ -9,9 +9,8 @@ export interface WriterInit {
   manifest: RunManifest;
   flushSteps: number;
   probes: { inputs: Float32Array; labels: Uint8Array; testIndices: Int32Array };
+  /** The held-out split, evaluated every `config.evalEvery` steps; none when it is empty. */
   test: { images: Float32Array; labels: Uint8Array };
-  /** Class of every training sample, for each batch's per-class statistics. */
-  trainLabels: Uint8Array;
 }
 
 /** Weight gradients of one layer at the step they are sent with; the writer has that step's weights. */
@@ -33,7 +32,10 @@ export interface StepMessage extends RecordedStep {
   type: 'step';
   step: number;
   epoch: number;
+  /** Indices of the batch's samples in the training data; −1 where the trainer does not know them. */
   batchIndices: Int32Array;
+  /** Class of each batch sample, for the per-class statistics. */
+  labels: Uint8Array;
   loss: number;
   accuracy: number;
   snapshots: SnapshotGrads[];

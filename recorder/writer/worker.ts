@@ -34,7 +34,8 @@ const denseCount = layerSizes.length - 1;
 const writer = new RunWriter(init.directory, manifest, init.flushSteps, { deferManifest: true });
 // The same engine as the training thread, so a run's numbers depend on one engine only.
 await selectEngine(manifest.engine.name);
-const evaluator = new TfEvaluator(manifest.config.activation, layerSizes, init.test);
+/** The held-out evaluation; none without held-out data. */
+const evaluator = init.test.labels.length > 0 ? new TfEvaluator(manifest.config.activation, layerSizes, init.test) : undefined;
 const probeCount = init.probes.labels.length;
 const diagnostics = new Diagnostics(manifest.config.activation, manifest.config.diagnostics);
 // Findings reach run.json whenever it is written; they may name steps up to a record batch ahead of stepCount.
@@ -170,7 +171,7 @@ function recordStep(message: StepMessage): void {
   rows.quantityCell('batchIndices', row).set(batchIndices);
   rows.quantityCell('meanInput', row).set(message.meanInput);
   const classes = layerSizes[denseCount]!;
-  for (let sample = 0; sample < batch; sample++) batchLabels[sample] = init.trainLabels[batchIndices[sample]!]!;
+  batchLabels.set(message.labels);
   const probeRows = (values: Float32Array, neurons: number) => values.subarray(batch * neurons, (batch + probeCount) * neurons);
   const probeOutput = softmaxRows(probeRows(message.preActivation[denseCount - 1]!, classes), init.probes.labels, classes);
   const layerStatistics: LayerStepStatistics[] = [];
@@ -219,7 +220,7 @@ function recordStep(message: StepMessage): void {
     rows.quantityCell('probeLoss', row).set(probeOutput.loss);
   }
   let evaluation: { loss: number; accuracy: number } | undefined;
-  if (step % manifest.config.evalEvery === 0) {
+  if (evaluator && step % manifest.config.evalEvery === 0) {
     const { weights, biases } = allWeights(message.weights, step);
     evaluation = evaluator.evaluate(weights, biases);
     setEval(row, evaluation);
@@ -233,12 +234,12 @@ function recordStep(message: StepMessage): void {
 function finish(message: FinishMessage): void {
   if (pending && message.lastWeights) {
     writeSnapshots(pending.step, message.lastWeights, message.last);
-    if (pending.step % manifest.config.evalEvery !== 0) {
+    if (evaluator && pending.step % manifest.config.evalEvery !== 0) {
       const { weights, biases } = allWeights(message.lastWeights, pending.step);
       setEval(pending.row, evaluator.evaluate(weights, biases));
     }
   }
-  if (message.final) {
+  if (evaluator && message.final) {
     const result = evaluator.evaluate(message.final.weights, message.final.biases);
     manifest.finalEval = {
       step: pending ? pending.step + 1 : 0,

@@ -1,0 +1,109 @@
+/**
+ * What recording costs a user's own TensorFlow.js training, for the default network (784-128-64-10,
+ * batch 64, SGD 0.1) on the embedded digits, measured in one process, alternating A and B so that
+ * both see the same machine state (medians of the rounds):
+ *
+ *   model.fit                 plain `model.fit`, against `model.fit` with the recorder's callbacks (mode 2; goal ≤ 15% slower)
+ *   own loop                  the user's loop (computeGradients + applyGradients), against the same loop recording
+ *                             everything through the step API (mode 3; goal ≤ 10% slower)
+ *
+ *   npm run bench:library [-- --steps 300 --rounds 3]
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { Command } from 'commander';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadDataset } from '../datasets/index.js';
+import { selectEngine } from '../recorder/engine.js';
+import { crossEntropy, Recorder } from '../recorder/library/recorder.js';
+
+const program = new Command('bench:library')
+  .option('--steps <n>', 'steps per measurement', '300')
+  .option('--rounds <n>', 'A/B rounds', '3')
+  .parse(process.argv);
+const options = program.opts<{ steps: string; rounds: string }>();
+const steps = Number(options.steps);
+const rounds = Number(options.rounds);
+const BATCH = 64;
+const out = join(import.meta.dirname, 'out', 'library-runs');
+
+await selectEngine('wasm');
+const dataset = loadDataset('mnist-embedded');
+const x = tf.tensor2d(dataset.train.images, [dataset.train.count, 784]);
+const y = tf.oneHot(tf.tensor1d(Int32Array.from(dataset.train.labels), 'int32'), 10).cast('float32') as tf.Tensor2D;
+const heldOut = {
+  x: tf.tensor2d(dataset.test.images, [dataset.test.count, 784]),
+  y: tf.tensor1d(Int32Array.from(dataset.test.labels), 'int32'),
+};
+const batches = Array.from({ length: steps }, (_, step) => {
+  const start = (step * BATCH) % (dataset.train.count - BATCH);
+  return { x: tf.slice(x, [start, 0], [BATCH, -1]), y: tf.slice(y, [start, 0], [BATCH, -1]) };
+});
+
+function model(): tfl.LayersModel {
+  const built = tfl.sequential({
+    layers: [
+      tfl.layers.dense({ inputShape: [784], units: 128, activation: 'relu' }),
+      tfl.layers.dense({ units: 64, activation: 'relu' }),
+      tfl.layers.dense({ units: 10, activation: 'softmax' }),
+    ],
+  });
+  built.compile({ optimizer: tf.train.sgd(0.1), loss: 'categoricalCrossentropy' });
+  return built;
+}
+
+let runNumber = 0;
+const recorder = () => new Recorder({ out, name: `bench-${runNumber++}`, heldOut, force: true });
+
+/** Steps per second of `train` over `steps` steps. */
+async function timed(train: () => Promise<void>): Promise<number> {
+  const started = performance.now();
+  await train();
+  return steps / ((performance.now() - started) / 1000);
+}
+
+async function ownLoop(record: boolean): Promise<number> {
+  const network = model();
+  const optimizer = tf.train.sgd(0.1);
+  const recording = record ? recorder() : undefined;
+  if (recording) await recording.start(network, { optimizer, steps, batchSize: BATCH });
+  const rate = await timed(async () => {
+    for (const batch of batches) {
+      if (recording) {
+        const step = recording.beginStep(batch.x, batch.y);
+        const { value, grads } = optimizer.computeGradients(() => step.loss());
+        optimizer.applyGradients(grads);
+        await step.commit();
+        tf.dispose([value, ...Object.values(grads)]);
+      } else {
+        const { value, grads } = optimizer.computeGradients(() => crossEntropy(network.apply(batch.x) as tf.Tensor2D, batch.y));
+        optimizer.applyGradients(grads);
+        tf.dispose([value, ...Object.values(grads)]);
+      }
+    }
+    if (recording) await recording.finish();
+  });
+  network.dispose();
+  return rate;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+rmSync(out, { recursive: true, force: true });
+// Warm up the engine's kernels.
+await ownLoop(false);
+await ownLoop(true);
+const plain: number[] = [];
+const recorded: number[] = [];
+for (let round = 0; round < rounds; round++) {
+  plain.push(await ownLoop(false));
+  recorded.push(await ownLoop(true));
+}
+const format = (values: number[]) => `${median(values).toFixed(0)} steps/s (${values.map((value) => value.toFixed(0)).join(', ')})`;
+console.log(`default network 784-128-64-10, batch ${BATCH}, SGD, ${steps} steps per measurement, ${rounds} rounds, wasm`);
+console.log(`  own loop:           ${format(plain)}`);
+console.log(
+  `  own loop, mode 3:   ${format(recorded)}   recording everything costs ${((median(plain) / median(recorded) - 1) * 100).toFixed(0)}%   (goal ≤ 10%)`,
+);
+rmSync(out, { recursive: true, force: true });
