@@ -59,6 +59,8 @@ export interface StepRecord {
   /** Class of each batch sample. */
   labels: ArrayLike<number>;
   readback: RecordedStep;
+  /** The batch's loss and accuracy when the read-back has no batch rows to compute them from (model.fit's callbacks). */
+  outcome?: { loss: number; accuracy: number };
 }
 
 export interface SessionResult {
@@ -168,7 +170,7 @@ export class RecordingSession {
     const { readback } = record;
     const step = this.step;
     const pool = this.pool;
-    const { loss, accuracy } = batchLossAccuracy(readback.preActivation.at(-1)!, record.labels, this.#classCount);
+    const { loss, accuracy } = record.outcome ?? batchLossAccuracy(readback.preActivation.at(-1)!, record.labels, this.#classCount);
     const ending = last || !Number.isFinite(loss);
     const reasons = this.#policy.decide(step, loss, Array.from(readback.gradNorms));
     const snapshots: SnapshotGrads[] = [];

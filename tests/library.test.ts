@@ -21,7 +21,7 @@ const config = resolveConfig({ layers: [16, 8], batchSize: 32, probes: 4, evalEv
 const sizes = [784, 16, 8, 10];
 
 /** The built-in network as a tfjs LayersModel with the built-in recorder's initial weights. */
-function modelWithBuiltInWeights(): tfl.LayersModel {
+function modelWithBuiltInWeights(metrics: string[] = []): tfl.LayersModel {
   const model = tfl.sequential({
     name: 'mlp',
     layers: [
@@ -33,7 +33,7 @@ function modelWithBuiltInWeights(): tfl.LayersModel {
   });
   const initial = initialLayers(config, sizes);
   model.setWeights(initial.flatMap((layer) => [tf.tensor2d(layer.weight, [layer.fanIn, layer.fanOut]), tf.tensor1d(layer.bias)]));
-  model.compile({ optimizer: tf.train.sgd(config.learningRate), loss: 'categoricalCrossentropy' });
+  model.compile({ optimizer: tf.train.sgd(config.learningRate), loss: 'categoricalCrossentropy', metrics });
   return model;
 }
 
@@ -135,5 +135,70 @@ describe('the library', () => {
     expect(result).toMatchObject({ status: 'complete', stepCount: 40 });
     const recorded = await stepValues(join(out, 'step'));
     for (const [name, values] of builtIn) expect(worstDifference(recorded.get(name)!, values), name).toBeLessThan(TOLERANCE);
+  }, 120_000);
+
+  it('mode 2, callbacks for the user’s model.fit: records what it says it records, as mode 3 does on the same batches', async () => {
+    const steps = 40;
+    const count = steps * 32;
+    const x = tf.tensor3d(dataset.train.images.subarray(0, count * 784), [count, 28, 28]);
+    const labels = tf.tensor1d(Int32Array.from(dataset.train.labels.subarray(0, count)), 'int32');
+    const y = tf.cast(tf.oneHot(labels, 10), 'float32');
+    const recorder = new Recorder(recorderOptions('callbacks'));
+    await modelWithBuiltInWeights(['accuracy']).fit(x, y, { epochs: 1, batchSize: 32, shuffle: false, callbacks: recorder.callbacks() });
+    expect(recorder.result).toMatchObject({ status: 'complete', stepCount: steps });
+
+    // Mode 3 on the same batches, in order: what mode 2 records must be the same.
+    const model = modelWithBuiltInWeights();
+    const optimizer = tf.train.sgd(config.learningRate);
+    const reference = new Recorder(recorderOptions('in-order'));
+    await reference.start(model, { optimizer, steps, batchSize: 32 });
+    for (let step = 0; step < steps; step++) {
+      const [xb, yb] = tf.tidy(() => [tf.slice(x, [step * 32, 0, 0], [32, -1, -1]), tf.slice(labels, [step * 32], [32])]);
+      const recording = reference.beginStep(xb!, yb!);
+      const { value, grads } = optimizer.computeGradients(() => recording.loss());
+      optimizer.applyGradients(grads);
+      await recording.commit();
+      tf.dispose([xb!, yb!, value, ...Object.values(grads)]);
+    }
+    await reference.finish();
+
+    const run = await openRunFolder(join(out, 'callbacks'));
+    expect(run.manifest.source?.mode).toBe('callbacks');
+    const absent = new Set(run.manifest.source!.absent.map((entry) => entry.quantity));
+    expect([...absent].sort()).toEqual(
+      [
+        'batchIndices',
+        'biasGrad',
+        'classActivation',
+        'fractionActive',
+        'fractionInactive',
+        'gradNorm',
+        'gradPreActivation',
+        'meanActivation',
+        'meanInput',
+        'weightGrad',
+        'weightGradCode',
+        'weightGradScale',
+      ].sort(),
+    );
+    const recorded = await stepValues(join(out, 'callbacks'));
+    const expected = await stepValues(join(out, 'in-order'));
+    let compared = 0;
+    for (const [name, values] of expected) {
+      const quantity = name.replace(/^layer\d+\./, '');
+      if (absent.has(quantity)) {
+        const unknown = quantity === 'batchIndices' ? -1 : Number.NaN;
+        expect(
+          recorded.get(name)!.every((value) => Object.is(value, unknown)),
+          `${name} is absent`,
+        ).toBe(true);
+      } else {
+        expect(worstDifference(recorded.get(name)!, values), name).toBeLessThan(TOLERANCE);
+        compared++;
+      }
+    }
+    // step, epoch, loss, accuracy, the probes' predictions and losses, the held-out loss and accuracy; per
+    // layer the weight norm, update ratio, and the probes' activations and gradients.
+    expect(compared).toBe(8 + 3 * 4);
   }, 120_000);
 });

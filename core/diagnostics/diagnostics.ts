@@ -19,13 +19,21 @@ export class Diagnostics {
   readonly #detectors: Detector[];
   #lastStep = -1;
 
-  constructor(activation: Activation, thresholds: DiagnosticsConfig = DEFAULT_DIAGNOSTICS) {
+  /**
+   * @param absent step columns the run does not record (run.json's `source.absent`, e.g. a user's
+   *   model.fit seen through callbacks has no batch activations): the detectors that need them are left
+   *   out, and the others do not read them
+   */
+  constructor(activation: Activation, thresholds: DiagnosticsConfig = DEFAULT_DIAGNOSTICS, absent: ReadonlySet<string> = new Set()) {
+    const batchActivations = !absent.has('fractionActive');
+    const gradients = !absent.has('gradNorm');
     this.#detectors = [
-      new NanInfDetector(),
+      new NanInfDetector(absent),
       new ExplodingGradientDetector(thresholds.explodingGradient),
-      new VanishingGradientDetector(thresholds.vanishingGradient),
-      new DeadNeuronsDetector(activation, thresholds.deadNeurons),
-      new SaturationDetector(activation, thresholds.saturation),
+      ...(gradients ? [new VanishingGradientDetector(thresholds.vanishingGradient)] : []),
+      ...(batchActivations
+        ? [new DeadNeuronsDetector(activation, thresholds.deadNeurons), new SaturationDetector(activation, thresholds.saturation)]
+        : []),
       new StalledDetector(thresholds.stalled),
     ];
   }

@@ -42,13 +42,20 @@ function firstNonFinite(values: Float32Array, neurons: number): { value: number;
   return { value, neurons: found };
 }
 
-/** Every non-finite place of one step, in computation order; empty when all is finite. */
-export function nonFinitePlaces({ loss, probeLoss, layers }: StepStatistics): Place[] {
+/** The step columns a finding quantity is read from, where the names differ. */
+const COLUMN_OF: Partial<Record<FindingQuantity, string>> = { activation: 'meanActivation' };
+
+/**
+ * Every non-finite place of one step, in computation order; empty when all is finite. Quantities
+ * the run does not record (`absent`, by step column) are not read.
+ */
+export function nonFinitePlaces({ loss, probeLoss, layers }: StepStatistics, absent: ReadonlySet<string> = new Set()): Place[] {
   const places: Place[] = [];
   const scalar = (quantity: FindingQuantity, layer: number | null, value: number) => {
-    if (!Number.isFinite(value)) places.push({ quantity, layer, value, neurons: null });
+    if (!Number.isFinite(value) && !absent.has(COLUMN_OF[quantity] ?? quantity)) places.push({ quantity, layer, value, neurons: null });
   };
   const perNeuron = (quantity: FindingQuantity, layer: number, values: Float32Array, neurons: number) => {
+    if (absent.has(COLUMN_OF[quantity] ?? quantity)) return;
     const found = firstNonFinite(values, neurons);
     if (found) places.push({ quantity, layer, ...found });
   };
@@ -93,10 +100,16 @@ function describePlace(place: Place): string {
 
 export class NanInfDetector implements Detector {
   readonly #episodes = new EpisodeTracker<NanInfDetail>(1, () => ({ places: [] }));
+  readonly #absent: ReadonlySet<string>;
+
+  /** @param absent step columns the run does not record: never read */
+  constructor(absent: ReadonlySet<string> = new Set()) {
+    this.#absent = absent;
+  }
 
   observe(statistics: StepStatistics): void {
     const wasOpen = this.#episodes.open !== undefined;
-    const places = nonFinitePlaces(statistics);
+    const places = nonFinitePlaces(statistics, this.#absent);
     this.#episodes.observe(statistics.step, statistics.step, places.length > 0);
     const open = this.#episodes.open;
     if (open && !wasOpen && open.detail.places.length === 0) open.detail.places = places;

@@ -7,7 +7,7 @@
  *   step.loss())` → `optimizer.applyGradients(grads)` → `step.commit()`, then `finish()`: the user's
  *   own loop, recorded as completely.
  *
- * (The third, callbacks for the user's own `model.fit`, is callbacks.ts.)
+ * - `callbacks()`: for the user's own `model.fit` (callbacks.ts); records what callbacks can see.
  */
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
@@ -20,6 +20,7 @@ import { engineInfo, selectEngine, type EngineName } from '../engine.js';
 import { chooseProbes, chunkStepsFor, plannedStepsOf } from '../record.js';
 import { defaultRunName } from '../run-folder.js';
 import { RecordingSession } from '../session.js';
+import { RecorderCallback } from './callbacks.js';
 import { checkInputs, checkLabels, DataError } from './data.js';
 import { describeModel, describeOptimizer, UnsupportedModelError, type ModelSpec } from './model-spec.js';
 import { TappedModel } from './tapped-model.js';
@@ -280,6 +281,92 @@ export class Recorder {
     return result;
   }
 
+  /** Mode 2: callbacks for the user's own `model.fit(x, y, { callbacks: recorder.callbacks() })`. */
+  callbacks(): RecorderCallback {
+    return new RecorderCallback(this);
+  }
+
+  #callbackStatus: { status: RunStatus; message?: string } = { status: 'complete' };
+  #callbackResult: LibraryRunResult | undefined;
+
+  /** The result of the run recorded through `callbacks()`, once model.fit has returned. */
+  get result(): LibraryRunResult | undefined {
+    return this.#callbackResult;
+  }
+
+  /** @internal mode 2: model.fit begins */
+  async startCallbacks(
+    model: LayersModel,
+    params: { epochs: number; samples: number; batchSize: number; metrics?: string[] },
+  ): Promise<void> {
+    const spec = describeModel(model);
+    const optimizer = model.optimizer as tf.Optimizer;
+    const loss = (model as unknown as { loss: unknown }).loss;
+    const config = this.#config(spec, optimizer, { batchSize: params.batchSize, seed: 1, epochs: params.epochs, maxSteps: null });
+    const unseenBatch = "model.fit's callbacks do not see the batch (recorder.fit or the step API record it)";
+    const unseenGradients = "model.fit's callbacks see the weights before and after each update, not the gradients";
+    const absent = [
+      ...['batchIndices', 'meanInput', 'meanActivation', 'fractionActive', 'gradPreActivation', 'classActivation', 'fractionInactive'].map(
+        (quantity) => ({ quantity, reason: unseenBatch }),
+      ),
+      ...['gradNorm', 'weightGrad', 'biasGrad', 'weightGradScale', 'weightGradCode'].map((quantity) => ({
+        quantity,
+        reason: unseenGradients,
+      })),
+      ...(params.metrics?.some((metric) => metric === 'acc' || metric === 'accuracy')
+        ? []
+        : [{ quantity: 'accuracy', reason: "the model is not compiled with metrics: ['accuracy']" }]),
+    ];
+    this.#callbackStatus = { status: 'complete' };
+    this.#callbackResult = undefined;
+    await this.#startSession(
+      model,
+      spec,
+      optimizer,
+      'callbacks',
+      typeof loss === 'string' ? loss : 'a function',
+      config,
+      { plannedSteps: Math.ceil(params.samples / params.batchSize) * params.epochs, trainCount: params.samples, sha256: '' },
+      absent,
+    );
+  }
+
+  /** @internal */
+  callbackEpoch(epoch: number): void {
+    this.#epoch = epoch;
+  }
+
+  /** @internal mode 2: a batch begins; the probes run on the weights it starts from */
+  callbackBatchBegin(): void {
+    this.tapped.probePass();
+  }
+
+  /** @internal mode 2: a batch ended; returns false once training diverged (the callback stops model.fit) */
+  async callbackBatchEnd(loss: number | undefined, accuracy: number | undefined): Promise<boolean> {
+    const session = this.#session!;
+    const number = session.step;
+    const readback = this.tapped.read(session.pool);
+    const batch = this.#batchSize;
+    const outcome = { loss: loss ?? Number.NaN, accuracy: accuracy ?? Number.NaN };
+    session.record(
+      { epoch: this.#epoch, batchIndices: new Int32Array(batch).fill(-1), labels: new Uint8Array(batch), readback, outcome },
+      this.tapped,
+    );
+    this.#options.onStep?.({ step: number, ...outcome });
+    await session.waitForWriter();
+    if (session.divergedAtStep === undefined) return true;
+    this.#callbackStatus = {
+      status: 'failed',
+      message: `training diverged: the loss became ${outcome.loss} at step ${session.divergedAtStep}; model.fit was stopped`,
+    };
+    return false;
+  }
+
+  /** @internal mode 2: model.fit ended */
+  async callbackTrainEnd(): Promise<void> {
+    this.#callbackResult = await this.#finish(this.#callbackStatus.status, this.#callbackStatus.message);
+  }
+
   /** Ends the run (mode 3): the final evaluation, run.json's status. */
   async finish(status: RunStatus = 'complete', message?: string): Promise<LibraryRunResult> {
     if (this.#open) throw new Error('finish: a step was begun and not committed');
@@ -364,10 +451,11 @@ export class Recorder {
     model: LayersModel,
     spec: ModelSpec,
     optimizer: tf.Optimizer,
-    mode: 'fit' | 'step',
+    mode: 'fit' | 'step' | 'callbacks',
     loss: string,
     config: RunManifest['config'],
     data: { plannedSteps: number; trainCount: number; sha256: string },
+    absent: { quantity: string; reason: string }[] = [],
   ): Promise<void> {
     if (this.#session) throw new Error('a run is already being recorded by this recorder: finish it first');
     const options = this.#options;
@@ -415,7 +503,7 @@ export class Recorder {
         classNames,
         sha256: data.sha256,
       },
-      source: { mode, model: model.name, optimizer: describeOptimizer(optimizer), loss, absent: [] },
+      source: { mode, model: model.name, optimizer: describeOptimizer(optimizer), loss, absent },
       plannedSteps: data.plannedSteps,
       chunkSteps: chunkStepsFor({ ...config, probes: probeIndices.length }, spec.inputSize, sizes.slice(1)),
       probes: { inputs: probeInputs, labels: probeLabels, testIndices: probeIndices },
@@ -424,10 +512,13 @@ export class Recorder {
     });
     this.#spec = spec;
     this.#batchSize = config.batchSize;
+    const callbacks = mode === 'callbacks';
     this.#tapped = new TappedModel(spec, {
-      batchSize: config.batchSize,
+      // Callbacks see no batch: the probes run alone.
+      batchSize: callbacks ? 0 : config.batchSize,
       probes: { inputs: probeInputs, labels: probeLabels },
       dropoutSeed: config.seed,
+      gradients: !callbacks,
     });
   }
 }

@@ -15,13 +15,18 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayerGrads } from '../model.js';
-import { frobenius } from '../model.js';
 import { activationOf } from '../activations.js';
 import { readInto, type BufferPool } from '../readback.js';
 import type { RecordedStep } from '../recording-model.js';
 import type { StepSource } from '../session.js';
 import type { LayerWeights } from '../writer/protocol.js';
 import type { ModelSpec } from './model-spec.js';
+
+function sumOfSquares(values: Float32Array): number {
+  let sum = 0;
+  for (let item = 0; item < values.length; item++) sum += values[item]! * values[item]!;
+  return sum;
+}
 
 type DenseOp = (h: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor) => tf.Tensor;
 
@@ -52,11 +57,21 @@ export class TappedModel implements StepSource {
   readonly #batchMask: tf.Tensor2D | undefined;
   readonly #dense: DenseOp[];
   readonly #dropoutSeed: number;
+  /** False when the optimizer's gradients are not seen (model.fit's callbacks): ∂L/∂W, ∂L/∂b and ‖∂L/∂W‖ read as NaN. */
+  readonly #gradients: boolean;
   #step: StepTensors | undefined;
   #stepNumber = 0;
 
-  constructor(spec: ModelSpec, options: { batchSize: number; probes: { inputs: Float32Array; labels: Uint8Array }; dropoutSeed: number }) {
+  /**
+   * @param options.batchSize rows of every batch; 0 when only the probes are run (`probePass`)
+   * @param options.gradients false when the optimizer's gradients are not seen
+   */
+  constructor(
+    spec: ModelSpec,
+    options: { batchSize: number; probes: { inputs: Float32Array; labels: Uint8Array }; dropoutSeed: number; gradients?: boolean },
+  ) {
     this.#spec = spec;
+    this.#gradients = options.gradients ?? true;
     this.#batchSize = options.batchSize;
     this.#dropoutSeed = options.dropoutSeed;
     const probeCount = options.probes.labels.length;
@@ -92,12 +107,20 @@ export class TappedModel implements StepSource {
           // The caller's loss saw the batch rows only: the probe rows take their own loss's gradient here.
           if (last && step.probeGradOut)
             grad = tf.concat([tf.slice(grad, [0, 0], [this.#batchSize, -1]), step.probeGradOut as tf.Tensor2D], 0);
-          const batchGrad = this.#batchMask ? tf.mul(grad, this.#batchMask) : grad;
-          const weightGrad = tf.matMul(tf.transpose(input), batchGrad);
-          const biasGrad = tf.sum(batchGrad, 0);
           step.gradPre[index] = tf.keep(tf.clone(grad));
-          step.weightGrads[index] = tf.keep(tf.clone(weightGrad));
-          step.biasGrads[index] = tf.keep(tf.clone(biasGrad));
+          let weightGrad: tf.Tensor;
+          let biasGrad: tf.Tensor;
+          if (this.#gradients) {
+            const batchGrad = this.#batchMask ? tf.mul(grad, this.#batchMask) : grad;
+            weightGrad = tf.matMul(tf.transpose(input), batchGrad);
+            biasGrad = tf.sum(batchGrad, 0);
+            step.weightGrads[index] = tf.keep(tf.clone(weightGrad));
+            step.biasGrads[index] = tf.keep(tf.clone(biasGrad));
+          } else {
+            // The probes' own pass (callbacks): nothing is applied, no ∂L/∂W is needed.
+            weightGrad = tf.zerosLike(kernel);
+            biasGrad = tf.zeros([kernel.shape[1]]);
+          }
           // The first layer's input needs no gradient.
           const inputGrad = index === 0 ? tf.zerosLike(input) : tf.matMul(grad, tf.transpose(kernel));
           return [inputGrad, weightGrad, biasGrad];
@@ -156,6 +179,21 @@ export class TappedModel implements StepSource {
     return output!;
   }
 
+  /**
+   * With no batch (model.fit's callbacks, `batchSize` 0): starts a step and runs the probes forward and
+   * back, each with its own loss, on the weights before the step's update.
+   */
+  probePass(): void {
+    const variables = this.#spec.layers.flatMap((layer) => [layer.kernel.read(), layer.bias.read()]) as tf.Variable[];
+    const empty = tf.zeros([0, this.#spec.inputSize]);
+    this.begin(empty);
+    empty.dispose();
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(this.predict()) as tf.Scalar, variables);
+      tf.dispose([value, ...Object.values(grads)]);
+    });
+  }
+
   /** Inverted dropout on the batch rows (kept units scaled by 1 / (1 − rate)); the probe rows pass unchanged. */
   #dropoutMask(units: number, rate: number, layer: number): tf.Tensor {
     const seed = this.#dropoutSeed + this.#stepNumber * 1009 + layer * 7919;
@@ -194,31 +232,53 @@ export class TappedModel implements StepSource {
     }
     const read = (tensor: tf.Tensor) => readInto(tensor, pool.take(tensor.size));
     const count = layers.length;
-    const norms = tf.tidy(() =>
-      tf.stack([
-        ...step.weights.map(frobenius),
-        ...step.weightGrads.map((grad) => frobenius(grad!)),
-        ...layers.map((layer, index) => frobenius(tf.sub(layer.kernel.read(), step.weights[index]!))),
-      ]),
-    );
-    const values = norms.dataSync() as Float32Array;
-    norms.dispose();
+    // The norms in JavaScript over copies of the weights: a copy costs microseconds on the wasm
+    // backend, each engine operation tens of them.
+    const weightNorms = new Float32Array(count);
+    const gradNorms = new Float32Array(count).fill(Number.NaN);
+    const updateNorms = new Float32Array(count);
+    layers.forEach((layer, index) => {
+      const before = readInto(step.weights[index]!, this.#scratch(0, index));
+      const after = readInto(layer.kernel.read(), this.#scratch(1, index));
+      let squares = 0;
+      let deltaSquares = 0;
+      for (let item = 0; item < before.length; item++) {
+        const value = before[item]!;
+        const delta = after[item]! - value;
+        squares += value * value;
+        deltaSquares += delta * delta;
+      }
+      weightNorms[index] = Math.sqrt(squares);
+      updateNorms[index] = Math.sqrt(deltaSquares);
+      if (this.#gradients) gradNorms[index] = Math.sqrt(sumOfSquares(readInto(step.weightGrads[index]!, this.#scratch(0, index))));
+    });
     const meanInput = tf.tidy(() => tf.mean(step.x, 0));
     const result: RecordedStep = {
       preActivation: step.pre.map(read),
       activation: step.post.map(read),
       gradPreActivation: step.gradPre.map((grad) => read(grad!)),
-      weightNorms: values.slice(0, count),
-      gradNorms: values.slice(count, 2 * count),
-      updateNorms: values.slice(2 * count, 3 * count),
-      meanInput: read(meanInput),
+      weightNorms,
+      gradNorms,
+      updateNorms,
+      // No batch (callbacks): no mean input.
+      meanInput: this.#batchSize > 0 ? read(meanInput) : pool.take(this.#spec.inputSize).fill(Number.NaN),
     };
     meanInput.dispose();
     this.#stepNumber++;
     return result;
   }
 
+  /** Two scratch copies per layer of its weight matrix's size. */
+  readonly #scratches: Float32Array[][] = [[], []];
+
+  #scratch(which: 0 | 1, layer: number): Float32Array {
+    const spec = this.#spec.layers[layer]!;
+    return (this.#scratches[which]![layer] ??= new Float32Array(spec.fanIn * spec.units));
+  }
+
   readGrads(layer: number, pool: BufferPool): LayerGrads {
+    if (!this.#gradients)
+      return { weightGrad: this.readWeightGrad(layer, pool), biasGrad: pool.take(this.#spec.layers[layer - 1]!.units).fill(Number.NaN) };
     const step = this.#held(layer);
     return {
       weightGrad: readInto(step.weightGrads[layer - 1]!, pool.take(step.weightGrads[layer - 1]!.size)),
@@ -226,7 +286,10 @@ export class TappedModel implements StepSource {
     };
   }
 
+  /** ∂L/∂W of the latest step (NaN where the gradients are not seen). */
   readWeightGrad(layer: number, pool: BufferPool): Float32Array {
+    const spec = this.#spec.layers[layer - 1]!;
+    if (!this.#gradients) return pool.take(spec.fanIn * spec.units).fill(Number.NaN);
     const grad = this.#held(layer).weightGrads[layer - 1]!;
     return readInto(grad, pool.take(grad.size));
   }

@@ -37,7 +37,11 @@ await selectEngine(manifest.engine.name);
 /** The held-out evaluation; none without held-out data. */
 const evaluator = init.test.labels.length > 0 ? new TfEvaluator(manifest.config.activation, layerSizes, init.test) : undefined;
 const probeCount = init.probes.labels.length;
-const diagnostics = new Diagnostics(manifest.config.activation, manifest.config.diagnostics);
+/** Step columns this run cannot record (a user's model.fit seen through callbacks has no batch rows): written as NaN or null. */
+const absent = new Set(manifest.source?.absent.map((entry) => entry.quantity) ?? []);
+/** Whether the trainer sends the batch's rows; without them only the probe rows come. */
+const batchRows = !absent.has('meanActivation');
+const diagnostics = new Diagnostics(manifest.config.activation, manifest.config.diagnostics, absent);
 // Findings reach run.json whenever it is written; they may name steps up to a record batch ahead of stepCount.
 /** The last steps' training loss and batch accuracy, for run.json's `finalTrain`. */
 const trailingLoss = new TrailingMean(FINAL_TRAIN_STEPS);
@@ -148,7 +152,7 @@ function setEval(row: number, result: { loss: number; accuracy: number }): void 
 
 function recordStep(message: StepMessage): void {
   const { step, epoch, batchIndices } = message;
-  const batch = batchIndices.length;
+  const batch = batchRows ? batchIndices.length : 0;
   const returned = [
     ...(message.weights ? [...message.weights.weights, ...message.weights.biases].filter((array) => array !== undefined) : []),
     message.meanInput,
@@ -185,15 +189,20 @@ function recordStep(message: StepMessage): void {
       fractionActive: cell('fractionActive'),
       gradPreActivation: cell('gradPreActivation'),
     };
-    const byClass = { classActivation: cell('classActivation'), classValid };
-    neuronStats(message.preActivation[index]!, activation, message.gradPreActivation[index]!, batch, stats, {
-      labels: batchLabels,
-      out: byClass,
-    });
-    // A class absent from the batch has no mean: null for every neuron.
-    if (classValid.includes(0)) {
-      const validity = rows.itemValidity(columnNameOf('classActivation', layer), row);
-      for (let item = 0; item < validity.length; item++) validity[item] = classValid[item % classes]!;
+    if (batch > 0) {
+      const byClass = { classActivation: cell('classActivation'), classValid };
+      neuronStats(message.preActivation[index]!, activation, message.gradPreActivation[index]!, batch, stats, {
+        labels: batchLabels,
+        out: byClass,
+      });
+      // A class absent from the batch has no mean: null for every neuron.
+      if (classValid.includes(0)) {
+        const validity = rows.itemValidity(columnNameOf('classActivation', layer), row);
+        for (let item = 0; item < validity.length; item++) validity[item] = classValid[item % classes]!;
+      }
+    } else {
+      for (const values of Object.values(stats)) values.fill(Number.NaN);
+      rows.itemValidity(columnNameOf('classActivation', layer), row).fill(0);
     }
     const weightNorm = message.weightNorms[index]!;
     const gradNorm = message.gradNorms[index]!;
@@ -202,7 +211,7 @@ function recordStep(message: StepMessage): void {
     cell('gradNorm')[0] = gradNorm;
     cell('updateRatio')[0] = updateRatio;
     // Once per step, for the column and the detectors: O(neurons) for ReLU, one pass over f(z) for sigmoid and tanh.
-    const inactive = activation ? inactiveNeurons[index]! : undefined;
+    const inactive = activation && batch > 0 ? inactiveNeurons[index]! : undefined;
     cell('fractionInactive')[0] = inactive
       ? markInactive(hiddenActivation, stats.fractionActive, activation!, manifest.config.diagnostics.saturation, inactive) / neurons
       : Number.NaN;
