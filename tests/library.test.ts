@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../core/config.js';
@@ -201,4 +202,93 @@ describe('the library', () => {
     // layer the weight norm, update ratio, and the probes' activations and gradients.
     expect(compared).toBe(8 + 3 * 4);
   }, 120_000);
+});
+
+describe('the library refuses bad input before writing anything', () => {
+  const out = tempDir('library-refusals');
+  const small = (layers: tfl.layers.Layer[]) => {
+    const model = tfl.sequential({ name: 'small', layers });
+    model.compile({ optimizer: tf.train.sgd(0.1), loss: 'sparseCategoricalCrossentropy' });
+    return model;
+  };
+  const dense = () =>
+    small([tfl.layers.dense({ inputShape: [4], units: 5, activation: 'relu' }), tfl.layers.dense({ units: 3, activation: 'softmax' })]);
+  const x = () =>
+    tf.tensor2d(
+      Float32Array.from({ length: 40 }, (_, index) => (index % 7) / 7),
+      [10, 4],
+    );
+  const y = (labels: number[] = [0, 1, 2, 0, 1, 2, 0, 1, 2, 0]) => tf.tensor1d(labels, 'int32');
+  const fit = (name: string, model: tfl.LayersModel, inputs: tf.Tensor, labels: tf.Tensor, classNames?: string[]) =>
+    new Recorder({ out, name, ...(classNames ? { classNames } : {}) }).fit(model, inputs, labels, { batchSize: 5 });
+
+  it.each([
+    [
+      'an unsupported layer, named with its class',
+      () =>
+        fit(
+          'conv',
+          small([
+            tfl.layers.conv1d({ inputShape: [4, 1], filters: 2, kernelSize: 2, name: 'features' }),
+            tfl.layers.flatten(),
+            tfl.layers.dense({ units: 3, activation: 'softmax' }),
+          ]),
+          tf.zeros([10, 4, 1]),
+          y(),
+        ),
+      /layer "features" \(Conv1D\) is not supported \(supported: an optional Flatten first/,
+    ],
+    [
+      'an output that is not softmax',
+      () => fit('no-softmax', small([tfl.layers.dense({ inputShape: [4], units: 3, activation: 'relu' })]), x(), y()),
+      /the last Dense layer "dense_Dense\d+" has activation relu; expected a softmax output/,
+    ],
+    [
+      'a model whose output size does not match the class names',
+      () => fit('classes', dense(), x(), y(), ['a', 'b']),
+      /classNames: 2 names; the model "small" has 3 output classes/,
+    ],
+    [
+      'a label out of range',
+      () => fit('labels', dense(), x(), y([0, 1, 2, 0, 1, 2, 0, 7, 2, 0])),
+      /y: label 7 of sample 7 is not a class index 0–2/,
+    ],
+    [
+      'NaN in the data',
+      () =>
+        fit(
+          'nan',
+          dense(),
+          tf.tensor2d(
+            Float32Array.from({ length: 40 }, (_, index) => (index === 13 ? Number.NaN : 0)),
+            [10, 4],
+          ),
+          y(),
+        ),
+      /x: sample 3, feature 1 is NaN; every input value must be a finite number/,
+    ],
+    [
+      'inputs of another shape',
+      () => fit('shape', dense(), tf.zeros([10, 5]), y()),
+      /x: shape \[10, 5\]; the model "small" expects \[samples, 4\]/,
+    ],
+    [
+      'hidden layers with different activations',
+      () =>
+        fit(
+          'mixed',
+          small([
+            tfl.layers.dense({ inputShape: [4], units: 5, activation: 'relu' }),
+            tfl.layers.dense({ units: 5, activation: 'tanh' }),
+            tfl.layers.dense({ units: 3, activation: 'softmax' }),
+          ]),
+          x(),
+          y(),
+        ),
+      /hidden layers with different activations \(relu, tanh\)/,
+    ],
+  ])('%s', async (_case, attempt, message) => {
+    await expect(attempt()).rejects.toThrow(message);
+    expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+  });
 });

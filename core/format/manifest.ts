@@ -198,6 +198,14 @@ export type WeightFileEntry = z.infer<typeof weightFileSchema>;
 export type LinkFileEntry = z.infer<typeof linkFileSchema>;
 export type LinkFramesPlan = z.infer<typeof linkFramesSchema>;
 
+/**
+ * The step columns a run does not record, each with why (a user's model.fit seen through callbacks
+ * has no batch rows); empty for the built-in recorder.
+ */
+export function absentOf(manifest: Pick<RunManifest, 'source'>): ReadonlyMap<string, string> {
+  return new Map(manifest.source?.absent.map((entry) => [entry.quantity, entry.reason]) ?? []);
+}
+
 export function unknownSchemaVersionMessage(found: unknown): string {
   const versions = READABLE_SCHEMA_VERSIONS.join(', ').replace(/, (\d+)$/, ' and $1');
   return `unknown schemaVersion ${JSON.stringify(found)}; this version of Neural Vision reads schemaVersion ${versions}`;

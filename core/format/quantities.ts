@@ -502,6 +502,10 @@ export function quantity(name: QuantityName): QuantitySpec {
 
 export const QUANTITY_NAMES = Object.keys(QUANTITIES) as QuantityName[];
 
+export function isQuantityName(name: string): name is QuantityName {
+  return Object.hasOwn(QUANTITIES, name);
+}
+
 /** The per-neuron quantities, in declaration order: the tooltip's lines and the inspector's series. */
 export const NEURON_QUANTITIES = QUANTITY_NAMES.filter((name) => QUANTITIES[name].shape === 'neuron') as NeuronQuantity[];
 

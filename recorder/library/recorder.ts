@@ -299,7 +299,9 @@ export class Recorder {
     model: LayersModel,
     params: { epochs: number; samples: number; batchSize: number; metrics?: string[] },
   ): Promise<void> {
-    const spec = describeModel(model);
+    // A tf.Sequential trains through an inner LayersModel named "<its name>_model": the callbacks see that one.
+    const inner = describeModel(model);
+    const spec = { ...inner, name: inner.name.replace(/_model$/, '') };
     const optimizer = model.optimizer as tf.Optimizer;
     const loss = (model as unknown as { loss: unknown }).loss;
     const config = this.#config(spec, optimizer, { batchSize: params.batchSize, seed: 1, epochs: params.epochs, maxSteps: null });
@@ -481,7 +483,7 @@ export class Recorder {
     const sizes = [spec.inputSize, ...spec.layers.map((layer) => layer.units)];
     this.#session = await RecordingSession.start({
       config: { ...config, probes: probeIndices.length },
-      name: options.name ?? defaultRunName(model.name.replace(/[^A-Za-z0-9._-]/g, '-')),
+      name: options.name ?? defaultRunName(spec.name.replace(/[^A-Za-z0-9._-]/g, '-')),
       out: options.out ?? 'runs',
       force: options.force ?? false,
       engine,
@@ -503,7 +505,7 @@ export class Recorder {
         classNames,
         sha256: data.sha256,
       },
-      source: { mode, model: model.name, optimizer: describeOptimizer(optimizer), loss, absent },
+      source: { mode, model: spec.name, optimizer: describeOptimizer(optimizer), loss, absent },
       plannedSteps: data.plannedSteps,
       chunkSteps: chunkStepsFor({ ...config, probes: probeIndices.length }, spec.inputSize, sizes.slice(1)),
       probes: { inputs: probeInputs, labels: probeLabels, testIndices: probeIndices },

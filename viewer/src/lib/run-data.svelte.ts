@@ -17,6 +17,7 @@ import {
   type ProbeNeuronQuantity,
   type View,
 } from '$core/format/quantities';
+import { absentOf } from '$core/format/manifest';
 import type { StepChunk } from '$core/format/reader';
 import { ACTIVATION_FUNCTIONS } from '$core/nn/activation';
 import { DISTRIBUTION_PERCENTILES } from '$core/view/chart-series';
@@ -333,6 +334,9 @@ export class RunData implements FrameSource {
     const config = this.manifest?.config;
     return config ? ACTIVATION_FUNCTIONS[config.activation].inactiveMeans(config.diagnostics.saturation) : '';
   }
+
+  /** The step columns this run does not record, each with why (core/format/manifest.ts: absentOf). */
+  readonly absent = $derived(this.manifest ? absentOf(this.manifest) : new Map<string, string>());
 
   /** Whether the run records mean activations by class (runs of format version 1 do not). */
   readonly recordsClasses = $derived(this.manifest !== undefined && recordedIn('classActivation', this.manifest.schemaVersion));
