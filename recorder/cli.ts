@@ -5,7 +5,7 @@
  */
 import { SingleBar } from 'cli-progress';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 
 /** A path as the user would type it from here: relative inside the working folder, absolute outside. */
 function shown(path: string): string {
@@ -29,8 +29,12 @@ import { summarizeFindings } from '../core/diagnostics/summary.js';
 import { isPresetName, PRESET_NAMES, PRESETS, unknownPresetMessage } from '../core/presets.js';
 import { BudgetError } from '../core/snapshots.js';
 import { readConfigFile } from './config-file.js';
+import { DataFileError } from '../datasets/user-data.js';
+import { DataError } from './library/data.js';
+import { UnsupportedModelError } from './library/model-spec.js';
+import { recordOwnData } from './own-data.js';
 import { recordRun, type RecordResult } from './record.js';
-import { reproduceCommand } from './reproduce-command.js';
+import { reproduceCommand, shellQuote } from './reproduce-command.js';
 import { checkRunName, defaultRunName, RunFolderError } from './run-folder.js';
 
 export const EXIT = { ok: 0, error: 1, usage: 2, diverged: 3, interrupted: 130, terminated: 143 } as const;
@@ -94,6 +98,11 @@ function buildProgram(): Command {
         .choices(ENGINES)
         .default(defaults.engine),
     )
+    .addOption(new Option('--data <path>', 'your own data instead of --dataset: a .csv file, a folder of images (a sub-folder per class), or .npy / IDX inputs with --labels'))
+    .addOption(new Option('--labels <file>', 'with --data x.npy or an IDX file of inputs: the file of class indices'))
+    .addOption(new Option('--label-column <name>', 'with --data file.csv: the column that holds the class').default('label'))
+    .addOption(new Option('--held-out <fraction>', 'with --data: fraction of each class held out for the probes and evaluation').default('0.1'))
+    .addOption(new Option('--model <model.json>', 'with --data: a TensorFlow.js LayersModel saved with model.save() to train instead of --layers'))
     .option('--pace <steps/s>', 'train at most this many steps per second, to watch the run live (default: flat out)', pace)
     .option('--force', 'replace an existing run of the same name', false)
     .option('--quiet', 'no progress bar', false)
@@ -189,7 +198,34 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     throw error;
   }
-  const options = program.opts<{ config?: string; name?: string; out: string; force: boolean; quiet: boolean; pace?: number }>();
+  const options = program.opts<{
+    config?: string;
+    name?: string;
+    out: string;
+    force: boolean;
+    quiet: boolean;
+    pace?: number;
+    data?: string;
+    labels?: string;
+    labelColumn: string;
+    heldOut: string;
+    model?: string;
+  }>();
+  const heldOut = Number(options.heldOut);
+  const ownDataProblem =
+    options.model !== undefined && options.data === undefined
+      ? '--model needs --data: the data to train it on'
+      : options.data === undefined && (options.labels !== undefined || program.getOptionValueSource('heldOut') === 'cli')
+        ? '--labels and --held-out go with --data'
+        : !(heldOut > 0 && heldOut < 1)
+          ? `--held-out: got ${options.heldOut}, expected a fraction between 0 and 1`
+          : options.data !== undefined && program.getOptionValueSource('dataset') === 'cli'
+            ? '--data and --dataset: choose one'
+            : undefined;
+  if (ownDataProblem) {
+    console.error(`error: ${ownDataProblem}`);
+    return EXIT.usage;
+  }
   let config: Config;
   try {
     config = resolveConfig(
@@ -203,7 +239,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  const name = options.name ?? defaultRunName(config.dataset);
+  const name = options.name ?? defaultRunName(options.data ? basename(options.data).replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9._-]/g, '-') || 'data' : config.dataset);
   // A name that would leave --out is a usage error, like any other bad flag.
   try {
     checkRunName(name);
@@ -235,9 +271,63 @@ export async function main(argv: string[]): Promise<number> {
   let lastLine = 0;
   let beganAt = performance.now();
   let held = '–';
-  let result: RecordResult;
+  let result: Omit<RecordResult, 'writerBusySeconds' | 'trainingSeconds'>;
+  const abort = new AbortController();
+  const stopWatcher = setInterval(() => stopSignal.stop && abort.abort(stopSignal.reason), 50);
+  stopWatcher.unref();
+  /** --data: the user's data (and --model), through the library's fit. */
+  const recordOwn = async (data: string, startedAt: number) => {
+    const own = await recordOwnData({
+      config,
+      name,
+      out: options.out,
+      force: options.force,
+      data,
+      labels: options.labels,
+      labelColumn: options.labelColumn,
+      heldOut,
+      model: options.model,
+      reproduce: `npm run record -- ${process.argv
+        .slice(2)
+        .filter((word, index, words) => word !== '--force' && word !== '--name' && words[index - 1] !== '--name')
+        .map(shellQuote)
+        .join(' ')} --name ${shellQuote(`${name}-again`)}`,
+      signal: abort.signal,
+      onStart: ({ data: loaded, model, plannedSteps }) => {
+        console.log(
+          `Recording "${name}": ${loaded.name} (${loaded.train.count} train / ${loaded.test.count} held out, ${loaded.classNames.length} classes), ` +
+            `${options.model ? `model ${model.name}` : `${[loaded.inputShape.join('×'), ...config.layers, loaded.classNames.length].join('-')} ${config.activation}`}, ` +
+            `${config.optimizer} lr ${config.learningRate}, ${plannedSteps} steps\n  → ${shown(join(options.out, name))}`,
+        );
+        beganAt = performance.now();
+        if (interactive) bar.start(plannedSteps, 0, { speed: '0', loss: '–', accuracy: '–', evalAccuracy: held });
+      },
+      onEval: ({ accuracy }) => {
+        held = `${(accuracy * 100).toFixed(1)}%`;
+      },
+      onStep: progress,
+    });
+    return { ...own, linkFrames: null, linkBytesWritten: 0, seconds: (performance.now() - startedAt) / 1000 };
+  };
+  const progress = ({ step, loss, accuracy }: { step: number; loss: number; accuracy: number }) => {
+    const elapsed = (performance.now() - beganAt) / 1000;
+    if (interactive) {
+      bar.update(step + 1, {
+        speed: ((step + 1) / elapsed).toFixed(0),
+        loss: loss.toFixed(3),
+        accuracy: `${(accuracy * 100).toFixed(0)}%`,
+        evalAccuracy: held,
+      });
+    } else if (!options.quiet && elapsed - lastLine >= 5) {
+      lastLine = elapsed;
+      console.log(`  step ${step + 1}, ${((step + 1) / elapsed).toFixed(0)} steps/s, loss ${loss.toFixed(3)}, held-out ${held}`);
+    }
+  };
   try {
-    result = await recordRun({
+    const startedAt = performance.now();
+    result = options.data
+      ? await recordOwn(options.data, startedAt)
+      : await recordRun({
       config,
       name,
       out: options.out,
@@ -258,24 +348,11 @@ export async function main(argv: string[]): Promise<number> {
       onEval: ({ accuracy }) => {
         held = `${(accuracy * 100).toFixed(1)}%`;
       },
-      onStep: ({ step, loss, accuracy }) => {
-        const elapsed = (performance.now() - beganAt) / 1000;
-        if (interactive) {
-          bar.update(step + 1, {
-            speed: ((step + 1) / elapsed).toFixed(0),
-            loss: loss.toFixed(3),
-            accuracy: `${(accuracy * 100).toFixed(0)}%`,
-            evalAccuracy: held,
-          });
-        } else if (!options.quiet && elapsed - lastLine >= 5) {
-          lastLine = elapsed;
-          console.log(`  step ${step + 1}, ${((step + 1) / elapsed).toFixed(0)} steps/s, loss ${loss.toFixed(3)}, held-out ${held}`);
-        }
-      },
+      onStep: progress,
     });
   } catch (error) {
     if (interactive) bar.stop();
-    if (error instanceof ConfigError || error instanceof BudgetError) {
+    if (error instanceof ConfigError || error instanceof BudgetError || error instanceof DataFileError || error instanceof UnsupportedModelError || error instanceof DataError) {
       console.error(`error: ${error.message}`);
       return EXIT.usage;
     }
@@ -286,6 +363,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
     return EXIT.error;
   } finally {
+    clearInterval(stopWatcher);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -3,7 +3,7 @@
  * atomically by the recorder (temp file + rename) whenever a batch of steps is flushed.
  */
 import { z } from '../zod.js';
-import { configSchema, INITS, OPTIMIZERS } from '../config.js';
+import { configSchema, DATASETS, INITS, OPTIMIZERS } from '../config.js';
 import { findingSchema } from '../diagnostics/finding.js';
 import { ACTIVATIONS } from '../nn/activation.js';
 import { SNAPSHOT_REASONS, type RunShape, type SnapshotReason } from './columns.js';
@@ -133,13 +133,15 @@ export const manifestSchema = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   /**
-   * How the run was configured. For a run of a user's own model (`source`), `init` is "model" (the
-   * model's own weights) and `optimizer` "other" when the model's optimizer is none of the three the
-   * built-in trainer has (`source.optimizer` names it).
+   * How the run was configured. For a run of a user's own model (`source`), `dataset` is "user" (the
+   * data is `dataset`), `init` is "model" when the weights were the model's own, and `optimizer`
+   * "other" when the model's optimizer is none of the three the built-in trainer has (`source.optimizer`
+   * names it).
    */
   config: z.extend(configSchema, {
     learningRate: z.number(),
     init: z.enum([...INITS, 'model']),
+    dataset: z.enum([...DATASETS, 'user']),
     optimizer: z.enum([...OPTIMIZERS, 'other']),
   }),
   /** Who trained the network when it was not the built-in trainer: a user's own TensorFlow.js model (recorder/library/). */
@@ -152,6 +154,8 @@ export const manifestSchema = z.object({
     testCount: count,
     inputShape: z.array(z.int().check(z.minimum(1))),
     classNames: z.array(z.string()),
+    /** A name per input feature (a CSV's header), for inputs that are not images; absent otherwise. */
+    featureNames: z.optional(z.array(z.string())),
     /** SHA-256 of the split's pixel and label bytes. */
     sha256: z.string(),
   }),

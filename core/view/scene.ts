@@ -18,6 +18,7 @@ import {
   STAGE_COLOR,
   STAGE_INK,
 } from './colors.js';
+import { inputGrid, inputKindOf, inputPixels, type InputKind, type InputPixels } from './input-image.js';
 import { bucketStyle, EDGE_BUCKETS, edgeDensity } from './edges.js';
 import { edgeStrength, type Frame, type FrameEdges } from './frame.js';
 import { MAX_LINKS_PER_GAP, type DisplayEdges, type DisplayFrame, type DisplayLayout } from './lod.js';
@@ -50,16 +51,27 @@ export interface SceneText {
   x: number;
   y: number;
   text: string;
-  align: 'start' | 'middle';
+  align: 'start' | 'middle' | 'end';
   color: string;
+  /** Font size in pixels (12 when left out). */
+  size?: number;
 }
 
 export interface NetworkScene {
   width: number;
   height: number;
   background: string;
-  /** The input as an image: values in [0, 1], row-major `rows × columns`, drawn in the square at x, y. */
-  input: { x: number; y: number; side: number; pixels: Float32Array | undefined; rows: number; columns: number };
+  /**
+   * The input in the square at x, y: its pixels (core/view/input-image.ts: a grey or colour image, or a
+   * strip of features), `rows × columns` RGBA, drawn without smoothing in the rectangle `drawn`.
+   */
+  input: {
+    x: number;
+    y: number;
+    side: number;
+    pixels: InputPixels | undefined;
+    drawn: { x: number; y: number; width: number; height: number };
+  };
   edges: StrokeBatch[];
   columns: SceneColumn[];
   /** Neurons a finding names: rings around big dots, ticks left of dense columns. */
@@ -86,8 +98,10 @@ export interface SceneOptions {
   palette: ScenePalette;
   /** The run's class names (the class view's hues, the output neurons' labels). */
   classNames: readonly string[];
-  /** One sample's rows and columns (the input layer's shape; a flat input is drawn as a near-square grid). */
+  /** One sample's shape (the input layer's): an image, a colour image or a strip of features (input-image.ts). */
   inputShape: readonly number[];
+  /** A name per input feature, drawn beside the strip where there is room. */
+  featureNames?: readonly string[] | undefined;
   marked: ReadonlyMap<number, ReadonlySet<number>>;
   selected: { layer: number; index: number } | undefined;
   /**
@@ -140,7 +154,8 @@ function neuronColors(
  */
 export function buildScene(layout: DisplayLayout, frame: DisplayFrame, options: SceneOptions): NetworkScene {
   const colors = neuronColors(frame, options);
-  const [rows, columns] = gridOf(options.inputShape, frame.input?.length ?? 0);
+  const pixels = frame.input ? inputPixels(frame.input, options.inputShape) : undefined;
+  const drawn = inputRect(layout.input, pixels ?? { kind: inputKindOf(options.inputShape), ...gridSize(options.inputShape, frame.input) });
   const findingMarks: NetworkScene['findingMarks'] = [];
   for (const [layer, neurons] of options.marked) {
     const column = layout.columns[layer - 1];
@@ -161,7 +176,7 @@ export function buildScene(layout: DisplayLayout, frame: DisplayFrame, options: 
     width: layout.width,
     height: layout.height,
     background: STAGE_COLOR,
-    input: { ...layout.input, pixels: frame.input, rows, columns },
+    input: { ...layout.input, pixels, drawn },
     edges: edgeStrokes(layout, frame, selected, options.freshAge ?? 0),
     columns: layout.columns.map((column) => ({
       x: column.x,
@@ -174,7 +189,12 @@ export function buildScene(layout: DisplayLayout, frame: DisplayFrame, options: 
     })),
     findingMarks,
     selected: selectedColumn && selectedY !== undefined ? { x: selectedColumn.x, y: selectedY, radius: selectedColumn.radius } : undefined,
-    texts: [...classLabels(layout, options.classNames), ...staleLabels(layout, frame), ...columnLabels(layout)],
+    texts: [
+      ...classLabels(layout, options.classNames),
+      ...staleLabels(layout, frame),
+      ...columnLabels(layout),
+      ...featureLabels(drawn, pixels, options.featureNames),
+    ],
   };
 }
 
@@ -183,11 +203,50 @@ export function binBar(column: SceneColumn): { width: number; height: number } |
   return column.bin > 1 ? { width: Math.max(3, column.radius * 1.6), height: Math.max(1, column.spacing * 0.85) } : undefined;
 }
 
-/** The rows and columns an input of `values` values is drawn as: its own for 2-D shapes, a near-square grid otherwise. */
-export function gridOf(shape: readonly number[], values: number): [number, number] {
-  if (shape.length >= 2 && shape[0]! * shape[1]! === values) return [shape[0]!, shape[1]!];
-  const columns = Math.max(1, Math.ceil(Math.sqrt(values)));
-  return [Math.max(1, Math.ceil(values / columns)), columns];
+/** The rows and columns an input of `values` values is drawn as (input-image.ts: inputGrid). */
+export const gridOf = inputGrid;
+
+function gridSize(shape: readonly number[], input: Float32Array | undefined): { rows: number; columns: number } {
+  const [rows, columns] = inputGrid(shape, input?.length ?? shape.reduce((product, size) => product * size, 1));
+  return { rows, columns };
+}
+
+/** A strip of features is a quarter of the square wide, at its right (near the first layer); an image fills it, square cells. */
+const FEATURE_STRIP = 0.25;
+
+function inputRect(
+  square: { x: number; y: number; side: number },
+  grid: { kind: InputKind; rows: number; columns: number },
+): NetworkScene['input']['drawn'] {
+  if (grid.kind === 'features') {
+    const width = square.side * FEATURE_STRIP;
+    return { x: square.x + square.side - width, y: square.y, width, height: square.side };
+  }
+  const cell = square.side / Math.max(grid.rows, grid.columns);
+  return { x: square.x, y: square.y, width: grid.columns * cell, height: grid.rows * cell };
+}
+
+/** Smallest cell height a feature name is written beside. */
+const FEATURE_LABEL_SPACING = 9;
+
+/** Feature names left of the strip, right-aligned, when each cell is tall enough for one. */
+function featureLabels(
+  drawn: NetworkScene['input']['drawn'],
+  pixels: InputPixels | undefined,
+  names: readonly string[] | undefined,
+): SceneText[] {
+  if (!pixels || pixels.kind !== 'features' || !names || names.length !== pixels.rows) return [];
+  const cell = drawn.height / pixels.rows;
+  if (cell < FEATURE_LABEL_SPACING) return [];
+  const size = Math.min(12, Math.floor(cell * 0.9));
+  return names.map((name, index) => ({
+    x: drawn.x - 4,
+    y: drawn.y + (index + 0.5) * cell,
+    text: name.length > 18 ? `${name.slice(0, 17)}…` : name,
+    align: 'end' as const,
+    color: SCENE_COLORS.ink,
+    size,
+  }));
 }
 
 /** Under each column: its size, and its bins when neurons are binned. */

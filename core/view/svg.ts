@@ -77,7 +77,7 @@ export function networkSvg(picture: PictureInput): string {
   }
   for (const text of scene.texts) {
     parts.push(
-      `<text x="${fixed(text.x)}" y="${fixed(text.y)}" font-size="12" dominant-baseline="middle" text-anchor="${text.align}" fill="${text.color}">${escapeXml(text.text)}</text>`,
+      `<text x="${fixed(text.x)}" y="${fixed(text.y)}" font-size="${text.size ?? 12}" dominant-baseline="middle" text-anchor="${text.align}" fill="${text.color}">${escapeXml(text.text)}</text>`,
     );
   }
   parts.push('</g>');
@@ -87,16 +87,17 @@ export function networkSvg(picture: PictureInput): string {
 }
 
 function inputImage(scene: NetworkScene): string {
-  const { x, y, side, pixels, rows, columns } = scene.input;
-  const cell = side / Math.max(rows, columns);
+  const { pixels, drawn } = scene.input;
+  const { rows, columns, rgba } = pixels!;
+  const width = drawn.width / columns;
+  const height = drawn.height / rows;
   const rects: string[] = [`<g shape-rendering="crispEdges">`];
   for (let row = 0; row < rows; row++) {
     for (let column = 0; column < columns; column++) {
-      const value = pixels![row * columns + column];
-      if (value === undefined) continue;
-      const level = Math.round(255 * Math.min(1, Math.max(0, value)));
+      const at = 4 * (row * columns + column);
+      if (rgba[at + 3] === 0) continue;
       rects.push(
-        `<rect x="${fixed(x + column * cell)}" y="${fixed(y + row * cell)}" width="${fixed(cell + 0.05)}" height="${fixed(cell + 0.05)}" fill="rgb(${level},${level},${level})"/>`,
+        `<rect x="${fixed(drawn.x + column * width)}" y="${fixed(drawn.y + row * height)}" width="${fixed(width + 0.05)}" height="${fixed(height + 0.05)}" fill="rgb(${rgba[at]},${rgba[at + 1]},${rgba[at + 2]})"/>`,
       );
     }
   }

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { resolveConfig, type ConfigInput } from '../../core/config.js';
+import { resolveConfig, type Config, type ConfigInput } from '../../core/config.js';
 import type { Finding } from '../../core/diagnostics/finding.js';
 import type { RunManifest, RunStatus } from '../../core/format/manifest.js';
 import { createRandom, shuffleInPlace } from '../../core/random.js';
@@ -47,6 +47,14 @@ export interface RecorderOptions {
   /** How old a drawn link may be, as a fraction of the run (0.02). */
   linkAge?: number;
   diagnostics?: ConfigInput['diagnostics'];
+  /** A name per input feature, for inputs that are not images (a CSV's header). */
+  featureNames?: string[];
+  /** How the model's weights were made, when the caller made them (`npm run record -- --data`); else "model". */
+  init?: Pick<Config, 'init' | 'initStd' | 'initValue'>;
+  /** The command that records the run again (run.json's `reproduce`). Default: this process's command line. */
+  reproduce?: string;
+  /** SHA-256 of the data, when the caller hashed it (both splits); `fit` hashes its training data otherwise. */
+  sha256?: string;
   onStep?: (info: { step: number; loss: number; accuracy: number }) => void;
   onEval?: (info: { step: number; loss: number; accuracy: number }) => void;
 }
@@ -58,6 +66,10 @@ export interface FitOptions {
   seed?: number;
   /** Stop after this many steps even if epochs remain. */
   maxSteps?: number;
+  /** Stops after the current step when aborted; the run is marked interrupted. */
+  signal?: AbortSignal;
+  /** Called once the run folder exists, with the steps planned. */
+  onStart?: (plannedSteps: number) => void;
 }
 
 export interface StepModeOptions {
@@ -168,7 +180,9 @@ export class Recorder {
       const labels = checkLabels(y, spec.classCount, inputs.shape[0], 'y');
       const batchSize = options.batchSize ?? 32;
       const seed = options.seed ?? 1;
-      const sha256 = createHash('sha256')
+      const sha256 =
+        this.#options.sha256 ??
+        createHash('sha256')
         .update(new Uint8Array(inputs.dataSync().buffer))
         .update(new Uint8Array(labels.buffer))
         .digest('hex');
@@ -183,6 +197,7 @@ export class Recorder {
       // The built-in recorder's shuffling: the same seed and data give the same batches.
       const random = createRandom((seed ^ 0x9e3779b9) >>> 0);
       const session = this.#session!;
+      options.onStart?.(plannedSteps);
       let status: RunStatus = 'complete';
       let message: string | undefined;
       try {
@@ -190,6 +205,11 @@ export class Recorder {
           shuffleInPlace(order, random);
           this.#epoch = epoch;
           for (let start = 0; start + batchSize <= order.length && session.step < plannedSteps; start += batchSize) {
+            if (options.signal?.aborted) {
+              status = 'interrupted';
+              message = `${String(options.signal.reason ?? 'stopped')} after ${session.step} of ${plannedSteps} steps`;
+              break training;
+            }
             const batchIndices = order.slice(start, start + batchSize);
             const batch = tf.tidy(() => tf.gather(inputs, tf.tensor1d(batchIndices, 'int32')));
             const step = this.#begin(
@@ -443,7 +463,8 @@ export class Recorder {
     const learningRate = Number(settings.learningRate);
     return {
       ...resolved,
-      init: 'model' as const,
+      ...(options.init ?? { init: 'model' as const }),
+      dataset: 'user' as const,
       optimizer: mapped,
       learningRate: Number.isFinite(learningRate) ? learningRate : 0,
     } satisfies RunManifest['config'];
@@ -462,6 +483,8 @@ export class Recorder {
     if (this.#session) throw new Error('a run is already being recorded by this recorder: finish it first');
     const options = this.#options;
     const classNames = options.classNames ?? Array.from({ length: spec.classCount }, (_, index) => String(index));
+    if (options.featureNames && options.featureNames.length !== spec.inputSize)
+      throw new DataError(`featureNames: ${options.featureNames.length} names; the model "${spec.name}" has ${spec.inputSize} inputs`);
     if (classNames.length !== spec.classCount)
       throw new DataError(`classNames: ${classNames.length} names; the model "${spec.name}" has ${spec.classCount} output classes`);
     const engine = await activeEngine();
@@ -487,7 +510,7 @@ export class Recorder {
       out: options.out ?? 'runs',
       force: options.force ?? false,
       engine,
-      reproduce: () => `node ${process.argv.slice(1).join(' ')}`,
+      reproduce: () => options.reproduce ?? `node ${process.argv.slice(1).join(' ')}`,
       layers: [
         { index: 0, kind: 'input', size: spec.inputSize, shape: spec.inputShape },
         ...spec.layers.map((layer, index) => ({
@@ -503,6 +526,7 @@ export class Recorder {
         testCount: test.labels.length,
         inputShape: spec.inputShape,
         classNames,
+        ...(options.featureNames ? { featureNames: options.featureNames } : {}),
         sha256: data.sha256,
       },
       source: { mode, model: spec.name, optimizer: describeOptimizer(optimizer), loss, absent },

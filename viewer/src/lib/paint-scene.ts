@@ -7,19 +7,15 @@ import { binBar, SCENE_COLORS, type NetworkScene } from '$core/view/scene';
 
 /** The input image at its own resolution, to be scaled up without smoothing. */
 export function paintInputImage(canvas: HTMLCanvasElement, scene: NetworkScene): void {
-  const { pixels, rows, columns } = scene.input;
+  const { pixels } = scene.input;
   if (!pixels) return;
-  if (canvas.width !== columns || canvas.height !== rows) {
-    canvas.width = columns;
-    canvas.height = rows;
+  if (canvas.width !== pixels.columns || canvas.height !== pixels.rows) {
+    canvas.width = pixels.columns;
+    canvas.height = pixels.rows;
   }
   const context = canvas.getContext('2d')!;
-  const data = context.createImageData(columns, rows);
-  // Cells of the grid past the input's values (a flat input in a near-square grid) stay transparent, as in the SVG.
-  for (let index = 0; index < Math.min(pixels.length, rows * columns); index++) {
-    const level = Math.round(255 * Math.min(1, Math.max(0, pixels[index]!)));
-    data.data.set([level, level, level, 255], index * 4);
-  }
+  const data = context.createImageData(pixels.columns, pixels.rows);
+  data.data.set(pixels.rgba);
   context.putImageData(data, 0, 0);
 }
 
@@ -32,8 +28,7 @@ export function paintScene(context: CanvasRenderingContext2D, scene: NetworkScen
   }
   if (inputImage && input.pixels) {
     context.imageSmoothingEnabled = false;
-    const cell = input.side / Math.max(input.rows, input.columns);
-    context.drawImage(inputImage, input.x, input.y, input.columns * cell, input.rows * cell);
+    context.drawImage(inputImage, input.drawn.x, input.drawn.y, input.drawn.width, input.drawn.height);
   }
   context.lineWidth = 1;
   context.strokeStyle = SCENE_COLORS.inputFrame;
@@ -97,8 +92,9 @@ export function paintScene(context: CanvasRenderingContext2D, scene: NetworkScen
   context.font = '12px system-ui, sans-serif';
   context.textBaseline = 'middle';
   for (const text of scene.texts) {
+    context.font = `${text.size ?? 12}px system-ui, sans-serif`;
     context.fillStyle = text.color;
-    context.textAlign = text.align === 'middle' ? 'center' : 'start';
+    context.textAlign = text.align === 'middle' ? 'center' : text.align;
     context.fillText(text.text, text.x, text.y);
   }
 }
