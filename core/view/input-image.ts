@@ -86,3 +86,24 @@ function drawInput(values: Float32Array, shape: readonly number[], compact: bool
   }
   return { kind, rows, columns, rgba };
 }
+
+/**
+ * A first-layer neuron's incoming weights (or their gradients) as a map over the input: an image's
+ * own grid; a colour image's summed over its 3 channels (what the neuron weighs at each pixel); a
+ * table's features as a near-square grid. `note` says what was done to them, when anything was.
+ */
+export function weightMap(
+  values: Float32Array,
+  shape: readonly number[],
+): { values: Float32Array; rows: number; columns: number; note?: string } {
+  const kind = inputKindOf(shape);
+  if (kind === 'rgb') {
+    const pixels = values.length / 3;
+    const summed = new Float32Array(pixels);
+    for (let pixel = 0; pixel < pixels; pixel++) summed[pixel] = values[3 * pixel]! + values[3 * pixel + 1]! + values[3 * pixel + 2]!;
+    const [rows, columns] = inputGrid(shape, values.length);
+    return { values: summed, rows, columns, note: 'summed over the 3 colour channels' };
+  }
+  const [rows, columns] = inputGrid(shape, values.length, true);
+  return { values, rows, columns };
+}

@@ -203,9 +203,6 @@ export function binBar(column: SceneColumn): { width: number; height: number } |
   return column.bin > 1 ? { width: Math.max(3, column.radius * 1.6), height: Math.max(1, column.spacing * 0.85) } : undefined;
 }
 
-/** The rows and columns an input of `values` values is drawn as (input-image.ts: inputGrid). */
-export const gridOf = inputGrid;
-
 function gridSize(shape: readonly number[], input: Float32Array | undefined): { rows: number; columns: number } {
   const [rows, columns] = inputGrid(shape, input?.length ?? shape.reduce((product, size) => product * size, 1));
   return { rows, columns };
