@@ -98,11 +98,20 @@ function buildProgram(): Command {
         .choices(ENGINES)
         .default(defaults.engine),
     )
-    .addOption(new Option('--data <path>', 'your own data instead of --dataset: a .csv file, a folder of images (a sub-folder per class), or .npy / IDX inputs with --labels'))
+    .addOption(
+      new Option(
+        '--data <path>',
+        'your own data instead of --dataset: a .csv file, a folder of images (a sub-folder per class), or .npy / IDX inputs with --labels',
+      ),
+    )
     .addOption(new Option('--labels <file>', 'with --data x.npy or an IDX file of inputs: the file of class indices'))
     .addOption(new Option('--label-column <name>', 'with --data file.csv: the column that holds the class').default('label'))
-    .addOption(new Option('--held-out <fraction>', 'with --data: fraction of each class held out for the probes and evaluation').default('0.1'))
-    .addOption(new Option('--model <model.json>', 'with --data: a TensorFlow.js LayersModel saved with model.save() to train instead of --layers'))
+    .addOption(
+      new Option('--held-out <fraction>', 'with --data: fraction of each class held out for the probes and evaluation').default('0.1'),
+    )
+    .addOption(
+      new Option('--model <model.json>', 'with --data: a TensorFlow.js LayersModel saved with model.save() to train instead of --layers'),
+    )
     .option('--pace <steps/s>', 'train at most this many steps per second, to watch the run live (default: flat out)', pace)
     .option('--force', 'replace an existing run of the same name', false)
     .option('--quiet', 'no progress bar', false)
@@ -239,7 +248,15 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  const name = options.name ?? defaultRunName(options.data ? basename(options.data).replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9._-]/g, '-') || 'data' : config.dataset);
+  const name =
+    options.name ??
+    defaultRunName(
+      options.data
+        ? basename(options.data)
+            .replace(/\.[^.]*$/, '')
+            .replace(/[^A-Za-z0-9._-]/g, '-') || 'data'
+        : config.dataset,
+    );
   // A name that would leave --out is a usage error, like any other bad flag.
   try {
     checkRunName(name);
@@ -328,31 +345,37 @@ export async function main(argv: string[]): Promise<number> {
     result = options.data
       ? await recordOwn(options.data, startedAt)
       : await recordRun({
-      config,
-      name,
-      out: options.out,
-      force: options.force,
-      reproduce: (engine) => reproduceCommand(config, name, engine),
-      stopSignal,
-      pace: options.pace,
-      onStart: ({ directory, plannedSteps, engine, dataset }) => {
-        const engineText = `${engine.name}${engine.simd ? ' (SIMD)' : ''}`;
-        console.log(
-          `Recording "${name}"${config.preset ? ` (preset ${config.preset})` : ''}: ${dataset.name} (${dataset.train.count} train / ${dataset.test.count} held out), ` +
-            `784-${[...config.layers, 10].join('-')} ${config.activation}, ${config.optimizer} lr ${config.learningRate}, ` +
-            `${plannedSteps} steps, engine ${engineText}\n  → ${shown(directory)}`,
-        );
-        beganAt = performance.now();
-        if (interactive) bar.start(plannedSteps, 0, { speed: '0', loss: '–', accuracy: '–', evalAccuracy: held });
-      },
-      onEval: ({ accuracy }) => {
-        held = `${(accuracy * 100).toFixed(1)}%`;
-      },
-      onStep: progress,
-    });
+          config,
+          name,
+          out: options.out,
+          force: options.force,
+          reproduce: (engine) => reproduceCommand(config, name, engine),
+          stopSignal,
+          pace: options.pace,
+          onStart: ({ directory, plannedSteps, engine, dataset }) => {
+            const engineText = `${engine.name}${engine.simd ? ' (SIMD)' : ''}`;
+            console.log(
+              `Recording "${name}"${config.preset ? ` (preset ${config.preset})` : ''}: ${dataset.name} (${dataset.train.count} train / ${dataset.test.count} held out), ` +
+                `784-${[...config.layers, 10].join('-')} ${config.activation}, ${config.optimizer} lr ${config.learningRate}, ` +
+                `${plannedSteps} steps, engine ${engineText}\n  → ${shown(directory)}`,
+            );
+            beganAt = performance.now();
+            if (interactive) bar.start(plannedSteps, 0, { speed: '0', loss: '–', accuracy: '–', evalAccuracy: held });
+          },
+          onEval: ({ accuracy }) => {
+            held = `${(accuracy * 100).toFixed(1)}%`;
+          },
+          onStep: progress,
+        });
   } catch (error) {
     if (interactive) bar.stop();
-    if (error instanceof ConfigError || error instanceof BudgetError || error instanceof DataFileError || error instanceof UnsupportedModelError || error instanceof DataError) {
+    if (
+      error instanceof ConfigError ||
+      error instanceof BudgetError ||
+      error instanceof DataFileError ||
+      error instanceof UnsupportedModelError ||
+      error instanceof DataError
+    ) {
       console.error(`error: ${error.message}`);
       return EXIT.usage;
     }

@@ -42,7 +42,9 @@ export async function loadSavedModel(file: string): Promise<tfl.LayersModel> {
     throw new UnsupportedModelError(`${file}: not a readable model.json (${(error as Error).message})`);
   }
   if (!artifacts.modelTopology || !Array.isArray(artifacts.weightsManifest))
-    throw new UnsupportedModelError(`${file}: no modelTopology and weightsManifest; expected a TensorFlow.js LayersModel saved with model.save()`);
+    throw new UnsupportedModelError(
+      `${file}: no modelTopology and weightsManifest; expected a TensorFlow.js LayersModel saved with model.save()`,
+    );
   const weightSpecs = artifacts.weightsManifest.flatMap((group) => group.weights);
   const buffers = artifacts.weightsManifest.flatMap((group) =>
     group.paths.map((path) => {
@@ -50,7 +52,9 @@ export async function loadSavedModel(file: string): Promise<tfl.LayersModel> {
       try {
         return readFileSync(weightFile);
       } catch (error) {
-        throw new UnsupportedModelError(`${weightFile}: a weight file named by ${file} cannot be read (${(error as NodeJS.ErrnoException).code})`);
+        throw new UnsupportedModelError(
+          `${weightFile}: a weight file named by ${file} cannot be read (${(error as NodeJS.ErrnoException).code})`,
+        );
       }
     }),
   );
@@ -78,7 +82,9 @@ function modelFromFlags(config: Config, data: UserDataset): tfl.LayersModel {
   const output = config.layers.length === 0 ? { inputShape: data.inputShape } : {};
   layers.push(tfl.layers.dense({ ...output, units: data.classNames.length, activation: 'softmax' }));
   const model = tfl.sequential({ name: 'mlp', layers });
-  model.setWeights(initialLayers(config, sizes).flatMap((layer) => [tf.tensor2d(layer.weight, [layer.fanIn, layer.fanOut]), tf.tensor1d(layer.bias)]));
+  model.setWeights(
+    initialLayers(config, sizes).flatMap((layer) => [tf.tensor2d(layer.weight, [layer.fanIn, layer.fanOut]), tf.tensor1d(layer.bias)]),
+  );
   return model;
 }
 

@@ -15,23 +15,25 @@ import type { DiagnosticsConfig } from './thresholds.js';
 import { countOf } from './wording.js';
 
 export class DeadNeuronsDetector implements Detector {
-  readonly #activation: Activation;
+  /** The activation of each hidden layer (index 0 = layer 1). */
+  readonly #activationOf: (index: number) => Activation;
   readonly #thresholds: DiagnosticsConfig['deadNeurons'];
   /** Per hidden layer. */
   #layers: SustainedNeurons[] | undefined;
 
-  constructor(activation: Activation, thresholds: DiagnosticsConfig['deadNeurons']) {
-    this.#activation = activation;
+  /** @param activation every hidden layer's, or each one's (index 0 = layer 1) */
+  constructor(activation: Activation | readonly Activation[], thresholds: DiagnosticsConfig['deadNeurons']) {
+    this.#activationOf = typeof activation === 'string' ? () => activation : (index) => activation[index]!;
     this.#thresholds = thresholds;
   }
 
   observe({ step, layers }: StepStatistics): void {
-    if (!ACTIVATION_FUNCTIONS[this.#activation].canDie) return;
     const hidden = layers.slice(0, -1);
     this.#layers ??= hidden.map(
       (layer) => new SustainedNeurons(layer.fractionActive.length, this.#thresholds.minSteps, this.#thresholds.minFraction),
     );
     hidden.forEach(({ inactive, probeActivation }, index) => {
+      if (!ACTIVATION_FUNCTIONS[this.#activationOf(index)].canDie) return;
       const tracker = this.#layers![index]!;
       const neurons = tracker.neuronCount;
       const probes = probeActivation.length / neurons;
@@ -62,7 +64,7 @@ export class DeadNeuronsDetector implements Detector {
           neuronSteps: [...neuronSteps],
           quantity: 'fractionActive',
           explanation:
-            `${countOf(neurons.length, layerSize, 'neuron')} in layer ${index + 1} (${this.#activation}) died ` +
+            `${countOf(neurons.length, layerSize, 'neuron')} in layer ${index + 1} (${this.#activationOf(index)}) died ` +
             `(inactive on every batch sample and every probe for ${minSteps}+ steps in a row): ${numbers}.` +
             (episode.lastStep === null ? '' : ` From step ${episode.lastStep + 1} fewer than ${tracker.keepCount} were dead.`),
           suggestion: fromStart

@@ -20,11 +20,16 @@ export class Diagnostics {
   #lastStep = -1;
 
   /**
+   * @param activation every hidden layer's activation, or each one's (index 0 = layer 1)
    * @param absent step columns the run does not record (run.json's `source.absent`, e.g. a user's
    *   model.fit seen through callbacks has no batch activations): the detectors that need them are left
    *   out, and the others do not read them
    */
-  constructor(activation: Activation, thresholds: DiagnosticsConfig = DEFAULT_DIAGNOSTICS, absent: ReadonlySet<string> = new Set()) {
+  constructor(
+    activation: Activation | readonly Activation[],
+    thresholds: DiagnosticsConfig = DEFAULT_DIAGNOSTICS,
+    absent: ReadonlySet<string> = new Set(),
+  ) {
     const batchActivations = !absent.has('fractionActive');
     const gradients = !absent.has('gradNorm');
     this.#detectors = [

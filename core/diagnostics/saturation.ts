@@ -15,22 +15,24 @@ import type { DiagnosticsConfig } from './thresholds.js';
 import { countOf, formatNumber } from './wording.js';
 
 export class SaturationDetector implements Detector {
-  readonly #activation: Activation;
+  /** The activation of each hidden layer (index 0 = layer 1). */
+  readonly #activationOf: (index: number) => Activation;
   readonly #thresholds: DiagnosticsConfig['saturation'];
   #layers: SustainedNeurons[] | undefined;
 
-  constructor(activation: Activation, thresholds: DiagnosticsConfig['saturation']) {
-    this.#activation = activation;
+  /** @param activation every hidden layer's, or each one's (index 0 = layer 1) */
+  constructor(activation: Activation | readonly Activation[], thresholds: DiagnosticsConfig['saturation']) {
+    this.#activationOf = typeof activation === 'string' ? () => activation : (index) => activation[index]!;
     this.#thresholds = thresholds;
   }
 
   observe({ step, layers }: StepStatistics): void {
-    if (ACTIVATION_FUNCTIONS[this.#activation].inactiveRule !== 'saturated') return;
     const hidden = layers.slice(0, -1);
     this.#layers ??= hidden.map(
       (layer) => new SustainedNeurons(layer.fractionActive.length, this.#thresholds.minSteps, this.#thresholds.minFraction),
     );
     hidden.forEach(({ inactive }, index) => {
+      if (ACTIVATION_FUNCTIONS[this.#activationOf(index)].inactiveRule !== 'saturated') return;
       const tracker = this.#layers![index]!;
       for (let neuron = 0; neuron < tracker.neuronCount; neuron++) tracker.mark(neuron, step, inactive![neuron] === 1);
       tracker.endStep(step);
@@ -53,7 +55,7 @@ export class SaturationDetector implements Detector {
           neuronSteps: [...neuronSteps],
           quantity: 'activation',
           explanation:
-            `${countOf(neurons.length, layerSize, 'unit')} in layer ${index + 1} (${this.#activation}) saturated ` +
+            `${countOf(neurons.length, layerSize, 'unit')} in layer ${index + 1} (${this.#activationOf(index)}) saturated ` +
             `(f′(z) below ${formatNumber(derivativeFraction * 100)}% of its maximum on ≥ ${formatNumber(sampleFraction * 100)}% ` +
             `of the batch for ${minSteps}+ steps in a row): ${numbers}.` +
             (episode.lastStep === null ? '' : ` From step ${episode.lastStep + 1} fewer than ${tracker.keepCount} were saturated.`),

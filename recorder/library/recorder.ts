@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { resolveConfig, type Config, type ConfigInput } from '../../core/config.js';
+import type { Activation } from '../../core/nn/activation.js';
 import type { Finding } from '../../core/diagnostics/finding.js';
 import type { RunManifest, RunStatus } from '../../core/format/manifest.js';
 import { createRandom, shuffleInPlace } from '../../core/random.js';
@@ -182,10 +183,7 @@ export class Recorder {
       const seed = options.seed ?? 1;
       const sha256 =
         this.#options.sha256 ??
-        createHash('sha256')
-        .update(new Uint8Array(inputs.dataSync().buffer))
-        .update(new Uint8Array(labels.buffer))
-        .digest('hex');
+        createHash('sha256').update(new Uint8Array(inputs.dataSync().buffer)).update(new Uint8Array(labels.buffer)).digest('hex');
       const config = this.#config(spec, optimizer, { batchSize, seed, epochs: options.epochs ?? 1, maxSteps: options.maxSteps ?? null });
       const plannedSteps = plannedStepsOf(config, inputs.shape[0]);
       await this.#startSession(model, spec, optimizer, 'fit', String(loss), config, {
@@ -434,11 +432,8 @@ export class Recorder {
     training: { batchSize: number; seed: number; epochs: number; maxSteps: number | null },
   ) {
     const options = this.#options;
-    const hidden = spec.layers.slice(0, -1).map((layer) => layer.activation);
-    if (new Set(hidden).size > 1)
-      throw new UnsupportedModelError(
-        `model "${spec.name}": hidden layers with different activations (${hidden.join(', ')}); the recorder needs one activation for all hidden layers`,
-      );
+    // Each layer's own activation is in run.json's layers; the config carries the first hidden layer's.
+    const hidden = spec.layers.slice(0, -1).map((layer) => layer.activation as Activation);
     const settings = optimizer.getConfig() as Record<string, unknown>;
     const kind = optimizer.getClassName();
     const mapped =

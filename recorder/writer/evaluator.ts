@@ -10,7 +10,8 @@ import { activationOf } from '../activations.js';
 import { compressSamples, FirstLayerKernel } from '../kernel/first-layer.js';
 
 export class TfEvaluator {
-  readonly #activation: Activation;
+  /** Each hidden layer's activation (index 0 = layer 1). */
+  readonly #activations: readonly Activation[];
   readonly #sizes: readonly number[];
   readonly #count: number;
   /** Holds the test split, its rows selected once; its weights are set at each evaluation. */
@@ -18,8 +19,8 @@ export class TfEvaluator {
   readonly #testLabels: tf.Tensor1D;
   readonly #testTarget: tf.Tensor2D;
 
-  constructor(activation: Activation, sizes: readonly number[], test: { images: Float32Array; labels: Uint8Array }) {
-    this.#activation = activation;
+  constructor(activations: readonly Activation[], sizes: readonly number[], test: { images: Float32Array; labels: Uint8Array }) {
+    this.#activations = activations;
     this.#sizes = sizes;
     const [inputSize, width] = sizes as [number, number];
     const classes = sizes[sizes.length - 1]!;
@@ -51,7 +52,7 @@ export class TfEvaluator {
     const result = tf.tidy(() => {
       let logits = tf.tensor2d(firstLayer.output, [this.#count, this.#sizes[1]!]);
       for (let layer = 1; layer < weights.length; layer++) {
-        const below = activationOf(this.#activation, logits);
+        const below = activationOf(this.#activations[layer - 1]!, logits);
         const weight = tf.tensor2d(weights[layer]!, [this.#sizes[layer]!, this.#sizes[layer + 1]!]);
         logits = tf.add(tf.matMul(below, weight), tf.tensor1d(biases[layer]!));
       }

@@ -13,7 +13,8 @@ import { columnNameOf, probeColumns } from '../../core/format/columns.js';
 import type { LayerQuantity } from '../../core/format/quantities.js';
 import { FINAL_TRAIN_STEPS } from '../../core/format/manifest.js';
 import { HEARTBEAT_MS } from '../../core/format/run-status.js';
-import { ACTIVATION_FUNCTIONS } from '../../core/nn/activation.js';
+import { ACTIVATION_FUNCTIONS, type Activation } from '../../core/nn/activation.js';
+import type { DenseLayer } from '../../core/format/manifest.js';
 import { neuronStats, softmaxRows } from '../../core/nn/batch-stats.js';
 import { markInactive } from '../../core/nn/inactive.js';
 import { selectEngine } from '../engine.js';
@@ -35,13 +36,15 @@ const writer = new RunWriter(init.directory, manifest, init.flushSteps, { deferM
 // The same engine as the training thread, so a run's numbers depend on one engine only.
 await selectEngine(manifest.engine.name);
 /** The held-out evaluation; none without held-out data. */
-const evaluator = init.test.labels.length > 0 ? new TfEvaluator(manifest.config.activation, layerSizes, init.test) : undefined;
+/** Each hidden layer's activation (index 0 = layer 1): a user's model may mix them. */
+const hiddenActivations = manifest.layers.slice(1, -1).map((layer) => (layer as DenseLayer).activation as Activation);
+const evaluator = init.test.labels.length > 0 ? new TfEvaluator(hiddenActivations, layerSizes, init.test) : undefined;
 const probeCount = init.probes.labels.length;
 /** Step columns this run cannot record (a user's model.fit seen through callbacks has no batch rows): written as NaN or null. */
 const absent = new Set(manifest.source?.absent.map((entry) => entry.quantity) ?? []);
 /** Whether the trainer sends the batch's rows; without them only the probe rows come. */
 const batchRows = !absent.has('meanActivation');
-const diagnostics = new Diagnostics(manifest.config.activation, manifest.config.diagnostics, absent);
+const diagnostics = new Diagnostics(hiddenActivations, manifest.config.diagnostics, absent);
 // Findings reach run.json whenever it is written; they may name steps up to a record batch ahead of stepCount.
 /** The last steps' training loss and batch accuracy, for run.json's `finalTrain`. */
 const trailingLoss = new TrailingMean(FINAL_TRAIN_STEPS);
@@ -66,7 +69,6 @@ const batchLabels = new Uint8Array(manifest.config.batchSize);
 const classValid = new Uint8Array(layerSizes[denseCount]!);
 /** Per hidden layer, which neurons are inactive on the step's batch (reused every step; the detectors read them). */
 const inactiveNeurons = layerSizes.slice(1, -1).map((neurons) => new Uint8Array(neurons));
-const hiddenActivation = ACTIVATION_FUNCTIONS[manifest.config.activation];
 
 /** Time spent in recordStep. */
 let busyMs = 0;
@@ -213,7 +215,13 @@ function recordStep(message: StepMessage): void {
     // Once per step, for the column and the detectors: O(neurons) for ReLU, one pass over f(z) for sigmoid and tanh.
     const inactive = activation && batch > 0 ? inactiveNeurons[index]! : undefined;
     cell('fractionInactive')[0] = inactive
-      ? markInactive(hiddenActivation, stats.fractionActive, activation!, manifest.config.diagnostics.saturation, inactive) / neurons
+      ? markInactive(
+          ACTIVATION_FUNCTIONS[hiddenActivations[index]!],
+          stats.fractionActive,
+          activation!,
+          manifest.config.diagnostics.saturation,
+          inactive,
+        ) / neurons
       : Number.NaN;
     // f(z) of the probes; softmax probabilities for the output layer.
     const probeActivation = activation ? probeRows(message.activation[index]!, neurons) : probeOutput.probabilities;

@@ -17,9 +17,9 @@ import {
   type ProbeNeuronQuantity,
   type View,
 } from '$core/format/quantities';
-import { absentOf } from '$core/format/manifest';
+import { absentOf, type DenseLayer } from '$core/format/manifest';
 import type { StepChunk } from '$core/format/reader';
-import { ACTIVATION_FUNCTIONS } from '$core/nn/activation';
+import { ACTIVATION_FUNCTIONS, type Activation } from '$core/nn/activation';
 import { DISTRIBUTION_PERCENTILES } from '$core/view/chart-series';
 import {
   CLASS_BLOCK_STEPS,
@@ -329,10 +329,25 @@ export class RunData implements FrameSource {
     );
   }
 
-  /** What "inactive" means for this run's hidden activation, with its thresholds. */
+  /** The hidden layers' activations, once each in layer order (a user's model may mix them). */
+  get hiddenActivations(): Activation[] {
+    const layers = this.manifest?.layers.slice(1, -1) ?? [];
+    return [...new Set(layers.map((layer) => (layer as DenseLayer).activation as Activation))];
+  }
+
+  /** The hidden activation for headers: "relu", or "relu/tanh" when the layers differ. */
+  get activationLabel(): string {
+    return this.hiddenActivations.join('/') || (this.manifest?.config.activation ?? '');
+  }
+
+  /** What "inactive" means for this run's hidden activations, with its thresholds. */
   get inactiveMeans(): string {
     const config = this.manifest?.config;
-    return config ? ACTIVATION_FUNCTIONS[config.activation].inactiveMeans(config.diagnostics.saturation) : '';
+    if (!config) return '';
+    const activations = this.hiddenActivations;
+    if (activations.length <= 1)
+      return ACTIVATION_FUNCTIONS[activations[0] ?? config.activation].inactiveMeans(config.diagnostics.saturation);
+    return activations.map((name) => `${name}, ${ACTIVATION_FUNCTIONS[name].inactiveMeans(config.diagnostics.saturation)}`).join('; ');
   }
 
   /** The step columns this run does not record, each with why (core/format/manifest.ts: absentOf). */
