@@ -3,12 +3,14 @@
  * (mode 2) shows what it recorded and says what it could not, instead of drawing NaN as data.
  */
 import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { rgb } from 'd3-color';
 import type { Page } from 'playwright-core';
 import { NON_FINITE_COLORS } from '../../core/view/colors.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { blobsCsv, writeShapes } from '../../examples/make-data.js';
 import { ROOT, tempDir } from '../helpers.js';
 import { failOnPageErrors, openPage, paintedPixels, serveRuns, startSession, type ViewerSession } from './harness.js';
 
@@ -30,11 +32,27 @@ function pixelsOf(page: Page, color: { r: number; g: number; b: number }): Promi
 
 beforeAll(async () => {
   const runs = tempDir('browser-library');
-  await promisify(execFile)(process.execPath, ['--import', 'tsx', join(ROOT, 'examples', 'callbacks.ts'), '--out', runs, '--epochs', '1'], {
-    cwd: ROOT,
-  });
+  const data = tempDir('browser-data');
+  writeFileSync(join(data, 'blobs.csv'), blobsCsv(300));
+  writeShapes(join(data, 'shapes'), 20);
+  const run = promisify(execFile);
+  const record = (args: string[]) =>
+    run(process.execPath, ['--import', 'tsx', join(ROOT, 'recorder', 'cli.ts'), ...args, '--out', runs, '--quiet'], { cwd: ROOT });
+  await Promise.all([
+    run(process.execPath, ['--import', 'tsx', join(ROOT, 'examples', 'callbacks.ts'), '--out', runs, '--epochs', '1'], { cwd: ROOT }),
+    record(['--data', join(data, 'blobs.csv'), '--layers', '16', '--epochs', '2', '--name', 'table']),
+    record(['--data', join(data, 'shapes'), '--layers', '8', '--epochs', '2', '--batch-size', '9', '--name', 'images']),
+  ]);
   session = await startSession(await serveRuns(runs));
 }, 120_000);
+
+/** The picture saved as SVG: its input image's cells, and its text. */
+async function savedSvg(page: Page): Promise<{ cells: string[]; svg: string }> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'SVG' }).click()]);
+  const svg = readFileSync((await download.path())!, 'utf8');
+  const input = /<g shape-rendering="crispEdges">(.*?)<\/g>/.exec(svg)![1]!;
+  return { cells: input.match(/fill="rgb\([^)]*\)"/g) ?? [], svg };
+}
 
 afterAll(async () => {
   await session?.close();
@@ -65,6 +83,35 @@ describe('a run of model.fit recorded through callbacks', () => {
     expect(
       await page.getByText("Not recorded in this run: model.fit's callbacks see the weights before and after each update").count(),
     ).toBe(1);
+    await page.close();
+  });
+});
+
+describe('runs of the user’s own data', () => {
+  it('draws a table’s 20 features as a labelled strip', async () => {
+    const page = await open('/?run=table&step=10');
+    await page.locator('[data-testid="run-header"][data-loading="false"]').waitFor();
+    expect(await page.getByTestId('run-header').innerText()).toContain('blobs.csv, 20-16-3 relu');
+    const { cells, svg } = await savedSvg(page);
+    expect(cells).toHaveLength(20);
+    for (const name of ['f01', 'f10', 'f20']) expect(svg).toContain(`>${name}</text>`);
+    // Three class names beside the output neurons.
+    for (const name of ['setosa-like', 'versicolor-like', 'virginica-like']) expect(svg).toContain(`>${name}</text>`);
+    await page.close();
+  });
+
+  it('draws 32×32 colour images in colour, in the picture and the probe strip', async () => {
+    const page = await open('/?run=images&step=5&probe=1');
+    await page.locator('[data-testid="run-header"][data-loading="false"]').waitFor();
+    const { cells } = await savedSvg(page);
+    expect(cells).toHaveLength(32 * 32);
+    // A shape in colour on a dark ground: some cells are not grey.
+    const coloured = cells.filter((cell) => {
+      const [r, g, b] = cell.match(/\d+/g)!.map(Number);
+      return r !== g || g !== b;
+    });
+    expect(coloured.length).toBeGreaterThan(20);
+    expect(await page.getByRole('group', { name: 'Probe inputs' }).getByRole('img').count()).toBeGreaterThan(2);
     await page.close();
   });
 });
