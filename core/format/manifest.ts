@@ -140,9 +140,10 @@ export const manifestSchema = z.object({
    */
   config: z.extend(configSchema, {
     learningRate: z.number(),
-    init: z.enum([...INITS, 'model']),
-    dataset: z.enum([...DATASETS, 'user']),
-    optimizer: z.enum([...OPTIMIZERS, 'other']),
+    // The config's defaults stay: runs written before a field existed are read with its default.
+    init: z._default(z.enum([...INITS, 'model']), 'he'),
+    dataset: z._default(z.enum([...DATASETS, 'user']), 'mnist-embedded'),
+    optimizer: z._default(z.enum([...OPTIMIZERS, 'other']), 'sgd'),
   }),
   /** Who trained the network when it was not the built-in trainer: a user's own TensorFlow.js model (recorder/library/). */
   source: z.optional(sourceSchema),
