@@ -106,12 +106,15 @@ export class RecorderStep {
   readonly #recorder: Recorder;
   readonly #target: tf.Tensor2D;
   readonly labels: Int32Array;
+  /** The batch's places in the training data; −1 where not known. */
+  readonly indices: Int32Array;
   #grads: tf.NamedTensorMap | undefined;
   #done = false;
 
-  constructor(recorder: Recorder, labels: Int32Array, classCount: number) {
+  constructor(recorder: Recorder, labels: Int32Array, indices: Int32Array, classCount: number) {
     this.#recorder = recorder;
     this.labels = labels;
+    this.indices = indices;
     this.#target = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), classCount), 'float32') as tf.Tensor2D);
   }
 
@@ -278,13 +281,10 @@ export class Recorder {
   #begin(x: tf.Tensor, labels: Int32Array, indices: Int32Array): RecorderStep {
     if (this.#open) throw new Error('beginStep: the previous step was not committed (call step.commit() after applyGradients)');
     this.tapped.begin(x);
-    const step = new RecorderStep(this, labels, this.#spec!.classCount);
+    const step = new RecorderStep(this, labels, indices, this.#spec!.classCount);
     this.#open = step;
-    this.#indices = indices;
     return step;
   }
-
-  #indices: Int32Array = new Int32Array(0);
 
   /** @internal */
   async commitStep(step: RecorderStep, grads: tf.NamedTensorMap | undefined): Promise<{ loss: number; accuracy: number }> {
@@ -293,7 +293,7 @@ export class Recorder {
     const session = this.#session!;
     const number = session.step;
     const readback = this.tapped.read(session.pool, grads);
-    const result = session.record({ epoch: this.#epoch, batchIndices: this.#indices, labels: step.labels, readback }, this.tapped);
+    const result = session.record({ epoch: this.#epoch, batchIndices: step.indices, labels: step.labels, readback }, this.tapped);
     this.#options.onStep?.({ step: number, ...result });
     await session.waitForWriter();
     return result;
