@@ -20,6 +20,7 @@ const model = tfl.sequential({
     tfl.layers.flatten({ inputShape: [28, 28] }),
     tfl.layers.dense({ units: 128, activation: 'relu' }),
     tfl.layers.dense({ units: 64, activation: 'relu' }),
+    tfl.layers.dropout({ rate: 0.2 }),
     tfl.layers.dense({ units: 10, activation: 'softmax' }),
   ],
 });

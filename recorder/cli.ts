@@ -310,6 +310,7 @@ export async function main(argv: string[]): Promise<number> {
         .map(shellQuote)
         .join(' ')} --name ${shellQuote(`${name}-again`)}`,
       signal: abort.signal,
+      pace: options.pace,
       onStart: ({ data: loaded, model, plannedSteps }) => {
         console.log(
           `Recording "${name}": ${loaded.name} (${loaded.train.count} train / ${loaded.test.count} held out, ${loaded.classNames.length} classes), ` +

@@ -28,6 +28,8 @@ export interface OwnDataOptions {
   model?: string | undefined;
   reproduce: string;
   signal: AbortSignal;
+  /** --pace: at most this many steps per second. */
+  pace?: number | undefined;
   onStart?: (info: { data: UserDataset; model: tfl.LayersModel; plannedSteps: number }) => void;
   onStep?: (info: { step: number; loss: number; accuracy: number }) => void;
   onEval?: (info: { step: number; loss: number; accuracy: number }) => void;
@@ -135,6 +137,7 @@ export async function recordOwnData(options: OwnDataOptions): Promise<LibraryRun
     seed: config.seed,
     ...(config.maxSteps !== null ? { maxSteps: config.maxSteps } : {}),
     signal: options.signal,
+    ...(options.pace ? { pace: options.pace } : {}),
     onStart: (plannedSteps) => options.onStart?.({ data, model, plannedSteps }),
   });
 }

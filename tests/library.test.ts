@@ -12,6 +12,7 @@ import { resolveConfig } from '../core/config.js';
 import { initialLayers } from '../core/nn/init.js';
 import { createRandom, shuffleInPlace } from '../core/random.js';
 import { loadDataset } from '../datasets/index.js';
+import { describeModel } from '../recorder/library/model-spec.js';
 import { crossEntropy, Recorder } from '../recorder/library/recorder.js';
 import { openRunFolder } from '../recorder/open-run.js';
 import { recordRun } from '../recorder/record.js';
@@ -275,6 +276,22 @@ describe('the library refuses bad input before writing anything', () => {
   ])('%s', async (_case, attempt, message) => {
     await expect(attempt()).rejects.toThrow(message);
     expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+  });
+});
+
+describe('Dropout', () => {
+  it('is read as the rate after its Dense layer; two in a row drop with 1 − (1 − a)(1 − b)', () => {
+    const model = tfl.sequential({
+      layers: [
+        tfl.layers.dense({ inputShape: [4], units: 5, activation: 'relu' }),
+        tfl.layers.dropout({ rate: 0.5 }),
+        tfl.layers.dropout({ rate: 0.2 }),
+        tfl.layers.dense({ units: 6, activation: 'tanh' }),
+        tfl.layers.dropout({ rate: 0.1 }),
+        tfl.layers.dense({ units: 3, activation: 'softmax' }),
+      ],
+    });
+    expect(describeModel(model).layers.map((layer) => layer.dropout)).toEqual([1 - 0.5 * 0.8, 0.1, 0]);
   });
 });
 

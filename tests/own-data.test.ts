@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { blobsCsv, writeShapes } from '../examples/make-data.js';
 import { selectEngine } from '../recorder/engine.js';
 import { openRunFolder } from '../recorder/open-run.js';
-import { runRecorder, tempDir } from './helpers.js';
+import { runRecorder, startRecorder, tempDir, waitFor } from './helpers.js';
 
 const data = tempDir('own-data');
 const csv = join(data, 'blobs.csv');
@@ -111,6 +111,31 @@ describe('--data', () => {
     for (const file of ['steps-0000.arrows', 'probes.arrows', 'weights-layer1-0000.arrows'])
       expect(readFileSync(join(out, 'table-again', file)).equals(readFileSync(join(out, 'table', file))), file).toBe(true);
   }, 120_000);
+
+  it('Ctrl-C finishes the step, marks the run interrupted and exits 130; --pace holds the steps back as for MNIST', async () => {
+    // 320 steps at 25 a second: without --pace the run would be over long before the signal.
+    const flags = ['--data', csv, '--layers', '16', '--epochs', '20', '--batch-size', '16', '--pace', '25'];
+    const recorder = startRecorder([...flags, '--out', out, '--name', 'stopped', '--quiet']);
+    const directory = join(out, 'stopped');
+    await waitFor(
+      () =>
+        existsSync(join(directory, 'run.json')) &&
+        (JSON.parse(readFileSync(join(directory, 'run.json'), 'utf8')) as { stepCount: number }).stepCount >= 10,
+      60_000,
+      '10 steps in run.json',
+    );
+    recorder.child.kill('SIGINT');
+    const finished = await recorder.done;
+    expect(finished.code).toBe(130);
+    expect(finished.stderr).toMatch(/interrupted by SIGINT after \d+ of 320 steps/);
+    const run = await openRunFolder(directory);
+    expect(run.manifest.status).toBe('interrupted');
+    expect(run.manifest.stepCount).toBeLessThan(320);
+    expect(run.manifest.chunks.every((chunk) => chunk.complete)).toBe(true);
+    const steps = await run.readSteps(0);
+    expect(steps.problems).toEqual([]);
+    expect(steps.rows).toBe(run.manifest.stepCount);
+  }, 90_000);
 
   it('records a folder of 32×32 colour images', async () => {
     writeShapes(join(data, 'shapes'), 20);

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { linkColumns, probeColumns, stepColumns, weightColumns } from '../core/format/columns.js';
-import { parseManifest, SCHEMA_VERSION } from '../core/format/manifest.js';
+import { dropoutLabel, parseManifest, type RunManifest, SCHEMA_VERSION } from '../core/format/manifest.js';
 import { QUANTITIES, QUANTITY_NAMES, quantity, VIEW_SPECS, VIEWS } from '../core/format/quantities.js';
 import { ACTIVATION_FUNCTIONS, ACTIVATIONS } from '../core/nn/activation.js';
 import { classPreference } from '../core/view/class-selectivity.js';
@@ -56,6 +56,39 @@ describe('the vocabulary', () => {
       expect(largest, name).toBeLessThanOrEqual(fn.maxDerivative + 1e-9);
       expect(fn.derivative(1e-3, fn.forward(1e-3)), name).toBeCloseTo(fn.maxDerivative, 3);
     }
+  });
+});
+
+describe('dropout in run.json', () => {
+  const layers = (...dropouts: (number | undefined)[]) =>
+    [
+      { index: 0, kind: 'input', size: 4, shape: [4] },
+      ...dropouts.map((dropout, index) => ({
+        index: index + 1,
+        kind: 'dense',
+        size: 3,
+        activation: 'relu',
+        ...(dropout ? { dropout } : {}),
+      })),
+    ] as RunManifest['layers'];
+
+  it('is said per layer, rates grouped, for the header', () => {
+    expect(dropoutLabel(layers(undefined, undefined))).toBe('');
+    expect(dropoutLabel(layers(0.1, undefined))).toBe('dropout 0.1 after layer 1');
+    expect(dropoutLabel(layers(0.5, 0.5, undefined))).toBe('dropout 0.5 after layers 1, 2');
+    expect(dropoutLabel(layers(1 - 0.5 * 0.8, 0.1, undefined))).toBe('dropout 0.6 after layer 1, 0.1 after layer 2');
+  });
+
+  it('is refused outside 0 < rate < 1, naming the field', () => {
+    const upgraded = parseManifest('run.json', JSON.parse(readFileSync(join(ROOT, 'tests/fixtures/v1-tiny/run.json'), 'utf8')));
+    const withDropout = (dropout: number) =>
+      parseManifest('run.json', {
+        ...upgraded,
+        layers: upgraded.layers.map((layer, index) => (index === 1 ? { ...layer, dropout } : layer)),
+      });
+    expect(withDropout(0.25).layers[1]).toMatchObject({ dropout: 0.25 });
+    expect(() => withDropout(1)).toThrow(/layers\.1\.dropout/);
+    expect(() => withDropout(0)).toThrow(/layers\.1\.dropout/);
   });
 });
 

@@ -105,6 +105,8 @@ const denseLayerSchema = z.object({
   kind: z.literal('dense'),
   size: z.int().check(z.minimum(1)),
   activation: z.enum([...ACTIVATIONS, 'softmax']),
+  /** The rate of the Dropout after this layer's activation, in training only; absent when there is none. */
+  dropout: z.optional(z.number().check(z.gt(0), z.lt(1))),
 });
 
 /** Ways a user's own model is recorded (docs/api.md). */
@@ -202,6 +204,21 @@ export type ChunkEntry = z.infer<typeof chunkSchema>;
 export type WeightFileEntry = z.infer<typeof weightFileSchema>;
 export type LinkFileEntry = z.infer<typeof linkFileSchema>;
 export type LinkFramesPlan = z.infer<typeof linkFramesSchema>;
+
+/**
+ * The run's dropout in words for headers: "dropout 0.1 after layer 1", "dropout 0.5 after layers 1, 2",
+ * "dropout 0.5 after layer 1, 0.1 after layer 2"; '' when no layer drops units.
+ */
+export function dropoutLabel(layers: RunManifest['layers']): string {
+  const byRate = new Map<number, number[]>();
+  for (const layer of layers.slice(1) as DenseLayer[]) {
+    if (layer.dropout === undefined) continue;
+    const rate = Number(layer.dropout.toPrecision(4));
+    byRate.set(rate, [...(byRate.get(rate) ?? []), layer.index]);
+  }
+  const parts = [...byRate].map(([rate, indices]) => `${rate} after layer${indices.length > 1 ? 's' : ''} ${indices.join(', ')}`);
+  return parts.length > 0 ? `dropout ${parts.join(', ')}` : '';
+}
 
 /**
  * The step columns a run does not record, each with why (a user's model.fit seen through callbacks

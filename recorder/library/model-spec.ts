@@ -119,8 +119,11 @@ export function describeModel(model: LayersModel): ModelSpec {
           throw new UnsupportedModelError(`${describeLayer(layer)} follows the softmax output (${SUPPORTED})`);
         if (config.noiseShape !== null && config.noiseShape !== undefined)
           throw new UnsupportedModelError(`${describeLayer(layer)}: noiseShape is set (${SUPPORTED})`);
-        // Two Dropouts in a row drop with probability 1 − (1 − a)(1 − b).
-        last.dropout = 1 - (1 - last.dropout) * (1 - Number(config.rate));
+        // Two Dropouts in a row drop with probability 1 − (1 − a)(1 − b); one keeps its rate as written.
+        const rate = Number(config.rate);
+        if (!(rate >= 0 && rate < 1))
+          throw new UnsupportedModelError(`${describeLayer(layer)}: rate ${config.rate}; expected 0 ≤ rate < 1`);
+        last.dropout = last.dropout === 0 ? rate : 1 - (1 - last.dropout) * (1 - rate);
         break;
       }
       case 'LeakyReLU': {

@@ -69,6 +69,8 @@ export interface FitOptions {
   maxSteps?: number;
   /** Stops after the current step when aborted; the run is marked interrupted. */
   signal?: AbortSignal;
+  /** At most this many steps per second, to watch the run live (default: flat out). */
+  pace?: number;
   /** Called once the run folder exists, with the steps planned. */
   onStart?: (plannedSteps: number) => void;
 }
@@ -199,6 +201,7 @@ export class Recorder {
       const random = createRandom((seed ^ 0x9e3779b9) >>> 0);
       const session = this.#session!;
       options.onStart?.(plannedSteps);
+      const startedAt = performance.now();
       let status: RunStatus = 'complete';
       let message: string | undefined;
       try {
@@ -227,6 +230,8 @@ export class Recorder {
               message = `training diverged: the loss became ${result.loss} at step ${session.divergedAtStep}; try a smaller learning rate`;
               break training;
             }
+            const early = options.pace ? startedAt + (session.step / options.pace) * 1000 - performance.now() : 0;
+            if (early > 0) await new Promise<void>((resolve) => setTimeout(resolve, early));
           }
         }
       } catch (error) {
@@ -513,6 +518,7 @@ export class Recorder {
           kind: 'dense' as const,
           size: layer.units,
           activation: layer.activation,
+          ...(layer.dropout > 0 ? { dropout: layer.dropout } : {}),
         })),
       ],
       dataset: {

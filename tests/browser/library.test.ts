@@ -66,6 +66,8 @@ describe('a run of model.fit recorded through callbacks', () => {
   it('says what is not recorded and why, and shows the probes instead of the batch', async () => {
     const page = await open('/?run=callbacks-example&step=100');
     await page.locator('[data-testid="run-header"][data-loading="false"]').waitFor();
+    // The model's Dropout(0.2) after its second Dense layer is in the header.
+    expect(await page.getByTestId('run-header').innerText()).toContain('784-128-64-10 relu, dropout 0.2 after layer 2, sgd lr 0.1');
     const note = page.getByTestId('absent');
     expect(await note.innerText()).toMatch(
       /^Recorded from digits through model\.fit's callbacks; not recorded: batch indices, .*∂L\/∂z.* — model\.fit's callbacks do not see the batch .*; gradient norm, .* — model\.fit's callbacks see the weights before and after each update, not the gradients\. The picture shows the probes, which are recorded\.$/,

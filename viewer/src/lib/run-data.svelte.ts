@@ -17,7 +17,7 @@ import {
   type ProbeNeuronQuantity,
   type View,
 } from '$core/format/quantities';
-import { absentOf, type DenseLayer } from '$core/format/manifest';
+import { absentOf, dropoutLabel, type DenseLayer } from '$core/format/manifest';
 import type { StepChunk } from '$core/format/reader';
 import { ACTIVATION_FUNCTIONS, type Activation } from '$core/nn/activation';
 import { DISTRIBUTION_PERCENTILES } from '$core/view/chart-series';
@@ -338,6 +338,12 @@ export class RunData implements FrameSource {
   /** The hidden activation for headers: "relu", or "relu/tanh" when the layers differ. */
   get activationLabel(): string {
     return this.hiddenActivations.join('/') || (this.manifest?.config.activation ?? '');
+  }
+
+  /** ", dropout 0.1 after layer 1" for a user's model with Dropout; '' otherwise. */
+  get dropoutLabel(): string {
+    const label = this.manifest ? dropoutLabel(this.manifest.layers) : '';
+    return label && `, ${label}`;
   }
 
   /** What "inactive" means for this run's hidden activations, with its thresholds. */
