@@ -2,7 +2,7 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { FILE_NAMES } from '../core/format/columns.js';
-import { parseManifest } from '../core/format/manifest.js';
+import { MAX_MANIFEST_BYTES, parseManifest } from '../core/format/manifest.js';
 import { effectiveStatus, STALE_AFTER_MS } from '../core/format/run-status.js';
 
 /** Letters, digits, '.', '_' and '-', starting with a letter or digit; at most 100 characters. */
@@ -37,6 +37,11 @@ export function defaultRunName(dataset: string, now = new Date()): string {
 export function createRunFolder(out: string, name: string, force: boolean): string {
   checkRunName(name);
   const directory = resolve(out, name);
+  const enclosing = enclosingRun(directory);
+  if (enclosing)
+    throw new RunFolderError(
+      `--out ${out} is inside the run folder ${enclosing} (it holds a run's run.json): a run recorded there would be mixed with that run's files; choose another --out, such as ${dirname(enclosing)}`,
+    );
   if (existsSync(directory)) {
     if (!statSync(directory).isDirectory()) throw new RunFolderError(`${directory} exists and is not a folder; choose another --name`);
     const entries = readdirSync(directory);
@@ -64,6 +69,26 @@ export function createRunFolder(out: string, name: string, force: boolean): stri
     throw new RunFolderError(`cannot create the run folder ${directory}: ${reason}${code ? ` (${code})` : ''}; choose another --out`);
   }
   return directory;
+}
+
+/** The nearest folder above `directory` holding a run this tool wrote (a valid run.json), if any. */
+export function enclosingRun(directory: string): string | undefined {
+  for (let at = dirname(directory); ; at = dirname(at)) {
+    if (isRunFolder(at)) return at;
+    if (dirname(at) === at) return undefined;
+  }
+}
+
+/** Whether `folder` holds a valid run.json (a user's own file of that name, or a huge one, is not a run). */
+function isRunFolder(folder: string): boolean {
+  const file = join(folder, FILE_NAMES.manifest);
+  try {
+    if (!statSync(file).isFile() || statSync(file).size > MAX_MANIFEST_BYTES) return false;
+    parseManifest(file, JSON.parse(readFileSync(file, 'utf8')));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The files a recorder writes in a run folder, and nothing else: what `--force` may delete. */

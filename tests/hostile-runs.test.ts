@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isRunFileName, parseManifest } from '../core/format/manifest.js';
 import { CHECK_EXIT, checkRun } from '../recorder/check.js';
-import { replaceRefusal } from '../recorder/run-folder.js';
+import { enclosingRun, replaceRefusal } from '../recorder/run-folder.js';
 import { runRecorder, tempDir, TINY } from './helpers.js';
 
 describe('run files named in run.json', () => {
@@ -101,5 +101,22 @@ describe('record --force', () => {
     expect(result.stderr).toContain('refusing to delete it even with --force');
     expect(readFileSync(join(fake, 'thesis.tex'), 'utf8')).toBe('years of work');
     expect(readdirSync(fake).sort()).toEqual(['run.json', 'thesis.tex']);
+  }, 60_000);
+
+  it('refuses to record a run inside another run, exit 1 as for any run folder it cannot make, writing nothing', async () => {
+    const mine = join(runs, 'mine');
+    const before = readdirSync(mine).sort();
+    for (const out of [mine, join(mine, 'deeper', 'still')]) {
+      const result = await runRecorder([...TINY, '--max-steps', '2', '--out', out, '--name', 'inside']);
+      expect(result.code, out).toBe(1);
+      expect(result.stderr).toContain(
+        `error: --out ${out} is inside the run folder ${mine} (it holds a run's run.json): a run recorded there would be mixed with that run's files; choose another --out, such as ${runs}`,
+      );
+    }
+    expect(readdirSync(mine).sort()).toEqual(before);
+    // A run.json of the user's own above the runs folder is not a run: recording goes ahead.
+    expect(enclosingRun(join(mine, 'x'))).toBe(mine);
+    writeFileSync(join(folder, 'run.json'), '{"someone": "else"}');
+    expect(enclosingRun(join(runs, 'new'))).toBeUndefined();
   }, 60_000);
 });

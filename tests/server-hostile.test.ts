@@ -2,14 +2,16 @@
  * The view server against a hostile or broken runs folder (issue 18): it never serves outside the
  * folder, one bad run costs that run only, and it answers only for the address it serves.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { listRuns, MAX_MANIFEST_BYTES } from '../viewer/run-list.js';
+import { MAX_MANIFEST_BYTES } from '../core/format/manifest.js';
+import { listRuns, readRunSummary } from '../viewer/run-list.js';
 import { ROOT } from './helpers.js';
 import { createViewerServer } from '../viewer/server.js';
 
@@ -35,6 +37,12 @@ function get(
   });
 }
 
+// readFileSync, watched: the run list must not read again a run.json that has not changed.
+vi.mock('node:fs', async (importOriginal) => {
+  const original = await importOriginal<typeof import('node:fs')>();
+  return { ...original, readFileSync: vi.fn(original.readFileSync) };
+});
+
 describe('the view server on a hostile runs folder', () => {
   // Under the system's temporary folder, not the project's: links to / and a FIFO are no place for
   // tools that walk the project (formatters, linters) to wander into.
@@ -56,6 +64,11 @@ describe('the view server on a hostile runs folder', () => {
     symlinkSync('/', join(runs, 'rootlink'));
     symlinkSync(join(folder, 'secret.txt'), join(runs, 'good', 'leak.arrows'));
     symlinkSync(join(folder, 'nothing-here'), join(runs, 'dangling'));
+    // A run folder whose run.json links out of the runs folder, and one whose run.json links to another run's.
+    mkdirSync(join(runs, 'leak'));
+    symlinkSync(join(folder, 'secret.txt'), join(runs, 'leak', 'run.json'));
+    mkdirSync(join(runs, 'inner'));
+    symlinkSync(join('..', 'good', 'run.json'), join(runs, 'inner', 'run.json'));
     // run.json as a FIFO: reading it blocks until a writer comes, which none will.
     mkdirSync(join(runs, 'fifo'));
     execFileSync('mkfifo', [join(runs, 'fifo', 'run.json')]);
@@ -85,6 +98,11 @@ describe('the view server on a hostile runs folder', () => {
     expect(byName.get('huge')).toMatchObject({ status: 'unreadable', problem: expect.stringContaining('larger than') });
     expect(byName.get('outlink')).toMatchObject({ status: 'unreadable', problem: 'outlink: a link out of the runs folder; not served' });
     expect(byName.has('dangling')).toBe(false);
+    // Not one word of a file outside the folder, even through a run.json that links there.
+    expect(byName.get('leak')).toMatchObject({ status: 'unreadable', problem: 'leak/run.json: a link out of the runs folder; not read' });
+    expect(listed.body).not.toContain('outside the');
+    expect(byName.get('inner')?.problem).toMatch(/^inner\/run\.json: /);
+    expect(byName.get('inner')?.problem).toBe(byName.get('good')?.problem?.replace('good/', 'inner/'));
     expect(byName.get('good')?.status).toBe('unreadable');
     // Problems name files within the runs folder, never the machine's paths.
     expect(byName.get('good')?.problem).toMatch(/^good\/run\.json: /);
@@ -146,5 +164,58 @@ describe('the run list, read again every second by a live page', () => {
     // The file no longer changes: 31 s later the same, unchanged run.json reads as interrupted.
     vi.useFakeTimers({ now: Date.now() + 31_000, toFake: ['Date'] });
     expect(listRuns(folder)[0]!.status).toBe('interrupted');
+  });
+});
+
+describe('the run list while run folders come and go', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'nv-run-churn-'));
+  afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+  it('a run folder removed while it is listed costs that run only', async () => {
+    expect(readRunSummary(folder, 'gone')).toMatchObject({
+      name: 'gone',
+      status: 'unreadable',
+      problem: 'gone/run.json: cannot be read (ENOENT)',
+    });
+    writeFileSync(join(folder, 'keep.json'), '');
+    mkdirSync(join(folder, 'kept'));
+    writeFileSync(join(folder, 'kept', 'run.json'), '{}');
+    // Another process makes and removes run folders as fast as it can while the list is read.
+    const churn = spawn('sh', ['-c', 'for i in $(seq 150); do mkdir -p r$i; echo "{}" > r$i/run.json; rm -rf r$i; done'], { cwd: folder });
+    const exited = new Promise<number | null>((resolve) => churn.on('exit', resolve));
+    let listings = 0;
+    let running = true;
+    void exited.then(() => (running = false));
+    while (running) {
+      const names = listRuns(folder).map((run) => run.name);
+      expect(names).toContain('kept');
+      listings += 1;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(await exited).toBe(0);
+    expect(listings).toBeGreaterThan(0);
+  });
+});
+
+describe('the run list and a broken run.json', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'nv-run-broken-'));
+  afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+  it('reads a broken run.json once, not at every listing, and again when it changes', () => {
+    mkdirSync(join(folder, 'broken'));
+    const file = join(folder, 'broken', 'run.json');
+    writeFileSync(file, `{"truncated": "${'x'.repeat(1024 ** 2)}`);
+    const reads = vi.mocked(fs.readFileSync);
+    const runJsonReads = () => reads.mock.calls.filter(([source]) => typeof source === 'number').length;
+    const before = runJsonReads();
+    const problem = listRuns(folder)[0]!.problem;
+    expect(problem).toMatch(/^broken\/run\.json: not valid JSON/);
+    expect(runJsonReads()).toBe(before + 1);
+    expect(listRuns(folder)[0]!.problem).toBe(problem);
+    expect(listRuns(folder)[0]!.problem).toBe(problem);
+    expect(runJsonReads()).toBe(before + 1);
+    writeFileSync(file, '[]');
+    expect(listRuns(folder)[0]!.problem).not.toBe(problem);
+    expect(runJsonReads()).toBe(before + 2);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * The runs a folder holds, as `runs/index.json` lists them: computed per request by `npm run view`
  * and written once by `npm run export`. One bad entry costs that entry only: a link out of the
- * folder, a dangling link, a run.json that is not a regular file (a FIFO would block the server) or
- * larger than any run.json this tool writes, a folder removed while it is listed.
+ * folder, a dangling link, a run.json linked out of the folder, one that is not a regular file (a
+ * FIFO would block the server) or is larger than any run.json this tool writes, a folder removed
+ * while it is listed.
  */
 import {
   closeSync,
@@ -18,12 +19,9 @@ import {
 } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { FILE_NAMES } from '../core/format/columns.js';
-import { parseManifest, type RunManifest } from '../core/format/manifest.js';
+import { MAX_MANIFEST_BYTES, parseManifest, type RunManifest } from '../core/format/manifest.js';
 import { effectiveStatus, STALE_AFTER_MS } from '../core/format/run-status.js';
 import { startingRun, summarizeRun, unreadableRun, type RunSummary } from '../core/format/run-index.js';
-
-/** A run.json larger than this is refused unread: a 100,000-step run writes a few MiB. */
-export const MAX_MANIFEST_BYTES = 16 * 1024 ** 2;
 
 /**
  * Every run folder in `runsDirectory` (names starting with '.' are skipped), newest first. Messages
@@ -65,27 +63,42 @@ export function isUnder(root: string, path: string): boolean {
   return path.startsWith(root.endsWith(sep) ? root : root + sep);
 }
 
-/** A run's summary as its run.json gave it, and what judging its status needs. */
-type CachedSummary = { identity: string; summary: RunSummary; manifest: Pick<RunManifest, 'status' | 'updatedAt'> };
+/**
+ * What a run.json gave when read, by the file's identity (device, inode, size and times): a summary
+ * and what judging its status needs, or why it cannot be read.
+ */
+type CachedRead =
+  { identity: string; summary: RunSummary; manifest: Pick<RunManifest, 'status' | 'updatedAt'> } | { identity: string; problem: string };
 
 /**
- * Summaries of run.json files already read, by path, with the file's identity and size and time when
- * read: a run list asked for every second reads again only the run.json files that changed. The status
- * is judged again at each listing (a recording run whose file stopped changing becomes interrupted).
+ * run.json files already read, by path: a run list asked for every second reads again only the
+ * run.json files that changed, broken ones too (a dozen broken 15 MiB files would otherwise take a
+ * second at each listing). The status is judged again at each listing (a recording run whose file
+ * stopped changing becomes interrupted).
  */
-const summaries = new Map<string, CachedSummary>();
-/** Beyond this many cached summaries the cache starts again (a runs folder holds far fewer runs). */
+const reads = new Map<string, CachedRead>();
+/** Beyond this many cached reads the cache starts again (a runs folder holds far fewer runs). */
 const MAX_CACHED = 10_000;
 
-function remember(file: string, identity: string, manifest: RunManifest): CachedSummary {
-  if (summaries.size >= MAX_CACHED) summaries.clear();
-  const entry = {
+function remember(file: string, read: CachedRead): CachedRead {
+  if (reads.size >= MAX_CACHED) reads.clear();
+  reads.set(file, read);
+  return read;
+}
+
+/** What a run.json's text gives: its summary, or why it is not a run.json. */
+function readText(file: string, label: string, identity: string, text: string): CachedRead {
+  let manifest: RunManifest;
+  try {
+    manifest = parseManifest(label, JSON.parse(text));
+  } catch (error) {
+    return { identity, problem: error instanceof SyntaxError ? `${label}: not valid JSON (${error.message})` : messageOf(error, label) };
+  }
+  return {
     identity,
     summary: summarizeRun(manifest, Date.now(), undefined, folderBytes(dirname(file))),
     manifest: { status: manifest.status, updatedAt: manifest.updatedAt },
   };
-  summaries.set(file, entry);
-  return entry;
 }
 
 /** One run's summary; a run.json that cannot be read gives an `unreadable` summary saying why. */
@@ -93,17 +106,18 @@ export function readRunSummary(runsDirectory: string, name: string, heartbeat: '
   const file = join(runsDirectory, name, FILE_NAMES.manifest);
   const label = `${name}/${FILE_NAMES.manifest}`;
   try {
-    const cached = summaries.get(file);
-    const { text, identity, modifiedAt } = openManifest(file, label, cached?.identity);
-    const entry = text === undefined && cached ? cached : remember(file, identity, parseManifest(label, JSON.parse(text!)));
+    const cached = reads.get(file);
+    const { text, identity, modifiedAt } = openManifest(runsDirectory, file, label, cached?.identity);
+    const entry = text === undefined && cached ? cached : remember(file, readText(file, label, identity, text!));
+    if ('problem' in entry) return unreadableRun(name, entry.problem);
     const { status } = effectiveStatus(entry.manifest, Date.now(), heartbeat === 'file' ? modifiedAt : undefined);
     // The folder name is what links open, even if run.json was copied from another run.
     return { ...entry.summary, status, name };
   } catch (error) {
-    summaries.delete(file);
+    reads.delete(file);
     const starting = (error as NodeJS.ErrnoException).code === 'ENOENT' && startedAt(join(runsDirectory, name));
     if (starting) return startingRun(name, starting);
-    return unreadableRun(name, error instanceof SyntaxError ? `${label}: not valid JSON (${error.message})` : messageOf(error, label));
+    return unreadableRun(name, messageOf(error, label));
   }
 }
 
@@ -139,12 +153,19 @@ function messageOf(error: unknown, label: string): string {
 }
 
 /**
- * Opens run.json without blocking (a FIFO answers at once) and checks that it is a regular file of at
- * most MAX_MANIFEST_BYTES. `identity` changes whenever the file does; the text is read unless the
- * identity is `known`.
+ * Opens run.json without blocking (a FIFO answers at once) and checks that it lies inside the runs
+ * folder (not a link out of it) and is a regular file of at most MAX_MANIFEST_BYTES. `identity`
+ * changes whenever the file does; the text is read unless the identity is `known`.
  */
-function openManifest(file: string, label: string, known?: string): { text?: string; identity: string; modifiedAt: number } {
-  const descriptor = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+function openManifest(
+  runsDirectory: string,
+  file: string,
+  label: string,
+  known?: string,
+): { text?: string; identity: string; modifiedAt: number } {
+  const real = realpathSync(file);
+  if (!isUnder(realpathSync(runsDirectory), real)) throw new Error(`${label}: a link out of the runs folder; not read`);
+  const descriptor = openSync(real, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const stats = fstatSync(descriptor);
     if (!stats.isFile()) throw new Error(`${label}: not a regular file`);

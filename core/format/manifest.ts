@@ -23,6 +23,8 @@ export const SCHEMA_VERSION = 4;
 export const FINAL_TRAIN_STEPS = 50;
 /** Classes a run can have: labels and predicted classes are uint8 columns. */
 export const MAX_CLASSES = 256;
+/** A run.json larger than this is refused unread: a 100,000-step run writes a few MiB. */
+export const MAX_MANIFEST_BYTES = 16 * 1024 ** 2;
 
 /** Versions this reader opens. */
 export const READABLE_SCHEMA_VERSIONS = [1, 2, 3, 4] as const;
