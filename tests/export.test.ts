@@ -98,6 +98,21 @@ describe('exportSite', () => {
     expect(result.warnings).toEqual([]);
   });
 
+  it("carries no path of the exporter's machine, even in a damaged run's problem", () => {
+    const damaged = join(runs, 'damaged');
+    mkdirSync(damaged);
+    writeFileSync(join(damaged, 'run.json'), '{"schemaVersion": 4}');
+    const out = join(home, 'site-damaged');
+    exportSite(options({ out, runs: ['a', 'damaged'] }));
+    const index = readFileSync(join(out, 'runs', RUN_INDEX_FILE), 'utf8');
+    const listed = JSON.parse(index) as { name: string; status: string; problem?: string }[];
+    expect(listed.find((run) => run.name === 'damaged')).toMatchObject({
+      status: 'unreadable',
+      problem: expect.stringMatching(/^damaged\/run\.json: field "name"/),
+    });
+    expect(index).not.toContain(home);
+  });
+
   it('refuses names that point outside the runs folder, and writes nothing', () => {
     const out = join(home, 'never');
     const unsafe: [string, RegExp][] = [
