@@ -36,6 +36,7 @@ import { TfMlp } from '../recorder/model.js';
 import { BufferPool } from '../recorder/readback.js';
 import { recordRun } from '../recorder/record.js';
 import { RecordingMlp, type StepPhases } from '../recorder/recording-model.js';
+import { recordingRate } from './recording-rate.js';
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 const program = new Command('bench:record')
@@ -168,35 +169,6 @@ function trainingThread(config: Config, sizes: number[], steps: number, phases: 
   return speed;
 }
 
-/**
- * The recorder end to end. Its rate is taken from the training thread's clock between the first
- * quarter of the run and its last step: each recording starts a fresh writer thread, whose code is
- * compiled again while the first steps stream in, and the loops above are measured warm.
- */
-async function recording(config: Config, name: string): Promise<{ stepsPerSecond: number; writerMs: number; directory: string }> {
-  const from = Math.floor((config.maxSteps ?? 0) / 4);
-  let fromTime = 0;
-  let lastTime = 0;
-  let lastStep = 0;
-  const result = await recordRun({
-    config,
-    name,
-    out,
-    force: true,
-    reproduce: () => 'npm run bench:record',
-    onStep: ({ step }) => {
-      if (step === from) fromTime = performance.now();
-      lastTime = performance.now();
-      lastStep = step;
-    },
-  });
-  return {
-    stepsPerSecond: (lastStep - from) / ((lastTime - fromTime) / 1000),
-    writerMs: (result.writerBusySeconds * 1000) / result.stepCount,
-    directory: result.directory,
-  };
-}
-
 const fixed = (value: number, digits = 0) => value.toFixed(digits);
 const best = (values: number[]) => Math.max(...values);
 
@@ -231,7 +203,7 @@ for (const layers of networks) {
       const roundPhases = { kernelForward: 0, engine: 0, kernelBackward: 0 };
       training.push(trainingThread(config, sizes, steps, roundPhases));
       if (training.at(-1) === best(training)) phases = roundPhases;
-      const result = await recording(recordConfig, `bench-${layers.join('-')}-${batchSize}`);
+      const result = await recordingRate(recordConfig, out, `bench-${layers.join('-')}-${batchSize}`);
       recorded.push(result.stepsPerSecond);
       writerMs = Math.min(writerMs, result.writerMs);
       if (!firstDirectory) firstDirectory = result.directory;
