@@ -2,8 +2,9 @@
  * The MLP the recorder trains: the same network, loss and optimizer as the dense reference
  * (model.ts), arranged so that one pass computes everything a step records.
  *
- * - The first layer runs in the first-layer kernel on the samples' non-zero pixels (kernel/);
- *   the layers above it train in TensorFlow.js.
+ * - The first layer runs in the first-layer kernel on the samples' non-zero pixels (kernel/).
+ * - The layers above it train in the same kernel (kernel/upper-layers.ts) when their activation is
+ *   piecewise linear (ReLU, leaky ReLU, linear), else in TensorFlow.js.
  * - The probe set rides along with the batch: its rows go through the same forward and backward
  *   pass, each with the gradient of its own loss, and are left out of the weight gradients. The
  *   probes cost a few more rows of small products instead of a pass of their own.
@@ -14,7 +15,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Config } from '../core/config.js';
 import type { DenseLayer } from '../core/nn/mlp.js';
 import { activationOf, derivativeOf } from './activations.js';
-import { FirstLayerKernel, type CompressedSamples } from './kernel/first-layer.js';
+import { FirstLayerKernel, type CompressedSamples, type UpdateScalars, type UpdateSums } from './kernel/first-layer.js';
+import { kernelTrains, UpperLayersKernel } from './kernel/upper-layers.js';
 import { frobenius, TfOptimizer, type LayerGrads } from './model.js';
 import { readInto, type BufferPool } from './readback.js';
 import type { LayerWeights } from './writer/protocol.js';
@@ -41,7 +43,7 @@ export interface RecordedStep {
 export interface StepPhases {
   /** Selecting the batch, its mean input, the first layer's forward pass over batch and probe rows. */
   kernelForward: number;
-  /** The layers above the first in TensorFlow.js: forward, backward, update, read-back. */
+  /** The layers above the first (in TensorFlow.js or the kernel): forward, backward, update, read-back. */
   engine: number;
   /** First-layer weight gradient and optimizer update, norms. */
   kernelBackward: number;
@@ -54,10 +56,16 @@ export interface RecordingMlpOptions {
   train: CompressedSamples;
   /** The probe inputs, compressed, and their labels. */
   probes: { samples: CompressedSamples; labels: ArrayLike<number> };
+  /** Where the layers above the first train: the kernel where it can (the default), or TensorFlow.js. */
+  upperLayers?: 'kernel' | 'engine';
 }
 
 export class RecordingMlp {
   readonly #kernel: FirstLayerKernel;
+  /** The layers above the first, when the kernel trains them; else they are the tensors below. */
+  readonly #upper: UpperLayersKernel | undefined;
+  /** [rows]: each row's loss weight (see #rowScale), for the kernel's upper layers. */
+  readonly #rowWeights: Float32Array;
   /**
    * Weights then biases of layers 2 … n; a step makes new ones, and the ones before its update
    * stay until the next step (`previousWeights`), as the kernel keeps the first layer's.
@@ -87,6 +95,8 @@ export class RecordingMlp {
     const rows = batch + probeCount;
     this.#config = config;
     this.#sizes = [initial[0]!.fanIn, ...initial.map((layer) => layer.fanOut)];
+    const activation = config.activation;
+    const inKernel = options.upperLayers !== 'engine' && initial.length > 1 && kernelTrains(activation);
     this.#kernel = new FirstLayerKernel({
       inputSize: initial[0]!.fanIn,
       width: initial[0]!.fanOut,
@@ -95,15 +105,20 @@ export class RecordingMlp {
       bias: initial[0]!.bias,
       sets: { train: options.train, probes: options.probes.samples },
       groups: { batch, probes: probeCount },
-      // Read-back copies of the upper layers' weights and weight gradients, for their norms.
-      scratch: Object.fromEntries(
-        initial.slice(1).flatMap((layer, index) => [
-          [`weight ${index + 2}`, layer.weight.length],
-          [`grad ${index + 2}`, layer.weight.length],
-        ]),
-      ),
+      scratch: inKernel
+        ? UpperLayersKernel.scratch(this.#sizes, rows, config.optimizer)
+        : // Read-back copies of the upper layers' weights and weight gradients, for their norms.
+          Object.fromEntries(
+            initial.slice(1).flatMap((layer, index) => [
+              [`weight ${index + 2}`, layer.weight.length],
+              [`grad ${index + 2}`, layer.weight.length],
+            ]),
+          ),
     });
-    const upper = initial.slice(1);
+    this.#upper =
+      inKernel && kernelTrains(activation) ? new UpperLayersKernel(this.#kernel, this.#sizes, rows, activation, initial) : undefined;
+    this.#rowWeights = Float32Array.from({ length: rows }, (_, row) => (row < batch ? 1 / batch : 1));
+    const upper = this.#upper ? [] : initial.slice(1);
     this.#upperWeights = upper.map((_, index) => this.#kernel.scratch(`weight ${index + 2}`));
     this.#upperGrads = upper.map((_, index) => this.#kernel.scratch(`grad ${index + 2}`));
     this.#parameters = [
@@ -133,6 +148,11 @@ export class RecordingMlp {
       Float32Array.from({ length: rows }, (_, row) => (row < batch ? 1 / batch : 1)),
       [rows, 1],
     );
+  }
+
+  /** Where the layers above the first train. */
+  get upperLayers(): 'kernel' | 'engine' {
+    return this.#upper ? 'kernel' : 'engine';
   }
 
   /**
@@ -171,6 +191,7 @@ export class RecordingMlp {
     targets.fill(0, 0, batch * classes);
     for (let row = 0; row < batch; row++) targets[row * classes + labels[row]!] = 1;
     lap('kernelForward');
+    if (this.#upper) return this.#kernelStep(this.#upper, scalars, batch, meanInput, pool, lap);
 
     let readback: Pick<RecordedStep, 'preActivation' | 'activation' | 'gradPreActivation'> | undefined;
     let upperDeltaNorms: Float32Array | undefined;
@@ -248,6 +269,49 @@ export class RecordingMlp {
     return { ...readback!, weightNorms, gradNorms, updateNorms, meanInput };
   }
 
+  /** The rest of `step` when the kernel trains the upper layers too. */
+  #kernelStep(
+    upper: UpperLayersKernel,
+    scalars: UpdateScalars,
+    batch: number,
+    meanInput: Float32Array,
+    pool: BufferPool,
+    lap: (phase: keyof StepPhases) => void,
+  ): RecordedStep {
+    const kernel = this.#kernel;
+    const sizes = this.#sizes;
+    const layerCount = sizes.length - 1;
+    const rows = batch + this.#probeCount;
+    const copy = (values: Float32Array) => {
+      const target = pool.take(values.length);
+      target.set(values);
+      return target;
+    };
+    const upperSums = upper.step(this.#targets, this.#rowWeights, batch, scalars);
+    this.#optimizer.updates++;
+    const preActivation = [copy(kernel.output.subarray(0, rows * sizes[1]!))];
+    const activation = [copy(upper.activation(1))];
+    for (let layer = 2; layer <= layerCount; layer++) {
+      preActivation.push(copy(upper.preActivation(layer)));
+      if (layer < layerCount) activation.push(copy(upper.activation(layer)));
+    }
+    lap('engine');
+    const sums = [kernel.weightGradientAndUpdate('batch', scalars).weight, ...upperSums];
+    const gradPreActivation = [copy(kernel.gradOutput.subarray(0, rows * sizes[1]!))];
+    for (let layer = 2; layer <= layerCount; layer++) gradPreActivation.push(copy(upper.gradPreActivation(layer)));
+    const norms = (key: keyof UpdateSums) => Float32Array.from(sums, (sum) => Math.sqrt(sum[key]));
+    lap('kernelBackward');
+    return {
+      preActivation,
+      activation,
+      gradPreActivation,
+      weightNorms: norms('paramSquares'),
+      gradNorms: norms('gradSquares'),
+      updateNorms: norms('deltaSquares'),
+      meanInput,
+    };
+  }
+
   /**
    * The weights and biases the latest step started from (before its update), in buffers from the
    * pool: of every dense layer, or only of the layers (from 1) in `only`.
@@ -262,6 +326,20 @@ export class RecordingMlp {
     const upperCount = this.#sizes.length - 2;
     const wanted = (layer: number) => !only || only.has(layer);
     const { weight, bias } = this.#kernel.previous;
+    const upper = this.#upper;
+    if (upper) {
+      const layers = Array.from({ length: upperCount }, (_, index) => index + 2);
+      return {
+        weights: [
+          wanted(1) ? copy(weight) : undefined,
+          ...layers.map((layer) => (wanted(layer) ? copy(upper.parameters(layer, 'previous').weight) : undefined)),
+        ],
+        biases: [
+          wanted(1) ? copy(bias) : undefined,
+          ...layers.map((layer) => (wanted(layer) ? copy(upper.parameters(layer, 'previous').bias) : undefined)),
+        ],
+      };
+    }
     return {
       weights: [
         wanted(1) ? copy(weight) : undefined,
@@ -282,6 +360,11 @@ export class RecordingMlp {
       biasGrad.set(this.#kernel.biasGrad);
       return { weightGrad, biasGrad };
     }
+    if (this.#upper) {
+      const biasGrad = pool.take(this.#sizes[layer]!);
+      biasGrad.set(this.#upper.grads(layer).biasGrad);
+      return { weightGrad, biasGrad };
+    }
     const bias = this.#heldBiasGrads[layer - 2];
     if (!bias) throw new Error(`RecordingMlp.readGrads: no gradients held for layer ${layer}`);
     return { weightGrad, biasGrad: readInto(bias, pool.take(bias.size)) };
@@ -297,7 +380,7 @@ export class RecordingMlp {
       weightGrad.set(this.#kernel.weightGrad);
       return weightGrad;
     }
-    const weight = this.#upperGrads[layer - 2];
+    const weight = this.#upper ? this.#upper.grads(layer).weightGrad : this.#upperGrads[layer - 2];
     if (!weight) throw new Error(`RecordingMlp.readWeightGrad: no gradients held for layer ${layer}`);
     const weightGrad = pool.take(weight.length);
     weightGrad.set(weight);
@@ -308,6 +391,20 @@ export class RecordingMlp {
   snapshot(): { weights: Float32Array[]; biases: Float32Array[] } {
     const upperCount = this.#sizes.length - 2;
     const read = (tensor: tf.Tensor) => readInto(tensor, new Float32Array(tensor.size));
+    const upper = this.#upper;
+    if (upper) {
+      const layers = Array.from({ length: upperCount }, (_, index) => index + 2);
+      return {
+        weights: [
+          Float32Array.from(this.#kernel.weight),
+          ...layers.map((layer) => Float32Array.from(upper.parameters(layer, 'current').weight)),
+        ],
+        biases: [
+          Float32Array.from(this.#kernel.bias),
+          ...layers.map((layer) => Float32Array.from(upper.parameters(layer, 'current').bias)),
+        ],
+      };
+    }
     return {
       weights: [Float32Array.from(this.#kernel.weight), ...this.#parameters.slice(0, upperCount).map(read)],
       biases: [Float32Array.from(this.#kernel.bias), ...this.#parameters.slice(upperCount).map(read)],

@@ -100,6 +100,29 @@ interface KernelExports {
     epsilon: number,
   ): void;
   update(param: number, updated: number, grad: number, first: number, second: number, length: number, result: number): void;
+  denseForward(x: number, rows: number, fanIn: number, weight: number, bias: number, fanOut: number, z: number): void;
+  activate(kind: number, slope: number, z: number, out: number, count: number): void;
+  denseGradInput(
+    grad: number,
+    rows: number,
+    fanOut: number,
+    weight: number,
+    fanIn: number,
+    pre: number,
+    kind: number,
+    slope: number,
+    transposed: number,
+    out: number,
+  ): void;
+  denseWeightGradient(
+    activation: number,
+    grad: number,
+    rows: number,
+    fanIn: number,
+    fanOut: number,
+    weightGrad: number,
+    biasGrad: number,
+  ): void;
   columnWeightGradientUpdate(
     colStart: number,
     colRow: number,
@@ -324,6 +347,55 @@ export class FirstLayerKernel {
     const entry = this.#scratch.get(name);
     if (!entry) throw new RangeError(`FirstLayerKernel: no scratch array "${name}"`);
     return entry.view;
+  }
+
+  hasScratch(name: string): boolean {
+    return this.#scratch.has(name);
+  }
+
+  /** `length` floats of the module's memory at `at` (a pointer from `scratchAt`, `outputAt` or `gradOutputAt`). */
+  scratchView(at: number, length: number): Float32Array {
+    return new Float32Array(this.#exports.memory.buffer, at, length);
+  }
+
+  /** Where the scratch array `name` is in the module's memory: a pointer for `dense`. */
+  scratchAt(name: string): number {
+    const entry = this.#scratch.get(name);
+    if (!entry) throw new RangeError(`FirstLayerKernel: no scratch array "${name}"`);
+    return entry.at;
+  }
+
+  /** The module's dense-layer functions (assembly/dense.ts), on pointers into its memory (`scratchAt`, `outputAt`, `gradOutputAt`). */
+  get dense(): Pick<KernelExports, 'denseForward' | 'activate' | 'denseGradInput' | 'denseWeightGradient'> {
+    return this.#exports;
+  }
+
+  /** Where `output` and `gradOutput` are in the module's memory. */
+  get outputAt(): number {
+    return this.#at.output;
+  }
+
+  get gradOutputAt(): number {
+    return this.#at.gradOutput;
+  }
+
+  /**
+   * One optimizer update (the first layer's own rule and order) of `length` values at `param` into
+   * `updated`, with the gradient at `grad` and the optimizer's state at `first` and `second` (0
+   * where it keeps none): for arrays of other layers kept in this module's memory.
+   */
+  updateAt(
+    param: number,
+    updated: number,
+    grad: number,
+    first: number,
+    second: number,
+    length: number,
+    scalars: UpdateScalars,
+  ): UpdateSums {
+    this.#setUpdate(scalars);
+    this.#exports.update(param, updated, grad, first, second, length, this.#at.result);
+    return this.#sums();
   }
 
   /** Σ x² over the scratch array `name` (SIMD, float64 total). */

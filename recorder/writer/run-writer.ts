@@ -34,6 +34,14 @@ export function writeJsonAtomic(path: string, value: unknown): void {
   }
 }
 
+/** Each column set's schema message, encoded once: every chunk's files start with the same one. */
+const schemaMessages = new WeakMap<readonly ColumnSpec[], Uint8Array>();
+function schemaMessage(columns: readonly ColumnSpec[]): Uint8Array {
+  let message = schemaMessages.get(columns);
+  if (!message) schemaMessages.set(columns, (message = encodeSchemaMessage(columns)));
+  return message;
+}
+
 /** A file of the run could not be written: names the file and the reason (e.g. the disk is full). */
 export class RunWriteError extends Error {
   constructor(
@@ -122,6 +130,8 @@ export class RunWriter {
   #bytesWritten = 0;
   #linkBytesWritten = 0;
   #manifestWrittenAt = 0;
+  /** Row buffers of the weights and links files by kind and layer (FrameStream rows), reused by each chunk. */
+  readonly #frameBuffers = new Map<string, { columns: readonly ColumnSpec[]; rows: RowBuffer }>();
   /** Called just before each write of run.json, to bring fields kept elsewhere up to date. */
   beforeManifestWrite: (() => void) | undefined;
 
@@ -182,7 +192,7 @@ export class RunWriter {
     const path = join(this.#directory, file);
     const fd = this.#io(path, 0, () => openSync(path, 'wx'));
     const stream = { fd, columns, path, counted, size: 0 };
-    this.#append(stream, encodeSchemaMessage(columns));
+    this.#append(stream, schemaMessage(columns));
     return stream;
   }
 
@@ -241,8 +251,8 @@ export class RunWriter {
   /** Starts a row for `step`; rolls over to a new chunk file at chunk boundaries and flushes full buffers. */
   beginRow(step: number): number {
     const chunkIndex = Math.floor(step / this.manifest.chunkSteps);
-    // run.json is written at a roll-over by #startChunk, listing the finished chunk and the new one (the
-    // finishing flush writes it too only if its 250 ms interval is up).
+    // run.json lists the finished chunk and the new one at its next write (every 250 ms at most): a
+    // forced write at each roll-over cost more the longer the run (run.json grows with its chunks).
     if (this.#chunk && this.#chunk.entry.index !== chunkIndex) this.#finishChunk(false);
     if (!this.#chunk) this.#startChunk(chunkIndex);
     // The run's first step is a record batch of its own: the viewer paints it from a small Range request
@@ -265,7 +275,7 @@ export class RunWriter {
     const stream = this.#open(file, this.#stepColumns);
     this.#chunk = { entry, stream, weights: new Map(), links: new Map() };
     this.manifest.chunks.push(entry);
-    this.writeManifest();
+    this.writeManifest(index === 0);
   }
 
   /** Writes the buffered rows as one record batch, and buffered snapshots, then updates run.json. */
@@ -314,18 +324,12 @@ export class RunWriter {
     const open = chunk[kind];
     let stream = open.get(layer);
     if (stream) return stream;
-    const fanIn = this.manifest.layers[layer - 1]!.size;
-    const fanOut = this.manifest.layers[layer]!.size;
-    const [columns, rowBytes] =
-      kind === 'weights'
-        ? [weightColumns(fanIn, fanOut), snapshotBytes(fanIn, fanOut)]
-        : [linkColumns(fanIn, fanOut), linkFrameBytes(fanIn, fanOut)];
-    const capacity = Math.max(1, Math.min(16, Math.floor(FRAME_BATCH_BYTES / rowBytes)));
+    const { columns, rows } = this.#frameRows(kind, layer);
     const file = FILE_NAMES[kind](layer, chunk.entry.index);
     const entry = kind === 'weights' ? { layer, file, steps: [], reasons: [] } : { layer, file, steps: [] };
     stream = {
       ...this.#open(file, columns, kind === 'links' ? 'links' : 'other'),
-      rows: new RowBuffer(columns, capacity),
+      rows,
       entry,
       waiting: [],
     };
@@ -334,6 +338,23 @@ export class RunWriter {
     entries.push(entry);
     entries.sort((a, b) => a.layer - b.layer);
     return stream;
+  }
+
+  /** The columns and row buffer of `layer`'s weights or links files, made once and used by every chunk (empty between chunks). */
+  #frameRows(kind: 'weights' | 'links', layer: number): { columns: readonly ColumnSpec[]; rows: RowBuffer } {
+    const key = `${kind} ${layer}`;
+    let made = this.#frameBuffers.get(key);
+    if (made) return made;
+    const fanIn = this.manifest.layers[layer - 1]!.size;
+    const fanOut = this.manifest.layers[layer]!.size;
+    const [columns, rowBytes] =
+      kind === 'weights'
+        ? [weightColumns(fanIn, fanOut), snapshotBytes(fanIn, fanOut)]
+        : [linkColumns(fanIn, fanOut), linkFrameBytes(fanIn, fanOut)];
+    const capacity = Math.max(1, Math.min(16, Math.floor(FRAME_BATCH_BYTES / rowBytes)));
+    made = { columns, rows: new RowBuffer(columns, capacity) };
+    this.#frameBuffers.set(key, made);
+    return made;
   }
 
   #flushFrames(stream: FrameStream): void {

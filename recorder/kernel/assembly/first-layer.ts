@@ -8,8 +8,12 @@
  * Compressed samples: sample i's non-zero pixels are pixel[start[i] … start[i + 1]) (i32) with
  * values value[…] (f32); `rows` (i32) lists which samples a call works on.
  *
+ * The layers above the first run in ./dense.ts, in the same module and memory.
+ *
  * Build: npm run build:kernel (the .wasm is committed; tests check it matches this source).
  */
+
+export { activate, denseForward, denseGradInput, denseWeightGradient } from './dense';
 
 /** Neurons per register block: eight float32x4 vectors stay in registers across a column's samples. */
 const BLOCK: i32 = 32;
