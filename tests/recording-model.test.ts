@@ -23,6 +23,8 @@ import { compressSamples, FirstLayerKernel } from '../recorder/kernel/first-laye
 import { TfMlp } from '../recorder/model.js';
 import { BufferPool } from '../recorder/readback.js';
 import { RecordingMlp } from '../recorder/recording-model.js';
+import { HiddenStatsKernel } from '../recorder/kernel/hidden-stats.js';
+import { neuronStats } from '../core/nn/batch-stats.js';
 
 const STEPS = 24;
 /**
@@ -186,6 +188,40 @@ describe("the upper layers in the kernel against the engine's, probe rows includ
       engine!.dispose();
     },
   );
+});
+
+describe("the writer's hidden-layer statistics in the kernel", () => {
+  it('are the same bits as neuronStats, NaN and ±Inf included, and refuse a label outside the classes', () => {
+    const random = createRandom(11);
+    const [rows, neurons, classes] = [48, 37, 10];
+    const values = () => Float32Array.from({ length: (rows + 16) * neurons }, () => (random.next() - 0.4) * 3);
+    const [pre, grad] = [values(), values()];
+    pre[5] = 0;
+    pre[6] = Number.NaN;
+    grad[7] = Number.POSITIVE_INFINITY;
+    const post = pre.subarray(0, rows * neurons).map((z) => Math.max(0, z));
+    post[40] = Number.NaN;
+    const labels = Uint8Array.from({ length: rows }, () => Math.floor(random.next() * (classes - 1)));
+    const outputs = () => ({
+      stats: {
+        meanActivation: new Float32Array(neurons),
+        fractionActive: new Float32Array(neurons),
+        gradPreActivation: new Float32Array(neurons),
+      },
+      byClass: { classActivation: new Float32Array(neurons * classes), classValid: new Uint8Array(classes) },
+    });
+    const [expected, actual] = [outputs(), outputs()];
+    neuronStats(pre, post, grad, rows, expected.stats, { labels, out: expected.byClass });
+    const kernel = new HiddenStatsKernel(64, 128, classes);
+    kernel.stats(pre, post, grad, rows, labels, actual.stats, actual.byClass);
+    expect(actual).toEqual(expected);
+    // The last class is absent from these rows: no mean for it.
+    expect(actual.byClass.classValid.at(-1)).toBe(0);
+    expect(Number.isNaN(actual.stats.meanActivation[40 % neurons]!)).toBe(true);
+    expect(() => kernel.stats(pre, post, grad, rows, [...labels.subarray(0, rows - 1), classes], actual.stats, actual.byClass)).toThrow(
+      `HiddenStatsKernel: row ${rows - 1} has label ${classes}, expected 0 … ${classes - 1}`,
+    );
+  });
 });
 
 describe('the first-layer kernel', () => {

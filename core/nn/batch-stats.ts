@@ -140,13 +140,33 @@ export function neuronStats(
     }
     active[best]!++;
   }
+  finishNeuronStats({ mean, active, grad, classSums, classCounts }, batchSize, out, byClass?.out);
+}
+
+/**
+ * What `neuronStats` adds up over a batch, in float64: per neuron Σ of the mean's values, the count
+ * of active samples, Σ ∂L/∂z; per class and neuron Σ f(z) ([class × neuron]); samples per class.
+ */
+export interface NeuronSums {
+  mean: Float64Array;
+  active: Float64Array;
+  grad: Float64Array;
+  classSums: Float64Array;
+  classCounts: Int32Array;
+}
+
+/** The statistics from a batch's sums (neuronStats, or the writer's kernel that adds them up in the same order). */
+export function finishNeuronStats(sums: NeuronSums, batchSize: number, out: NeuronStats, byClass?: ClassStats): void {
+  const { mean, active, grad, classSums, classCounts } = sums;
+  const neurons = out.meanActivation.length;
   for (let j = 0; j < neurons; j++) {
     out.meanActivation[j] = mean[j]! / batchSize;
     out.fractionActive[j] = active[j]! / batchSize;
     out.gradPreActivation[j] = grad[j]!;
   }
   if (!byClass) return;
-  const { classActivation, classValid } = byClass.out;
+  const { classActivation, classValid } = byClass;
+  const classes = classValid.length;
   for (let c = 0; c < classes; c++) {
     const count = classCounts[c]!;
     classValid[c] = count > 0 ? 1 : 0;

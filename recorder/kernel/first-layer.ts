@@ -144,7 +144,8 @@ interface KernelExports {
 let binary: Buffer | undefined;
 let compiled: WebAssembly.Module | undefined;
 
-function kernelModule(): WebAssembly.Module {
+/** The kernel module, compiled once per thread (recorder/kernel/first-layer.wasm). */
+export function kernelModule(): WebAssembly.Module {
   binary ??= readFileSync(new URL('./first-layer.wasm', import.meta.url));
   compiled ??= new WebAssembly.Module(new Uint8Array(binary));
   return compiled;

@@ -16,6 +16,7 @@ import { HEARTBEAT_MS } from '../../core/format/run-status.js';
 import { ACTIVATION_FUNCTIONS, type Activation } from '../../core/nn/activation.js';
 import type { DenseLayer } from '../../core/format/manifest.js';
 import { neuronStats, softmaxRows } from '../../core/nn/batch-stats.js';
+import { HiddenStatsKernel } from '../kernel/hidden-stats.js';
 import { markInactive } from '../../core/nn/inactive.js';
 import { selectEngine } from '../engine.js';
 import type { FinishMessage, FromWriter, LayerWeights, LinkGrads, SnapshotGrads, StepMessage, ToWriter, WriterInit } from './protocol.js';
@@ -66,6 +67,8 @@ writer.beforeManifestWrite = () => {
 
 /** Labels of the current batch's samples, and which classes it holds (reused every step). */
 const batchLabels = new Uint8Array(manifest.config.batchSize);
+/** The hidden layers' batch statistics, added up in the kernel module (the output layer's stay in neuronStats). */
+const hiddenStats = new HiddenStatsKernel(manifest.config.batchSize, Math.max(1, ...layerSizes.slice(1, -1)), layerSizes.at(-1)!);
 const classValid = new Uint8Array(layerSizes[denseCount]!);
 /** Per hidden layer, which neurons are inactive on the step's batch (reused every step; the detectors read them). */
 const inactiveNeurons = layerSizes.slice(1, -1).map((neurons) => new Uint8Array(neurons));
@@ -193,10 +196,13 @@ function recordStep(message: StepMessage): void {
     };
     if (batch > 0) {
       const byClass = { classActivation: cell('classActivation'), classValid };
-      neuronStats(message.preActivation[index]!, activation, message.gradPreActivation[index]!, batch, stats, {
-        labels: batchLabels,
-        out: byClass,
-      });
+      if (activation)
+        hiddenStats.stats(message.preActivation[index]!, activation, message.gradPreActivation[index]!, batch, batchLabels, stats, byClass);
+      else
+        neuronStats(message.preActivation[index]!, undefined, message.gradPreActivation[index]!, batch, stats, {
+          labels: batchLabels,
+          out: byClass,
+        });
       // A class absent from the batch has no mean: null for every neuron.
       if (classValid.includes(0)) {
         const validity = rows.itemValidity(columnNameOf('classActivation', layer), row);

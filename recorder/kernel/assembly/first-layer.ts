@@ -14,6 +14,7 @@
  */
 
 export { activate, denseForward, denseGradInput, denseWeightGradient } from './dense';
+export { hiddenSums } from './stats';
 
 /** Neurons per register block: eight float32x4 vectors stay in registers across a column's samples. */
 const BLOCK: i32 = 32;
