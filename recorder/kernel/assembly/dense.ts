@@ -14,6 +14,33 @@ export const RELU: i32 = 0;
 export const LEAKY_RELU: i32 = 1;
 export const LINEAR: i32 = 2;
 
+/** Outputs from..width of one row of `product`: four at a time, then one at a time. */
+function productTail(leftAt: usize, stepBytes: usize, n: i32, right: usize, rowBytes: usize, from: i32, width: i32, outRow: usize): void {
+  const vectorEnd = width & ~3;
+  for (let j = from; j < vectorEnd; j += 4) {
+    let a = f32x4.splat(0);
+    let r = right + ((<usize>j) << 2);
+    let l = leftAt;
+    for (let k = 0; k < n; k++) {
+      a = f32x4.add(a, f32x4.mul(f32x4.splat(load<f32>(l)), v128.load(r)));
+      r += rowBytes;
+      l += stepBytes;
+    }
+    v128.store(outRow + ((<usize>j) << 2), a);
+  }
+  for (let j = vectorEnd; j < width; j++) {
+    let a: f32 = 0;
+    let r = right + ((<usize>j) << 2);
+    let l = leftAt;
+    for (let k = 0; k < n; k++) {
+      a += load<f32>(l) * load<f32>(r);
+      r += rowBytes;
+      l += stepBytes;
+    }
+    store<f32>(outRow + ((<usize>j) << 2), a);
+  }
+}
+
 /**
  * out[i, :] = Σₖ left(i, k) · right[k, :] for i < m, k < n, with left(i, k) = left[i·leftRow + k·leftStep]
  * (strides in floats, so that the left matrix can be read transposed) and right row-major [n × width].
@@ -26,7 +53,56 @@ function product(left: usize, leftRow: i32, leftStep: i32, m: i32, n: i32, right
   const stepBytes = (<usize>leftStep) << 2;
   const blockEnd = width & ~31;
   const vectorEnd = width & ~3;
-  for (let i = 0; i < m; i++) {
+  const pairBlockEnd = width & ~15;
+  const rowStride = (<usize>leftRow) << 2;
+  let i = 0;
+  // Two rows at a time, 16 outputs each: every weight vector loaded serves both rows.
+  for (; i + 1 < m; i += 2) {
+    const leftAt = left + <usize>i * rowStride;
+    const outRow = out + <usize>i * rowBytes;
+    for (let j = 0; j < pairBlockEnd; j += 16) {
+      let a0 = f32x4.splat(0);
+      let a1 = f32x4.splat(0);
+      let a2 = f32x4.splat(0);
+      let a3 = f32x4.splat(0);
+      let b0 = f32x4.splat(0);
+      let b1 = f32x4.splat(0);
+      let b2 = f32x4.splat(0);
+      let b3 = f32x4.splat(0);
+      let r = right + ((<usize>j) << 2);
+      let l = leftAt;
+      for (let k = 0; k < n; k++) {
+        const w0 = v128.load(r);
+        const w1 = v128.load(r, 16);
+        const w2 = v128.load(r, 32);
+        const w3 = v128.load(r, 48);
+        const s = f32x4.splat(load<f32>(l));
+        const t = f32x4.splat(load<f32>(l + rowStride));
+        a0 = f32x4.add(a0, f32x4.mul(s, w0));
+        a1 = f32x4.add(a1, f32x4.mul(s, w1));
+        a2 = f32x4.add(a2, f32x4.mul(s, w2));
+        a3 = f32x4.add(a3, f32x4.mul(s, w3));
+        b0 = f32x4.add(b0, f32x4.mul(t, w0));
+        b1 = f32x4.add(b1, f32x4.mul(t, w1));
+        b2 = f32x4.add(b2, f32x4.mul(t, w2));
+        b3 = f32x4.add(b3, f32x4.mul(t, w3));
+        r += rowBytes;
+        l += stepBytes;
+      }
+      const o = outRow + ((<usize>j) << 2);
+      v128.store(o, a0);
+      v128.store(o, a1, 16);
+      v128.store(o, a2, 32);
+      v128.store(o, a3, 48);
+      v128.store(o + rowBytes, b0);
+      v128.store(o + rowBytes, b1, 16);
+      v128.store(o + rowBytes, b2, 32);
+      v128.store(o + rowBytes, b3, 48);
+    }
+    productTail(leftAt, stepBytes, n, right, rowBytes, pairBlockEnd, width, outRow);
+    productTail(leftAt + rowStride, stepBytes, n, right, rowBytes, pairBlockEnd, width, outRow + rowBytes);
+  }
+  for (; i < m; i++) {
     const leftAt = left + ((<usize>i * <usize>leftRow) << 2);
     const outRow = out + <usize>i * rowBytes;
     for (let j = 0; j < blockEnd; j += 32) {
