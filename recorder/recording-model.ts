@@ -96,7 +96,11 @@ export class RecordingMlp {
     this.#config = config;
     this.#sizes = [initial[0]!.fanIn, ...initial.map((layer) => layer.fanOut)];
     const activation = config.activation;
-    const inKernel = options.upperLayers !== 'engine' && initial.length > 1 && kernelTrains(activation);
+    const inKernel =
+      options.upperLayers !== 'engine' &&
+      initial.length > 1 &&
+      kernelTrains(activation) &&
+      UpperLayersKernel.fits(this.#sizes, rows, config.optimizer);
     this.#kernel = new FirstLayerKernel({
       inputSize: initial[0]!.fanIn,
       width: initial[0]!.fanOut,

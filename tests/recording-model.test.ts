@@ -24,6 +24,7 @@ import { TfMlp } from '../recorder/model.js';
 import { BufferPool } from '../recorder/readback.js';
 import { RecordingMlp } from '../recorder/recording-model.js';
 import { HiddenStatsKernel } from '../recorder/kernel/hidden-stats.js';
+import { UpperLayersKernel } from '../recorder/kernel/upper-layers.js';
 import { neuronStats } from '../core/nn/batch-stats.js';
 
 const STEPS = 24;
@@ -188,6 +189,14 @@ describe("the upper layers in the kernel against the engine's, probe rows includ
       engine!.dispose();
     },
   );
+});
+
+describe('where the upper layers train', () => {
+  it('in the kernel unless their arrays would not fit in its memory', () => {
+    expect(UpperLayersKernel.fits([784, 128, 64, 10], 80, 'sgd')).toBe(true);
+    expect(UpperLayersKernel.fits([784, 4096, 4096, 10], 1040, 'adam')).toBe(true);
+    expect(UpperLayersKernel.fits([784, ...Array.from({ length: 8 }, () => 4096), 10], 1040, 'adam')).toBe(false);
+  });
 });
 
 describe("the writer's hidden-layer statistics in the kernel", () => {

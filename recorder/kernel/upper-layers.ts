@@ -14,6 +14,9 @@ import { LEAKY_RELU_SLOPE, type Activation } from '../../core/nn/activation.js';
 import type { DenseLayer } from '../../core/nn/mlp.js';
 import type { FirstLayerKernel, UpdateScalars, UpdateSums } from './first-layer.js';
 
+/** The most bytes of upper-layer arrays given to the kernel's memory. */
+const MAX_KERNEL_BYTES = 1024 ** 3;
+
 /** The module's activation codes (assembly/dense.ts). */
 const KINDS = { relu: 0, 'leaky-relu': 1, linear: 2 } as const;
 type KernelActivation = keyof typeof KINDS;
@@ -80,6 +83,16 @@ export class UpperLayersKernel {
       }
     }
     return needs;
+  }
+
+  /**
+   * Whether these layers' arrays fit in the kernel module's memory beside the first layer's, with room
+   * to spare (a WebAssembly memory holds at most 4 GiB): eight hidden layers of 4,096 neurons do not,
+   * and train in TensorFlow.js instead.
+   */
+  static fits(sizes: readonly number[], rows: number, optimizer: Optimizer): boolean {
+    const floats = Object.values(UpperLayersKernel.scratch(sizes, rows, optimizer)).reduce((sum, length) => sum + length, 0);
+    return floats * 4 <= MAX_KERNEL_BYTES;
   }
 
   /** `kernel` was made with `UpperLayersKernel.scratch(sizes, rows, optimizer)` among its scratch arrays. */
