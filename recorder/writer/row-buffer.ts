@@ -87,7 +87,10 @@ export class RowBuffer {
     column[row] = text;
   }
 
-  /** The buffered rows, as values for `encodeBatchMessage`; then empties the buffer. */
+  /**
+   * The buffered rows, as values for `encodeBatchMessage`; then empties the buffer. The numbers are
+   * views of the buffer's own arrays (not copies), valid until the next `addRow`: encode them first.
+   */
   take(): { values: BatchValues; rows: number } {
     const rows = this.#rows;
     const values: BatchValues = {};
@@ -98,9 +101,9 @@ export class RowBuffer {
         continue;
       }
       const column = this.#numeric.get(spec.name)!;
-      const numbers = column.values.slice(0, rows * column.width);
+      const numbers = column.values.subarray(0, rows * column.width);
       values[spec.name] = column.valid
-        ? { values: numbers as Float32Array, valid: column.valid.slice(0, column.itemNulls ? rows * column.width : rows) }
+        ? { values: numbers as Float32Array, valid: column.valid.subarray(0, column.itemNulls ? rows * column.width : rows) }
         : numbers;
     }
     this.#rows = 0;
