@@ -66,23 +66,27 @@ def train(steps):
 
 
 def blas():
-    """The BLAS this process runs on: torch's build setting, else the library mapped into the process."""
-    config = torch.__config__.show()
-    if "BLAS_INFO=mkl" in config:
+    """The BLAS this process runs on: MKL from torch's build settings; else the library behind the
+    `libblas.so` torch links (Debian picks it with update-alternatives: reference BLAS, OpenBLAS or
+    BLIS), else an OpenBLAS or BLIS linked directly. An OpenBLAS LAPACK beside a reference BLAS is
+    still a reference BLAS: the products go through libblas."""
+    if "BLAS_INFO=mkl" in torch.__config__.show():
         return "MKL"
     mapped = set()
     with open("/proc/self/maps") as maps:
         for line in maps:
             path = line.split()[-1]
-            if ".so" in path and ("blas" in path.lower() or "mkl" in path.lower()):
-                mapped.add(os.path.realpath(path))
-    if any("openblas" in path.lower() for path in mapped):
-        return "OpenBLAS"
-    if any("mkl" in path.lower() for path in mapped):
-        return "MKL"
-    if any("blis" in path.lower() for path in mapped):
-        return "BLIS"
-    return "reference BLAS (" + ", ".join(sorted(mapped)) + ")" if mapped else "unknown BLAS"
+            if ".so" in path:
+                mapped.add(path)
+
+    def kind(paths):
+        text = " ".join(paths + [os.path.realpath(path) for path in paths]).lower()
+        return "OpenBLAS" if "openblas" in text else "BLIS" if "blis" in text else "MKL" if "mkl" in text else None
+
+    blas_libraries = [path for path in mapped if os.path.basename(path).startswith("libblas.so")]
+    if blas_libraries:
+        return kind(blas_libraries) or "reference BLAS (" + ", ".join(sorted(os.path.realpath(path) for path in blas_libraries)) + ")"
+    return kind([path for path in mapped if "blas" in path.lower() or "blis" in path.lower() or "mkl" in path.lower()]) or "unknown BLAS"
 
 
 train(200)
