@@ -60,11 +60,18 @@ export interface RecordingMlpOptions {
   upperLayers?: 'kernel' | 'engine';
 }
 
+/** A copy of `values` in a buffer from the pool. */
+function pooledCopy(values: Float32Array, pool: BufferPool): Float32Array {
+  const target = pool.take(values.length);
+  target.set(values);
+  return target;
+}
+
 export class RecordingMlp {
   readonly #kernel: FirstLayerKernel;
   /** The layers above the first, when the kernel trains them; else they are the tensors below. */
   readonly #upper: UpperLayersKernel | undefined;
-  /** [rows]: each row's loss weight (see #rowScale), for the kernel's upper layers. */
+  /** [rows]: each row's loss weight, 1/batch for batch rows and 1 for probe rows (#rowScale as an array, for the kernel's upper layers). */
   readonly #rowWeights: Float32Array;
   /**
    * Weights then biases of layers 2 … n; a step makes new ones, and the ones before its update
@@ -148,10 +155,7 @@ export class RecordingMlp {
             [rows, 1],
           )
         : undefined;
-    this.#rowScale = tf.tensor2d(
-      Float32Array.from({ length: rows }, (_, row) => (row < batch ? 1 / batch : 1)),
-      [rows, 1],
-    );
+    this.#rowScale = tf.tensor2d(this.#rowWeights, [rows, 1]);
   }
 
   /** Where the layers above the first train. */
@@ -286,11 +290,7 @@ export class RecordingMlp {
     const sizes = this.#sizes;
     const layerCount = sizes.length - 1;
     const rows = batch + this.#probeCount;
-    const copy = (values: Float32Array) => {
-      const target = pool.take(values.length);
-      target.set(values);
-      return target;
-    };
+    const copy = (values: Float32Array) => pooledCopy(values, pool);
     const upperSums = upper.step(this.#targets, this.#rowWeights, batch, scalars);
     this.#optimizer.updates++;
     const preActivation = [copy(kernel.output.subarray(0, rows * sizes[1]!))];
@@ -321,11 +321,7 @@ export class RecordingMlp {
    * pool: of every dense layer, or only of the layers (from 1) in `only`.
    */
   previousWeights(pool: BufferPool, only?: ReadonlySet<number>): LayerWeights {
-    const copy = (values: Float32Array) => {
-      const target = pool.take(values.length);
-      target.set(values);
-      return target;
-    };
+    const copy = (values: Float32Array) => pooledCopy(values, pool);
     const read = (tensor: tf.Tensor) => readInto(tensor, pool.take(tensor.size));
     const upperCount = this.#sizes.length - 2;
     const wanted = (layer: number) => !only || only.has(layer);
@@ -360,14 +356,10 @@ export class RecordingMlp {
   readGrads(layer: number, pool: BufferPool): LayerGrads {
     const weightGrad = this.readWeightGrad(layer, pool);
     if (layer === 1) {
-      const biasGrad = pool.take(this.#kernel.biasGrad.length);
-      biasGrad.set(this.#kernel.biasGrad);
-      return { weightGrad, biasGrad };
+      return { weightGrad, biasGrad: pooledCopy(this.#kernel.biasGrad, pool) };
     }
     if (this.#upper) {
-      const biasGrad = pool.take(this.#sizes[layer]!);
-      biasGrad.set(this.#upper.grads(layer).biasGrad);
-      return { weightGrad, biasGrad };
+      return { weightGrad, biasGrad: pooledCopy(this.#upper.grads(layer).biasGrad, pool) };
     }
     const bias = this.#heldBiasGrads[layer - 2];
     if (!bias) throw new Error(`RecordingMlp.readGrads: no gradients held for layer ${layer}`);
@@ -380,15 +372,11 @@ export class RecordingMlp {
       // The step's fused update does not keep the gradient; it is computed again from the step's ∂L/∂z
       // (this also leaves the kernel's ∂L/∂b of the step in place for readGrads).
       this.#kernel.weightGradient('batch');
-      const weightGrad = pool.take(this.#kernel.weightGrad.length);
-      weightGrad.set(this.#kernel.weightGrad);
-      return weightGrad;
+      return pooledCopy(this.#kernel.weightGrad, pool);
     }
     const weight = this.#upper ? this.#upper.grads(layer).weightGrad : this.#upperGrads[layer - 2];
     if (!weight) throw new Error(`RecordingMlp.readWeightGrad: no gradients held for layer ${layer}`);
-    const weightGrad = pool.take(weight.length);
-    weightGrad.set(weight);
-    return weightGrad;
+    return pooledCopy(weight, pool);
   }
 
   /** Current weights, after the last update. */

@@ -83,7 +83,8 @@ export function enclosingRun(directory: string): string | undefined {
 function isRunFolder(folder: string): boolean {
   const file = join(folder, FILE_NAMES.manifest);
   try {
-    if (!statSync(file).isFile() || statSync(file).size > MAX_MANIFEST_BYTES) return false;
+    const stats = statSync(file);
+    if (!stats.isFile() || stats.size > MAX_MANIFEST_BYTES) return false;
     parseManifest(file, JSON.parse(readFileSync(file, 'utf8')));
     return true;
   } catch {

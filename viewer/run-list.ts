@@ -41,7 +41,7 @@ export function listRuns(runsDirectory: string, { heartbeat = 'file' }: { heartb
     summaries.push(
       entry === 'outside'
         ? unreadableRun(name, `${name}: a link out of the runs folder; not served`)
-        : readRunSummary(runsDirectory, name, heartbeat),
+        : readRunSummary(runsDirectory, name, heartbeat, root),
     );
   }
   return summaries.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt) || a.name.localeCompare(b.name));
@@ -101,13 +101,16 @@ function readText(file: string, label: string, identity: string, text: string): 
   };
 }
 
-/** One run's summary; a run.json that cannot be read gives an `unreadable` summary saying why. */
-export function readRunSummary(runsDirectory: string, name: string, heartbeat: 'file' | 'manifest' = 'file'): RunSummary {
+/**
+ * One run's summary; a run.json that cannot be read gives an `unreadable` summary saying why. `root`:
+ * the runs folder's real path, when the caller has it (a listing resolves it once for all its runs).
+ */
+export function readRunSummary(runsDirectory: string, name: string, heartbeat: 'file' | 'manifest' = 'file', root?: string): RunSummary {
   const file = join(runsDirectory, name, FILE_NAMES.manifest);
   const label = `${name}/${FILE_NAMES.manifest}`;
   try {
     const cached = reads.get(file);
-    const { text, identity, modifiedAt } = openManifest(runsDirectory, file, label, cached?.identity);
+    const { text, identity, modifiedAt } = openManifest(root ?? realpathSync(runsDirectory), file, label, cached?.identity);
     const entry = text === undefined && cached ? cached : remember(file, readText(file, label, identity, text!));
     if ('problem' in entry) return unreadableRun(name, entry.problem);
     const { status } = effectiveStatus(entry.manifest, Date.now(), heartbeat === 'file' ? modifiedAt : undefined);
@@ -154,17 +157,13 @@ function messageOf(error: unknown, label: string): string {
 
 /**
  * Opens run.json without blocking (a FIFO answers at once) and checks that it lies inside the runs
- * folder (not a link out of it) and is a regular file of at most MAX_MANIFEST_BYTES. `identity`
- * changes whenever the file does; the text is read unless the identity is `known`.
+ * folder, whose real path is `root` (not a link out of it), and is a regular file of at most
+ * MAX_MANIFEST_BYTES. `identity` changes whenever the file does; the text is read unless the
+ * identity is `known`.
  */
-function openManifest(
-  runsDirectory: string,
-  file: string,
-  label: string,
-  known?: string,
-): { text?: string; identity: string; modifiedAt: number } {
+function openManifest(root: string, file: string, label: string, known?: string): { text?: string; identity: string; modifiedAt: number } {
   const real = realpathSync(file);
-  if (!isUnder(realpathSync(runsDirectory), real)) throw new Error(`${label}: a link out of the runs folder; not read`);
+  if (!isUnder(root, real)) throw new Error(`${label}: a link out of the runs folder; not read`);
   const descriptor = openSync(real, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const stats = fstatSync(descriptor);

@@ -503,14 +503,10 @@ export class FirstLayerKernel {
     const at = this.#at;
     const from = at.parameters[this.#current]!;
     const to = at.parameters[1 - this.#current]!;
-    this.#setUpdate(scalars);
-    const apply = (param: number, updated: number, grad: number, state: { first: number; second: number }, length: number): UpdateSums => {
-      this.#exports.update(param, updated, grad, state.first, state.second, length, at.result);
-      return this.#sums();
-    };
+    const [weight, bias] = at.state as [{ first: number; second: number }, { first: number; second: number }];
     const sums = {
-      weight: apply(from.weight, to.weight, at.weightGrad, at.state[0]!, this.inputSize * this.width),
-      bias: apply(from.bias, to.bias, at.biasGrad, at.state[1]!, this.width),
+      weight: this.updateAt(from.weight, to.weight, at.weightGrad, weight.first, weight.second, this.inputSize * this.width, scalars),
+      bias: this.updateAt(from.bias, to.bias, at.biasGrad, bias.first, bias.second, this.width, scalars),
     };
     this.#current = 1 - this.#current;
     return sums;

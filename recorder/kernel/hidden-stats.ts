@@ -14,7 +14,6 @@ interface StatsExports {
 export class HiddenStatsKernel {
   readonly #exports: StatsExports;
   readonly #at: { pre: number; post: number; grad: number; labels: number; sums: number };
-  readonly #maxValues: number;
   readonly #maxRows: number;
   readonly #maxNeurons: number;
   readonly #classes: number;
@@ -25,8 +24,7 @@ export class HiddenStatsKernel {
     this.#maxRows = maxRows;
     this.#maxNeurons = maxNeurons;
     this.#classes = classes;
-    this.#maxValues = maxRows * maxNeurons;
-    const floats = this.#maxValues * 4;
+    const floats = maxRows * maxNeurons * 4;
     // 16-byte aligned regions from 16 (0 stays unused).
     const align = (bytes: number) => Math.ceil(bytes / 16) * 16;
     const pre = 16;

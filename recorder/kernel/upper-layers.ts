@@ -26,7 +26,7 @@ export function kernelTrains(activation: Activation): activation is KernelActiva
   return activation in KINDS;
 }
 
-/** One upper layer's arrays in the module's memory: pointers, and views of them. */
+/** One upper layer's arrays in the module's memory, as pointers. */
 interface LayerArrays {
   fanIn: number;
   fanOut: number;

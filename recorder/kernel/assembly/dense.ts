@@ -9,6 +9,8 @@
  * the bias is added.
  */
 
+import { addInto } from './vector';
+
 /** Hidden activations these kernels know: f(z) and f'(z) are piecewise linear. */
 export const RELU: i32 = 0;
 export const LEAKY_RELU: i32 = 1;
@@ -52,7 +54,6 @@ function product(left: usize, leftRow: i32, leftStep: i32, m: i32, n: i32, right
   const rowBytes = (<usize>width) << 2;
   const stepBytes = (<usize>leftStep) << 2;
   const blockEnd = width & ~31;
-  const vectorEnd = width & ~3;
   const pairBlockEnd = width & ~15;
   const rowStride = (<usize>leftRow) << 2;
   let i = 0;
@@ -139,52 +140,14 @@ function product(left: usize, leftRow: i32, leftStep: i32, m: i32, n: i32, right
       v128.store(o, a6, 96);
       v128.store(o, a7, 112);
     }
-    for (let j = blockEnd; j < vectorEnd; j += 4) {
-      let a = f32x4.splat(0);
-      let r = right + ((<usize>j) << 2);
-      let l = leftAt;
-      for (let k = 0; k < n; k++) {
-        a = f32x4.add(a, f32x4.mul(f32x4.splat(load<f32>(l)), v128.load(r)));
-        r += rowBytes;
-        l += stepBytes;
-      }
-      v128.store(outRow + ((<usize>j) << 2), a);
-    }
-    for (let j = vectorEnd; j < width; j++) {
-      let a: f32 = 0;
-      let r = right + ((<usize>j) << 2);
-      let l = leftAt;
-      for (let k = 0; k < n; k++) {
-        a += load<f32>(l) * load<f32>(r);
-        r += rowBytes;
-        l += stepBytes;
-      }
-      store<f32>(outRow + ((<usize>j) << 2), a);
-    }
-  }
-}
-
-/** values[i, :] += row[:] for each of `rows` rows of `width` (the bias after a product). */
-function addRow(values: usize, rows: i32, width: i32, row: usize): void {
-  const rowBytes = (<usize>width) << 2;
-  const vectorEnd = width & ~3;
-  for (let i = 0; i < rows; i++) {
-    const at = values + <usize>i * rowBytes;
-    for (let j = 0; j < vectorEnd; j += 4) {
-      const offset = (<usize>j) << 2;
-      v128.store(at + offset, f32x4.add(v128.load(at + offset), v128.load(row + offset)));
-    }
-    for (let j = vectorEnd; j < width; j++) {
-      const offset = (<usize>j) << 2;
-      store<f32>(at + offset, load<f32>(at + offset) + load<f32>(row + offset));
-    }
+    productTail(leftAt, stepBytes, n, right, rowBytes, blockEnd, width, outRow);
   }
 }
 
 /** z[r, :] = (Σₖ x[r, k] · w[k, :]) + b for `rows` rows. */
 export function denseForward(x: usize, rows: i32, fanIn: i32, weight: usize, bias: usize, fanOut: i32, z: usize): void {
   product(x, fanIn, 1, rows, fanIn, weight, fanOut, z);
-  addRow(z, rows, fanOut, bias);
+  for (let r = 0; r < rows; r++) addInto(z + ((<usize>(r * fanOut)) << 2), bias, fanOut);
 }
 
 /** f(z) of `count` values: ReLU max(z, 0), leaky ReLU z or slope·z, linear z. */
@@ -263,5 +226,5 @@ export function denseWeightGradient(
 ): void {
   product(activation, 1, fanIn, fanIn, rows, grad, fanOut, weightGrad);
   memory.fill(biasGrad, 0, (<usize>fanOut) << 2);
-  for (let r = 0; r < rows; r++) addRow(biasGrad, 1, fanOut, grad + ((<usize>(r * fanOut)) << 2));
+  for (let r = 0; r < rows; r++) addInto(biasGrad, grad + ((<usize>(r * fanOut)) << 2), fanOut);
 }

@@ -13,6 +13,8 @@
  * Build: npm run build:kernel (the .wasm is committed; tests check it matches this source).
  */
 
+import { addInto } from './vector';
+
 export { activate, denseForward, denseGradInput, denseWeightGradient } from './dense';
 export { hiddenSums } from './stats';
 
@@ -235,20 +237,6 @@ export function columnSums(colStart: usize, colValue: usize, inputSize: i32, sca
     let sum: f32 = 0;
     for (let e = load<i32>(colStart + ((<usize>p) << 2)); e < end; e++) sum += load<f32>(colValue + ((<usize>e) << 2));
     store<f32>(out + ((<usize>p) << 2), sum * scale);
-  }
-}
-
-/** y[0 … width) += x[0 … width). */
-function addInto(y: usize, x: usize, width: i32): void {
-  const vectorEnd = width & ~3;
-  let j = 0;
-  for (; j < vectorEnd; j += 4) {
-    const at = (<usize>j) << 2;
-    v128.store(y + at, f32x4.add(v128.load(y + at), v128.load(x + at)));
-  }
-  for (; j < width; j++) {
-    const at = (<usize>j) << 2;
-    store<f32>(y + at, load<f32>(y + at) + load<f32>(x + at));
   }
 }
 
