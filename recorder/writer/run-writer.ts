@@ -251,8 +251,8 @@ export class RunWriter {
   /** Starts a row for `step`; rolls over to a new chunk file at chunk boundaries and flushes full buffers. */
   beginRow(step: number): number {
     const chunkIndex = Math.floor(step / this.manifest.chunkSteps);
-    // run.json lists the finished chunk and the new one at its next write (every 250 ms at most): a
-    // forced write at each roll-over cost more the longer the run (run.json grows with its chunks).
+    // run.json is written at a roll-over by #startChunk, listing the finished chunk and the new one (the
+    // finishing flush writes it too only if its 250 ms interval is up).
     if (this.#chunk && this.#chunk.entry.index !== chunkIndex) this.#finishChunk(false);
     if (!this.#chunk) this.#startChunk(chunkIndex);
     // The run's first step is a record batch of its own: the viewer paints it from a small Range request
@@ -275,7 +275,7 @@ export class RunWriter {
     const stream = this.#open(file, this.#stepColumns);
     this.#chunk = { entry, stream, weights: new Map(), links: new Map() };
     this.manifest.chunks.push(entry);
-    this.writeManifest(index === 0);
+    this.writeManifest();
   }
 
   /** Writes the buffered rows as one record batch, and buffered snapshots, then updates run.json. */
