@@ -59,14 +59,15 @@ interface KernelExports {
     rows: number,
     rowCount: number,
     inputSize: number,
-    colStart: number,
-    colRow: number,
-    colValue: number,
+    width: number,
+    capacity: number,
+    colCount: number,
+    colEntries: number,
   ): void;
   columnForward(
-    colStart: number,
-    colRow: number,
-    colValue: number,
+    capacity: number,
+    colCount: number,
+    colEntries: number,
     inputSize: number,
     rowCount: number,
     weight: number,
@@ -75,9 +76,9 @@ interface KernelExports {
     out: number,
   ): void;
   columnWeightGradient(
-    colStart: number,
-    colRow: number,
-    colValue: number,
+    capacity: number,
+    colCount: number,
+    colEntries: number,
     inputSize: number,
     rowCount: number,
     grad: number,
@@ -85,7 +86,7 @@ interface KernelExports {
     weightGrad: number,
     biasGrad: number,
   ): void;
-  columnSums(colStart: number, colValue: number, inputSize: number, scale: number, out: number): void;
+  columnSums(capacity: number, colCount: number, colEntries: number, inputSize: number, scale: number, out: number): void;
   sumOfSquares(values: number, length: number): number;
   setUpdate(
     kind: number,
@@ -124,9 +125,9 @@ interface KernelExports {
     biasGrad: number,
   ): void;
   columnWeightGradientUpdate(
-    colStart: number,
-    colRow: number,
-    colValue: number,
+    capacity: number,
+    colCount: number,
+    colEntries: number,
     inputSize: number,
     rowCount: number,
     grad: number,
@@ -169,8 +170,6 @@ class Layout {
 
 interface SampleRegion {
   count: number;
-  /** The most non-zero pixels one sample has. */
-  widest: number;
   start: number;
   pixel: number;
   value: number;
@@ -183,9 +182,10 @@ interface RowGroup {
   /** Scratch for the selected sample numbers. */
   rows: Int32Array;
   rowsAt: number;
-  colStart: number;
-  colRow: number;
-  colValue: number;
+  /** [inputSize]: entries per pixel column. */
+  colCount: number;
+  /** Column p's entries from p × maxRows on: (row offset, value) pairs. */
+  colEntries: number;
 }
 
 const OPTIMIZER_KIND: Record<Optimizer, number> = { sgd: 0, momentum: 1, adam: 2 };
@@ -282,11 +282,8 @@ export class FirstLayerKernel {
       if (samples.inputSize !== inputSize) {
         throw new RangeError(`FirstLayerKernel: sample set "${name}" has ${samples.inputSize} pixels, expected ${inputSize}`);
       }
-      let widest = 0;
-      for (let sample = 0; sample < samples.count; sample++) widest = Math.max(widest, samples.start[sample + 1]! - samples.start[sample]!);
       const region = {
         count: samples.count,
-        widest,
         start: floats(samples.start.length),
         pixel: floats(samples.pixel.length),
         value: floats(samples.value.length),
@@ -294,14 +291,12 @@ export class FirstLayerKernel {
       this.#sets.set(name, region);
       return { samples, region };
     });
-    const widest = Math.max(0, ...sets.map(({ region }) => region.widest));
     const groups = Object.entries(options.groups).map(([name, maxRows]) => {
       const group = {
         maxRows,
         rowsAt: floats(maxRows),
-        colStart: floats(inputSize + 1),
-        colRow: floats(maxRows * widest),
-        colValue: floats(maxRows * widest),
+        colCount: floats(inputSize),
+        colEntries: floats(inputSize * maxRows * 2),
       };
       return { name, group };
     });
@@ -428,9 +423,10 @@ export class FirstLayerKernel {
       rows.rowsAt,
       samples.length,
       this.inputSize,
-      rows.colStart,
-      rows.colRow,
-      rows.colValue,
+      this.width,
+      rows.maxRows,
+      rows.colCount,
+      rows.colEntries,
     );
   }
 
@@ -441,9 +437,9 @@ export class FirstLayerKernel {
     if ((firstRow + rows.rowCount) * this.width > this.output.length)
       throw new RangeError(`FirstLayerKernel: rows past the end of the output`);
     this.#exports.columnForward(
-      rows.colStart,
-      rows.colRow,
-      rows.colValue,
+      rows.maxRows,
+      rows.colCount,
+      rows.colEntries,
       this.inputSize,
       rows.rowCount,
       at.parameters[this.#current]!.weight,
@@ -458,9 +454,9 @@ export class FirstLayerKernel {
     const rows = this.#group(group);
     const at = this.#at;
     this.#exports.columnWeightGradient(
-      rows.colStart,
-      rows.colRow,
-      rows.colValue,
+      rows.maxRows,
+      rows.colCount,
+      rows.colEntries,
       this.inputSize,
       rows.rowCount,
       at.gradOutput,
@@ -473,7 +469,7 @@ export class FirstLayerKernel {
   /** The mean input of `group`'s rows, into `columnMean`. */
   columnMeans(group: string): Float32Array {
     const rows = this.#group(group);
-    this.#exports.columnSums(rows.colStart, rows.colValue, this.inputSize, 1 / rows.rowCount, this.#at.columnMean);
+    this.#exports.columnSums(rows.maxRows, rows.colCount, rows.colEntries, this.inputSize, 1 / rows.rowCount, this.#at.columnMean);
     return this.columnMean;
   }
 
@@ -525,9 +521,9 @@ export class FirstLayerKernel {
     const to = at.parameters[1 - this.#current]!;
     this.#setUpdate(scalars);
     this.#exports.columnWeightGradientUpdate(
-      rows.colStart,
-      rows.colRow,
-      rows.colValue,
+      rows.maxRows,
+      rows.colCount,
+      rows.colEntries,
       this.inputSize,
       rows.rowCount,
       at.gradOutput,
