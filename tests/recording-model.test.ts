@@ -70,6 +70,8 @@ describe('the recording model against the dense TensorFlow.js model', () => {
     ['adam', 'relu', [128, 64], 'kernel'],
     ['sgd', 'relu', [256, 128], 'kernel'],
     ['momentum', 'linear', [64, 32, 16], 'kernel'],
+    // Widths that are not multiples of 4, 16 or 32: every product's and transpose's remainder path.
+    ['sgd', 'relu', [39, 15], 'kernel'],
     ['sgd', 'relu', [128, 64], 'engine'],
     ['adam', 'relu', [128, 64], 'engine'],
     ['sgd', 'relu', [256, 128], 'engine'],

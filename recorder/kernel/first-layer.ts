@@ -52,6 +52,8 @@ export function compressSamples(images: Float32Array, inputSize: number): Compre
 
 interface KernelExports {
   memory: WebAssembly.Memory;
+  /** Bytes past a matrix's end that the dense products may read (assembly/dense.ts). */
+  READ_SLACK: WebAssembly.Global;
   compressColumns(
     start: number,
     pixel: number,
@@ -304,6 +306,7 @@ export class FirstLayerKernel {
     const instance = new WebAssembly.Instance(kernelModule(), {});
     this.#exports = instance.exports as unknown as KernelExports;
     const memory = this.#exports.memory;
+    layout.take(this.#exports.READ_SLACK.value as number);
     const pageBytes = 65536;
     const needed = Math.ceil(layout.bytes / pageBytes) - memory.buffer.byteLength / pageBytes;
     if (needed > 0) memory.grow(needed);

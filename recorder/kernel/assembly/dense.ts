@@ -16,30 +16,52 @@ export const RELU: i32 = 0;
 export const LEAKY_RELU: i32 = 1;
 export const LINEAR: i32 = 2;
 
-/** Outputs from..width of one row of `product`: four at a time, then one at a time. */
-function productTail(leftAt: usize, stepBytes: usize, n: i32, right: usize, rowBytes: usize, from: i32, width: i32, outRow: usize): void {
-  const vectorEnd = width & ~3;
-  for (let j = from; j < vectorEnd; j += 4) {
-    let a = f32x4.splat(0);
-    let r = right + ((<usize>j) << 2);
-    let l = leftAt;
-    for (let k = 0; k < n; k++) {
-      a = f32x4.add(a, f32x4.mul(f32x4.splat(load<f32>(l)), v128.load(r)));
-      r += rowBytes;
-      l += stepBytes;
-    }
-    v128.store(outRow + ((<usize>j) << 2), a);
+/**
+ * Bytes past its end that `product` may read of its right matrix: the kernel's memory leaves this
+ * much after its last array (../first-layer.ts).
+ */
+export const READ_SLACK: i32 = 64;
+
+/** The first `count` lanes (all four when count ≥ 4) of `sums` to `at`. */
+function storeLanes(at: usize, sums: v128, count: i32): void {
+  if (count >= 4) {
+    v128.store(at, sums);
+    return;
   }
-  for (let j = vectorEnd; j < width; j++) {
-    let a: f32 = 0;
+  if (count > 0) store<f32>(at, f32x4.extract_lane(sums, 0));
+  if (count > 1) store<f32>(at, f32x4.extract_lane(sums, 1), 4);
+  if (count > 2) store<f32>(at, f32x4.extract_lane(sums, 2), 8);
+}
+
+/**
+ * Outputs from..width of one row of `product`, sixteen at a time in four sums over one pass of k
+ * (one sum a pass would wait on its own additions). The last sixteen may run past the row: their
+ * sums read on into right's next row, or up to READ_SLACK bytes past right's end, and only the
+ * outputs below width are stored, each the same sum, in the same order, as on its own.
+ */
+function productTail(leftAt: usize, stepBytes: usize, n: i32, right: usize, rowBytes: usize, from: i32, width: i32, outRow: usize): void {
+  for (let j = from; j < width; j += 16) {
+    let a0 = f32x4.splat(0);
+    let a1 = f32x4.splat(0);
+    let a2 = f32x4.splat(0);
+    let a3 = f32x4.splat(0);
     let r = right + ((<usize>j) << 2);
     let l = leftAt;
     for (let k = 0; k < n; k++) {
-      a += load<f32>(l) * load<f32>(r);
+      const s = f32x4.splat(load<f32>(l));
+      a0 = f32x4.add(a0, f32x4.mul(s, v128.load(r)));
+      a1 = f32x4.add(a1, f32x4.mul(s, v128.load(r, 16)));
+      a2 = f32x4.add(a2, f32x4.mul(s, v128.load(r, 32)));
+      a3 = f32x4.add(a3, f32x4.mul(s, v128.load(r, 48)));
       r += rowBytes;
       l += stepBytes;
     }
-    store<f32>(outRow + ((<usize>j) << 2), a);
+    const o = outRow + ((<usize>j) << 2);
+    const left = width - j;
+    storeLanes(o, a0, left);
+    storeLanes(o + 16, a1, left - 4);
+    storeLanes(o + 32, a2, left - 8);
+    storeLanes(o + 48, a3, left - 12);
   }
 }
 
@@ -170,6 +192,36 @@ export function activate(kind: i32, slope: f32, z: usize, out: usize, count: i32
   }
 }
 
+/** out = mᵀ for m [rows × columns]: four by four with lane shuffles where both counts allow, else one by one. */
+function transpose(m: usize, rows: i32, columns: i32, out: usize): void {
+  if ((rows & 3) != 0 || (columns & 3) != 0) {
+    for (let k = 0; k < rows; k++) {
+      for (let j = 0; j < columns; j++) store<f32>(out + ((<usize>(j * rows + k)) << 2), load<f32>(m + ((<usize>(k * columns + j)) << 2)));
+    }
+    return;
+  }
+  const inRow = (<usize>columns) << 2;
+  const outRow = (<usize>rows) << 2;
+  for (let k = 0; k < rows; k += 4) {
+    for (let j = 0; j < columns; j += 4) {
+      const from = m + <usize>k * inRow + ((<usize>j) << 2);
+      const r0 = v128.load(from);
+      const r1 = v128.load(from + inRow);
+      const r2 = v128.load(from + 2 * inRow);
+      const r3 = v128.load(from + 3 * inRow);
+      const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+      const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+      const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+      const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+      const to = out + <usize>j * outRow + ((<usize>k) << 2);
+      v128.store(to, v128.shuffle<i64>(t0, t2, 0, 2));
+      v128.store(to + outRow, v128.shuffle<i64>(t0, t2, 1, 3));
+      v128.store(to + 2 * outRow, v128.shuffle<i64>(t1, t3, 0, 2));
+      v128.store(to + 3 * outRow, v128.shuffle<i64>(t1, t3, 1, 3));
+    }
+  }
+}
+
 /**
  * The gradient reaching the layer's input: out[r, k] = (Σⱼ g[r, j] · w[k, j]) · f′(pre[r, k]), with
  * f′ of the input's own activation (`kind`) at its pre-activation (ReLU: 1 where z > 0, else 0).
@@ -187,11 +239,7 @@ export function denseGradInput(
   transposed: usize,
   out: usize,
 ): void {
-  for (let k = 0; k < fanIn; k++) {
-    for (let j = 0; j < fanOut; j++) {
-      store<f32>(transposed + ((<usize>(j * fanIn + k)) << 2), load<f32>(weight + ((<usize>(k * fanOut + j)) << 2)));
-    }
-  }
+  transpose(weight, fanIn, fanOut, transposed);
   product(grad, fanOut, 1, rows, fanOut, transposed, fanIn, out);
   if (kind == LINEAR) return;
   const count = rows * fanIn;

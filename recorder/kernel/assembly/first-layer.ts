@@ -15,7 +15,7 @@
 
 import { addInto } from './vector';
 
-export { activate, denseForward, denseGradInput, denseWeightGradient } from './dense';
+export { activate, denseForward, denseGradInput, denseWeightGradient, READ_SLACK } from './dense';
 export { hiddenSums } from './stats';
 
 /** Neurons per register block of columnForward: eight float32x4 weight vectors stay in registers across a column's samples. */
