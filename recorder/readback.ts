@@ -43,6 +43,17 @@ export class BufferPool {
     return this.#free.get(length)?.pop() ?? sharedFloat32(length);
   }
 
+  /**
+   * Arrays of these lengths, one after another in one buffer: a step's read-back then posts to the
+   * writer as one shared buffer instead of one per array, and comes back as one.
+   */
+  takeTogether(lengths: readonly number[]): Float32Array<SharedArrayBuffer>[] {
+    const whole = this.take(lengths.reduce((sum, length) => sum + length, 0));
+    let offset = 0;
+    return lengths.map((length) => whole.subarray(offset, (offset += length)));
+  }
+
+  /** Hands a buffer back; each buffer once, however many arrays it holds. */
   give(buffer: SharedArrayBuffer): void {
     const array = new Float32Array(buffer);
     const list = this.#free.get(array.length) ?? [];

@@ -167,7 +167,7 @@ export async function recordRun(options: RecordOptions): Promise<RecordResult> {
           message = `${options.stopSignal.reason ?? 'stopped'} after ${session.step} of ${plannedSteps} steps`;
           break training;
         }
-        const batchIndices = order.slice(start, start + config.batchSize);
+        const batchIndices = order.subarray(start, start + config.batchSize);
         batchIndices.forEach((sampleIndex, row) => (labels[row] = dataset.train.labels[sampleIndex]!));
         const step = session.step;
         const readback = model.step(batchIndices, labels, pool);

@@ -92,6 +92,8 @@ export class RecordingMlp {
   /** Copies of layers 2 … n's weights (before the latest update) and weight gradients, read back every step into the kernel's memory for their norms. */
   readonly #upperWeights: Float32Array[];
   readonly #upperGrads: Float32Array[];
+  /** Lengths of the kernel path's read-back arrays, taken together from the pool (see #kernelStep). */
+  readonly #readBackLengths: number[];
   /** ∂L/∂b of layers 2 … n of the latest step (their ∂L/∂W are in `#upperGrads`); empty before the first step. */
   #heldBiasGrads: tf.Tensor[] = [];
 
@@ -128,6 +130,8 @@ export class RecordingMlp {
     });
     this.#upper =
       inKernel && kernelTrains(activation) ? new UpperLayersKernel(this.#kernel, this.#sizes, rows, activation, initial) : undefined;
+    const perRow = this.#sizes.slice(1).map((neurons) => rows * neurons);
+    this.#readBackLengths = [this.#sizes[0]!, ...perRow, ...perRow.slice(0, -1), ...perRow];
     this.#rowWeights = Float32Array.from({ length: rows }, (_, row) => (row < batch ? 1 / batch : 1));
     const upper = this.#upper ? [] : initial.slice(1);
     this.#upperWeights = upper.map((_, index) => this.#kernel.scratch(`weight ${index + 2}`));
@@ -191,7 +195,9 @@ export class RecordingMlp {
     const activation = this.#config.activation;
     const read = (tensor: tf.Tensor) => readInto(tensor, pool.take(tensor.size));
     kernel.select('batch', 'train', samples);
-    const meanInput = pool.take(sizes[0]!);
+    // The kernel path's read-back in one buffer (see #kernelStep); the engine's, array by array.
+    const together = this.#upper ? pool.takeTogether(this.#readBackLengths) : undefined;
+    const meanInput = together ? together[0]! : pool.take(sizes[0]!);
     meanInput.set(kernel.columnMeans('batch'));
     kernel.forward('batch');
     if (probeCount > 0) kernel.forward('probes', batch);
@@ -199,7 +205,7 @@ export class RecordingMlp {
     targets.fill(0, 0, batch * classes);
     for (let row = 0; row < batch; row++) targets[row * classes + labels[row]!] = 1;
     lap('kernelForward');
-    if (this.#upper) return this.#kernelStep(this.#upper, scalars, batch, meanInput, pool, lap);
+    if (this.#upper) return this.#kernelStep(this.#upper, scalars, batch, together!, lap);
 
     let readback: Pick<RecordedStep, 'preActivation' | 'activation' | 'gradPreActivation'> | undefined;
     let upperDeltaNorms: Float32Array | undefined;
@@ -277,32 +283,38 @@ export class RecordingMlp {
     return { ...readback!, weightNorms, gradNorms, updateNorms, meanInput };
   }
 
-  /** The rest of `step` when the kernel trains the upper layers too. */
+  /**
+   * The rest of `step` when the kernel trains the upper layers too. `together` holds the read-back,
+   * one array after another (`#readBackLengths`): the mean input (already set), z of every layer,
+   * f(z) of the hidden ones, ∂L/∂z of every layer.
+   */
   #kernelStep(
     upper: UpperLayersKernel,
     scalars: UpdateScalars,
     batch: number,
-    meanInput: Float32Array,
-    pool: BufferPool,
+    together: Float32Array[],
     lap: (phase: keyof StepPhases) => void,
   ): RecordedStep {
     const kernel = this.#kernel;
     const sizes = this.#sizes;
     const layerCount = sizes.length - 1;
     const rows = batch + this.#probeCount;
-    const copy = (values: Float32Array) => pooledCopy(values, pool);
+    const [meanInput, ...arrays] = together as [Float32Array, ...Float32Array[]];
+    const preActivation = arrays.slice(0, layerCount);
+    const activation = arrays.slice(layerCount, 2 * layerCount - 1);
+    const gradPreActivation = arrays.slice(2 * layerCount - 1);
     const upperSums = upper.step(this.#targets, this.#rowWeights, batch, scalars);
     this.#optimizer.updates++;
-    const preActivation = [copy(kernel.output.subarray(0, rows * sizes[1]!))];
-    const activation = [copy(upper.activation(1))];
+    preActivation[0]!.set(kernel.output.subarray(0, rows * sizes[1]!));
+    activation[0]!.set(upper.activation(1));
     for (let layer = 2; layer <= layerCount; layer++) {
-      preActivation.push(copy(upper.preActivation(layer)));
-      if (layer < layerCount) activation.push(copy(upper.activation(layer)));
+      preActivation[layer - 1]!.set(upper.preActivation(layer));
+      if (layer < layerCount) activation[layer - 1]!.set(upper.activation(layer));
     }
     lap('engine');
     const sums = [kernel.weightGradientAndUpdate('batch', scalars).weight, ...upperSums];
-    const gradPreActivation = [copy(kernel.gradOutput.subarray(0, rows * sizes[1]!))];
-    for (let layer = 2; layer <= layerCount; layer++) gradPreActivation.push(copy(upper.gradPreActivation(layer)));
+    gradPreActivation[0]!.set(kernel.gradOutput.subarray(0, rows * sizes[1]!));
+    for (let layer = 2; layer <= layerCount; layer++) gradPreActivation[layer - 1]!.set(upper.gradPreActivation(layer));
     const norms = (key: keyof UpdateSums) => Float32Array.from(sums, (sum) => Math.sqrt(sum[key]));
     lap('kernelBackward');
     return {

@@ -188,15 +188,29 @@ export class RecordingSession {
     const sentLayers = [...snapshots, ...links].map((kept) => kept.layer);
     const weights =
       evaluating || sentLayers.length > 0 ? source.previousWeights(pool, evaluating ? undefined : new Set(sentLayers)) : undefined;
+    // The step's small arrays in one pooled shared buffer too: each array of its own is copied on posting.
+    const batch = record.batchIndices.length;
+    const layers = readback.weightNorms.length;
+    const [indices, labelWords, weightNorms, gradNorms, updateNorms] = pool.takeTogether([batch, Math.ceil(batch / 4), layers, layers, layers]);
+    const batchIndices = new Int32Array(indices!.buffer, indices!.byteOffset, batch);
+    batchIndices.set(record.batchIndices);
+    const labels = new Uint8Array(labelWords!.buffer, labelWords!.byteOffset, batch);
+    labels.set(record.labels);
+    weightNorms!.set(readback.weightNorms);
+    gradNorms!.set(readback.gradNorms);
+    updateNorms!.set(readback.updateNorms);
     this.#writer.sendStep({
       type: 'step',
       step,
       epoch: record.epoch,
-      batchIndices: record.batchIndices,
-      labels: Uint8Array.from(record.labels),
       loss,
       accuracy,
       ...readback,
+      batchIndices,
+      labels,
+      weightNorms: weightNorms!,
+      gradNorms: gradNorms!,
+      updateNorms: updateNorms!,
       snapshots,
       links,
       ...(weights ? { weights } : {}),

@@ -158,16 +158,25 @@ function setEval(row: number, result: { loss: number; accuracy: number }): void 
 function recordStep(message: StepMessage): void {
   const { step, epoch, batchIndices } = message;
   const batch = batchRows ? batchIndices.length : 0;
+  // Each buffer once: several arrays may share one (BufferPool.takeTogether). The batch indices,
+  // labels and norms share one (RecordingSession.record).
   const returned = [
-    ...(message.weights ? [...message.weights.weights, ...message.weights.biases].filter((array) => array !== undefined) : []),
-    message.meanInput,
-    ...message.preActivation,
-    ...message.activation,
-    ...message.gradPreActivation,
-    // Copied into the snapshot rows as they are added.
-    ...message.snapshots.flatMap((snapshot) => [snapshot.weightGrad, snapshot.biasGrad]),
-    ...message.links.map((link) => link.weightGrad),
-  ].map((array) => array.buffer as SharedArrayBuffer);
+    ...new Set(
+      [
+        ...(message.weights ? [...message.weights.weights, ...message.weights.biases].filter((array) => array !== undefined) : []),
+        message.batchIndices,
+        message.labels,
+        message.weightNorms,
+        message.meanInput,
+        ...message.preActivation,
+        ...message.activation,
+        ...message.gradPreActivation,
+        // Copied into the snapshot rows as they are added.
+        ...message.snapshots.flatMap((snapshot) => [snapshot.weightGrad, snapshot.biasGrad]),
+        ...message.links.map((link) => link.weightGrad),
+      ].map((array) => array.buffer as SharedArrayBuffer),
+    ),
+  ];
   const row = writer.beginRow(step);
   const rows = writer.rows;
   rows.quantityCell('step', row)[0] = step;
