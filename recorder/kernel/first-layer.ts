@@ -56,8 +56,7 @@ interface KernelExports {
   READ_SLACK: WebAssembly.Global;
   compressColumns(
     start: number,
-    pixel: number,
-    value: number,
+    entries: number,
     rows: number,
     rowCount: number,
     inputSize: number,
@@ -65,6 +64,7 @@ interface KernelExports {
     capacity: number,
     colCount: number,
     colEntries: number,
+    colSum: number,
   ): void;
   columnForward(
     capacity: number,
@@ -88,7 +88,7 @@ interface KernelExports {
     weightGrad: number,
     biasGrad: number,
   ): void;
-  columnSums(capacity: number, colCount: number, colEntries: number, inputSize: number, scale: number, out: number): void;
+  columnSums(colSum: number, inputSize: number, scale: number, out: number): void;
   sumOfSquares(values: number, length: number): number;
   setUpdate(
     kind: number,
@@ -173,8 +173,8 @@ class Layout {
 interface SampleRegion {
   count: number;
   start: number;
-  pixel: number;
-  value: number;
+  /** (pixel, value) pairs, sample after sample: one stream to read a sample from. */
+  entries: number;
 }
 
 /** A selection of rows compressed by pixel (see compressColumns): what the products work on. */
@@ -188,6 +188,8 @@ interface RowGroup {
   colCount: number;
   /** Column p's entries from p × maxRows on: (row offset, value) pairs. */
   colEntries: number;
+  /** [inputSize]: the sum of each column's values. */
+  colSum: number;
 }
 
 const OPTIMIZER_KIND: Record<Optimizer, number> = { sgd: 0, momentum: 1, adam: 2 };
@@ -287,8 +289,7 @@ export class FirstLayerKernel {
       const region = {
         count: samples.count,
         start: floats(samples.start.length),
-        pixel: floats(samples.pixel.length),
-        value: floats(samples.value.length),
+        entries: floats(2 * samples.pixel.length),
       };
       this.#sets.set(name, region);
       return { samples, region };
@@ -299,6 +300,7 @@ export class FirstLayerKernel {
         rowsAt: floats(maxRows),
         colCount: floats(inputSize),
         colEntries: floats(inputSize * maxRows * 2),
+        colSum: floats(inputSize),
       };
       return { name, group };
     });
@@ -326,8 +328,12 @@ export class FirstLayerKernel {
     }
     for (const { samples, region } of sets) {
       new Int32Array(buffer, region.start, samples.start.length).set(samples.start);
-      new Int32Array(buffer, region.pixel, samples.pixel.length).set(samples.pixel);
-      new Float32Array(buffer, region.value, samples.value.length).set(samples.value);
+      const pixels = new Int32Array(buffer, region.entries, 2 * samples.pixel.length);
+      const values = new Float32Array(buffer, region.entries, 2 * samples.value.length);
+      for (let entry = 0; entry < samples.pixel.length; entry++) {
+        pixels[2 * entry] = samples.pixel[entry]!;
+        values[2 * entry + 1] = samples.value[entry]!;
+      }
     }
     for (const { name, length, at } of scratch) this.#scratch.set(name, { at, view: view(at, length) });
     for (const { name, group } of groups) {
@@ -421,8 +427,7 @@ export class FirstLayerKernel {
     rows.rowCount = samples.length;
     this.#exports.compressColumns(
       region.start,
-      region.pixel,
-      region.value,
+      region.entries,
       rows.rowsAt,
       samples.length,
       this.inputSize,
@@ -430,6 +435,7 @@ export class FirstLayerKernel {
       rows.maxRows,
       rows.colCount,
       rows.colEntries,
+      rows.colSum,
     );
   }
 
@@ -472,7 +478,7 @@ export class FirstLayerKernel {
   /** The mean input of `group`'s rows, into `columnMean`. */
   columnMeans(group: string): Float32Array {
     const rows = this.#group(group);
-    this.#exports.columnSums(rows.maxRows, rows.colCount, rows.colEntries, this.inputSize, 1 / rows.rowCount, this.#at.columnMean);
+    this.#exports.columnSums(rows.colSum, this.inputSize, 1 / rows.rowCount, this.#at.columnMean);
     return this.columnMean;
   }
 

@@ -22,17 +22,18 @@ export { hiddenSums } from './stats';
 const BLOCK: i32 = 32;
 
 /**
- * Sorts the non-zero pixels of sample rows[0 … rowCount) by pixel, in one pass. Column p's
- * entries are the pairs at colEntries[p·capacity + k], k < colCount[p], rows ascending: the row's
- * byte offset in a [rows × width] float32 matrix (i32 r·width·4), then the pixel's value (f32).
- * `capacity` is at least rowCount (a pixel is non-zero at most once a row). Pixel-major order lets
- * the products below read each weight row once per batch (not once per sample) and keep it in
- * registers.
+ * Sorts the non-zero pixels of sample rows[0 … rowCount) by pixel, in one pass. A sample set holds
+ * sample i's non-zero pixels as the pairs at entries[start[i] … start[i + 1]): the pixel (i32),
+ * then its value (f32). Column p's entries are the pairs at colEntries[p·capacity + k],
+ * k < colCount[p], rows ascending: the row's byte offset in a [rows × width] float32 matrix
+ * (i32 r·width·4), then the pixel's value (f32). `capacity` is at least rowCount (a pixel is
+ * non-zero at most once a row). colSum[p] is the sum of column p's values, in row order.
+ * Pixel-major order lets the products below read each weight row once per batch (not once per
+ * sample) and keep it in registers.
  */
 export function compressColumns(
   start: usize,
-  pixel: usize,
-  value: usize,
+  entries: usize,
   rows: usize,
   rowCount: i32,
   inputSize: i32,
@@ -40,21 +41,25 @@ export function compressColumns(
   capacity: i32,
   colCount: usize,
   colEntries: usize,
+  colSum: usize,
 ): void {
   const rowBytes = width << 2;
   memory.fill(colCount, 0, (<usize>inputSize) << 2);
+  memory.fill(colSum, 0, (<usize>inputSize) << 2);
   for (let r = 0; r < rowCount; r++) {
     const sample = <usize>load<i32>(rows + ((<usize>r) << 2));
-    const end = load<i32>(start + ((sample + 1) << 2));
-    for (let k = load<i32>(start + (sample << 2)); k < end; k++) {
-      const at = (<usize>k) << 2;
-      const p = <usize>load<i32>(pixel + at);
+    const end = entries + ((<usize>load<i32>(start + ((sample + 1) << 2))) << 3);
+    for (let at = entries + ((<usize>load<i32>(start + (sample << 2))) << 3); at < end; at += 8) {
+      const p = <usize>load<i32>(at);
+      const value = load<f32>(at, 4);
       const count = colCount + (p << 2);
       const entry = load<i32>(count);
       const slot = colEntries + ((p * <usize>capacity + <usize>entry) << 3);
       store<i32>(slot, r * rowBytes);
-      store<f32>(slot, load<f32>(value + at), 4);
+      store<f32>(slot, value, 4);
       store<i32>(count, entry + 1);
+      const sum = colSum + (p << 2);
+      store<f32>(sum, load<f32>(sum) + value);
     }
   }
 }
@@ -213,14 +218,17 @@ function biasGradient(rowCount: i32, grad: usize, width: i32, biasGrad: usize): 
   for (let r = 0; r < rowCount; r++) addInto(biasGrad, grad + <usize>r * rowBytes, width);
 }
 
-/** out[p] = scale × Σ of column p's values (the rows' mean input for scale = 1 / rowCount). */
-export function columnSums(capacity: i32, colCount: usize, colEntries: usize, inputSize: i32, scale: f32, out: usize): void {
-  for (let p = 0; p < inputSize; p++) {
-    const first = p * capacity;
-    const end = first + load<i32>(colCount + ((<usize>p) << 2));
-    let sum: f32 = 0;
-    for (let e = first; e < end; e++) sum += load<f32>(colEntries + ((<usize>e) << 3), 4);
-    store<f32>(out + ((<usize>p) << 2), sum * scale);
+/** out[p] = colSum[p] × scale (the rows' mean input for scale = 1 / rowCount). */
+export function columnSums(colSum: usize, inputSize: i32, scale: f32, out: usize): void {
+  const vectorEnd = inputSize & ~3;
+  const scales = f32x4.splat(scale);
+  for (let p = 0; p < vectorEnd; p += 4) {
+    const at = (<usize>p) << 2;
+    v128.store(out + at, f32x4.mul(v128.load(colSum + at), scales));
+  }
+  for (let p = vectorEnd; p < inputSize; p++) {
+    const at = (<usize>p) << 2;
+    store<f32>(out + at, load<f32>(colSum + at) * scale);
   }
 }
 
@@ -346,6 +354,28 @@ function updateSpan(param: usize, updated: usize, grad: usize, first: usize, sec
   }
 }
 
+/**
+ * updateSpan for plain SGD and a zero gradient: the parameters are copied unchanged, and only
+ * Σparam² grows (Σg² and ΣΔ² would add zeros), summed as updateSpan sums it, to the same bits.
+ */
+function keepSpan(param: usize, updated: usize, length: i32): void {
+  let paramSquares = f32x4.splat(0);
+  const vectorEnd = length & ~3;
+  for (let j = 0; j < vectorEnd; j += 4) {
+    const at = (<usize>j) << 2;
+    const p = v128.load(param + at);
+    v128.store(updated + at, p);
+    paramSquares = f32x4.add(paramSquares, f32x4.mul(p, p));
+  }
+  paramSum += laneSum(paramSquares);
+  for (let j = vectorEnd; j < length; j++) {
+    const at = (<usize>j) << 2;
+    const p = load<f32>(param + at);
+    store<f32>(updated + at, p);
+    paramSum += <f64>(p * p);
+  }
+}
+
 function storeSums(result: usize): void {
   store<f64>(result, paramSum);
   store<f64>(result, gradSum, 8);
@@ -395,6 +425,11 @@ export function columnWeightGradientUpdate(
   deltaSum = 0;
   for (let p = 0; p < inputSize; p++) {
     const offset = <usize>p * rowBytes;
+    if (kind === SGD && load<i32>(colCount + ((<usize>p) << 2)) === 0) {
+      // A pixel that is zero in every row: its gradient row is zero, and plain SGD leaves its weights as they are.
+      keepSpan(param + offset, updated + offset, width);
+      continue;
+    }
     gradientRow(capacity, colCount, colEntries, p, grad, width, rowGrad);
     updateSpan(param + offset, updated + offset, rowGrad, first + offset, second + offset, width);
   }
