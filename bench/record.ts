@@ -161,7 +161,9 @@ function trainingThread(config: Config, sizes: number[], steps: number, phases: 
   const pool = new BufferPool();
   const speed = trainLoop(config, steps, (batch, labels) => {
     const step = model.step(batch, labels, pool, phases);
-    const buffers = new Set([step.meanInput, ...step.preActivation, ...step.activation, ...step.gradPreActivation].map((array) => array.buffer));
+    const buffers = new Set(
+      [step.meanInput, ...step.preActivation, ...step.activation, ...step.gradPreActivation].map((array) => array.buffer),
+    );
     for (const buffer of buffers) pool.give(buffer as SharedArrayBuffer);
   });
   model.dispose();

@@ -191,7 +191,13 @@ export class RecordingSession {
     // The step's small arrays in one pooled shared buffer too: each array of its own is copied on posting.
     const batch = record.batchIndices.length;
     const layers = readback.weightNorms.length;
-    const [indices, labelWords, weightNorms, gradNorms, updateNorms] = pool.takeTogether([batch, Math.ceil(batch / 4), layers, layers, layers]);
+    const [indices, labelWords, weightNorms, gradNorms, updateNorms] = pool.takeTogether([
+      batch,
+      Math.ceil(batch / 4),
+      layers,
+      layers,
+      layers,
+    ]);
     const batchIndices = new Int32Array(indices!.buffer, indices!.byteOffset, batch);
     batchIndices.set(record.batchIndices);
     const labels = new Uint8Array(labelWords!.buffer, labelWords!.byteOffset, batch);
